@@ -1,0 +1,1 @@
+//! Test support for integration tests that need real infrastructure.
