@@ -1,0 +1,266 @@
+//! The events of SPEC §4 and the message envelope that carries them over a bus.
+//!
+//! The JSON of each event is part of the public contract: field names, snake_case enums and RFC 3339 UTC
+//! timestamps are exactly as documented, and every event carries `event_id` and `schema_version`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{EventId, Status, Task, TaskId, UserId};
+
+/// The version of the event schemas this crate writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Topic names.
+pub mod topics {
+    /// Every create/update/complete/delete; consumed by the recurring and audit services.
+    pub const TASK_EVENTS: &str = "task-events";
+    /// A reminder is due; consumed by the notification service.
+    pub const REMINDERS: &str = "reminders";
+    /// Status changes, for the real-time UI stream.
+    pub const TASK_UPDATES: &str = "task-updates";
+}
+
+/// Consumer group names.
+pub mod consumers {
+    /// Creates next occurrences.
+    pub const RECURRING: &str = "recurring-task-service";
+    /// Delivers reminders.
+    pub const NOTIFICATION: &str = "notification-service";
+    /// Keeps the audit log.
+    pub const AUDIT: &str = "audit-service";
+}
+
+/// What happened to a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskEventType {
+    /// Created (including a next occurrence).
+    Created,
+    /// Changed (including reopened).
+    Updated,
+    /// Marked completed.
+    Completed,
+    /// Deleted.
+    Deleted,
+}
+
+impl TaskEventType {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskEventType::Created => "created",
+            TaskEventType::Updated => "updated",
+            TaskEventType::Completed => "completed",
+            TaskEventType::Deleted => "deleted",
+        }
+    }
+}
+
+/// `task-events`: a change to a task, with the full task after the change (before it, for `deleted`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskEvent {
+    /// Unique per event.
+    pub event_id: EventId,
+    /// Always [`SCHEMA_VERSION`] when written by this crate.
+    pub schema_version: u32,
+    /// What happened.
+    pub event_type: TaskEventType,
+    /// The task.
+    pub task_id: TaskId,
+    /// Its owner.
+    pub user_id: UserId,
+    /// The full task.
+    pub task_data: Task,
+    /// When it happened.
+    pub timestamp: DateTime<Utc>,
+}
+
+impl TaskEvent {
+    /// An event about `task`.
+    pub fn new(event_id: EventId, event_type: TaskEventType, task: &Task, at: DateTime<Utc>) -> Self {
+        Self {
+            event_id,
+            schema_version: SCHEMA_VERSION,
+            event_type,
+            task_id: task.id,
+            user_id: task.user_id,
+            task_data: task.clone(),
+            timestamp: at,
+        }
+    }
+}
+
+/// `reminders`: a reminder is due for a task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderEvent {
+    /// Unique per event.
+    pub event_id: EventId,
+    /// Always [`SCHEMA_VERSION`] when written by this crate.
+    pub schema_version: u32,
+    /// The task.
+    pub task_id: TaskId,
+    /// Who to remind.
+    pub user_id: UserId,
+    /// The task's title.
+    pub title: String,
+    /// The task's due date.
+    pub due_at: DateTime<Utc>,
+    /// When the reminder was due.
+    pub remind_at: DateTime<Utc>,
+}
+
+/// The only `task-updates` event type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskUpdateType {
+    /// The task's status changed.
+    StatusChanged,
+}
+
+/// `task-updates`: a task's status changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskUpdateEvent {
+    /// Unique per event.
+    pub event_id: EventId,
+    /// Always [`SCHEMA_VERSION`] when written by this crate.
+    pub schema_version: u32,
+    /// Always `status_changed`.
+    pub event_type: TaskUpdateType,
+    /// The task.
+    pub task_id: TaskId,
+    /// Its owner.
+    pub user_id: UserId,
+    /// Status before.
+    pub old_status: Status,
+    /// Status after.
+    pub new_status: Status,
+    /// When it happened.
+    pub timestamp: DateTime<Utc>,
+}
+
+/// Any event the system publishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // short-lived values; boxing would only add noise at every use
+pub enum DomainEvent {
+    /// On `task-events`.
+    Task(TaskEvent),
+    /// On `reminders`.
+    Reminder(ReminderEvent),
+    /// On `task-updates`.
+    TaskUpdate(TaskUpdateEvent),
+}
+
+impl DomainEvent {
+    /// The topic it is published on.
+    pub fn topic(&self) -> &'static str {
+        match self {
+            DomainEvent::Task(_) => topics::TASK_EVENTS,
+            DomainEvent::Reminder(_) => topics::REMINDERS,
+            DomainEvent::TaskUpdate(_) => topics::TASK_UPDATES,
+        }
+    }
+
+    /// Its id.
+    pub fn event_id(&self) -> EventId {
+        match self {
+            DomainEvent::Task(e) => e.event_id,
+            DomainEvent::Reminder(e) => e.event_id,
+            DomainEvent::TaskUpdate(e) => e.event_id,
+        }
+    }
+
+    /// The task it is about; also the partition key, so events of one task stay in order.
+    pub fn task_id(&self) -> TaskId {
+        match self {
+            DomainEvent::Task(e) => e.task_id,
+            DomainEvent::Reminder(e) => e.task_id,
+            DomainEvent::TaskUpdate(e) => e.task_id,
+        }
+    }
+
+    /// The user it concerns.
+    pub fn user_id(&self) -> UserId {
+        match self {
+            DomainEvent::Task(e) => e.user_id,
+            DomainEvent::Reminder(e) => e.user_id,
+            DomainEvent::TaskUpdate(e) => e.user_id,
+        }
+    }
+
+    /// The CloudEvents `type`, such as `com.todo.task.completed`.
+    pub fn cloud_event_type(&self) -> String {
+        match self {
+            DomainEvent::Task(e) => format!("com.todo.task.{}", e.event_type.as_str()),
+            DomainEvent::Reminder(_) => "com.todo.reminder.due".to_owned(),
+            DomainEvent::TaskUpdate(_) => "com.todo.task.status_changed".to_owned(),
+        }
+    }
+
+    /// The event as a bus message.
+    pub fn to_message(&self) -> Message {
+        let payload = match self {
+            DomainEvent::Task(e) => serde_json::to_value(e),
+            DomainEvent::Reminder(e) => serde_json::to_value(e),
+            DomainEvent::TaskUpdate(e) => serde_json::to_value(e),
+        }
+        .expect("events serialise to JSON: every field is a plain value");
+        Message {
+            id: self.event_id(),
+            topic: self.topic().to_owned(),
+            key: self.task_id().to_string(),
+            event_type: self.cloud_event_type(),
+            payload,
+        }
+    }
+
+    /// Decodes a message's payload by its topic.
+    pub fn decode(topic: &str, payload: &serde_json::Value) -> Result<DomainEvent, DecodeError> {
+        let event = match topic {
+            topics::TASK_EVENTS => DomainEvent::Task(serde_json::from_value(payload.clone())?),
+            topics::REMINDERS => DomainEvent::Reminder(serde_json::from_value(payload.clone())?),
+            topics::TASK_UPDATES => {
+                DomainEvent::TaskUpdate(serde_json::from_value(payload.clone())?)
+            }
+            other => return Err(DecodeError::UnknownTopic(other.to_owned())),
+        };
+        let version = match &event {
+            DomainEvent::Task(e) => e.schema_version,
+            DomainEvent::Reminder(e) => e.schema_version,
+            DomainEvent::TaskUpdate(e) => e.schema_version,
+        };
+        if version != SCHEMA_VERSION {
+            return Err(DecodeError::UnsupportedVersion(version));
+        }
+        Ok(event)
+    }
+}
+
+/// A message could not be decoded into an event; such a message is poison and goes to a dead letter.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// Not JSON of the expected shape.
+    #[error("malformed event: {0}")]
+    Malformed(#[from] serde_json::Error),
+    /// A topic this crate does not know.
+    #[error("unknown topic `{0}`")]
+    UnknownTopic(String),
+    /// A schema version this crate cannot read.
+    #[error("unsupported schema_version {0}")]
+    UnsupportedVersion(u32),
+}
+
+/// What a bus carries: a keyed JSON payload with an id, ready to wrap in a CloudEvent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// The event id (CloudEvents `id`).
+    pub id: EventId,
+    /// Topic to publish on.
+    pub topic: String,
+    /// Partition key: the task id.
+    pub key: String,
+    /// CloudEvents `type`.
+    pub event_type: String,
+    /// The event JSON.
+    pub payload: serde_json::Value,
+}

@@ -1,0 +1,25 @@
+//! Ports: the async traits through which the use cases reach infrastructure.
+//!
+//! Each is object-safe and `Send + Sync`, used as `Arc<dyn Port>`, has an in-memory adapter in
+//! [`crate::memory`] and a conformance suite in `todo_core::testkit` (feature `testing`).
+
+mod audit;
+mod clock;
+mod event_bus;
+mod outbox;
+mod repository;
+mod scheduler;
+mod secret_store;
+mod state_store;
+
+pub use audit::{AuditEntry, AuditLog};
+pub use clock::{Clock, IdGenerator, SystemClock, UuidV7Generator};
+pub use event_bus::{EventBus, HandleError, MessageHandler};
+pub use outbox::{OutboxEntry, OutboxStore};
+pub use repository::{Changes, Page, ProcessedEvent, ReminderEntry, TagCount, TaskRepository, TaskWrite};
+pub use scheduler::{Job, Scheduler};
+pub use secret_store::SecretStore;
+pub use state_store::{Concurrency, ETag, StateItem, StateStore};
+
+/// Result of every port call.
+pub type PortResult<T> = Result<T, crate::error::PortError>;

@@ -1,0 +1,139 @@
+//! The task repository: a unit of work that stores task changes with their outbox events atomically,
+//! the reference queries, and idempotency records.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{AuditEntry, PortResult};
+use crate::events::Message;
+use crate::model::{EventId, SeriesId, Tag, Task, TaskId, UserId};
+use crate::query::{Cursor, TaskQuery};
+
+/// One write of a unit of work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskWrite {
+    /// Store a new task (its id from [`TaskRepository::next_task_id`]). A task with a predecessor that
+    /// already has a successor, or a second occurrence at the same due date in its series, fails with
+    /// `AlreadyExists`.
+    Insert(Task),
+    /// Replace a task; fails with `Conflict` unless the stored version is `expected_version`.
+    Update {
+        /// The new state.
+        task: Task,
+        /// The version the change was computed from.
+        expected_version: i64,
+    },
+    /// Remove a task; fails with `Conflict` unless the stored version is `expected_version`.
+    Delete {
+        /// Owner.
+        user_id: UserId,
+        /// Which task.
+        id: TaskId,
+        /// The version the deletion was decided on.
+        expected_version: i64,
+    },
+}
+
+/// An event consumed by a consumer group, recorded so a redelivery is recognised.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProcessedEvent {
+    /// Consumer group name.
+    pub consumer: String,
+    /// The event.
+    pub event_id: EventId,
+}
+
+/// Everything one use case changes, committed together or not at all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Task writes, applied in order.
+    pub writes: Vec<TaskWrite>,
+    /// Events to relay after commit (transactional outbox).
+    pub outbox: Vec<Message>,
+    /// Audit entries to append.
+    pub audit: Vec<AuditEntry>,
+    /// Marks an inbound event processed; if it already was, the whole unit fails with `AlreadyExists`.
+    pub processed: Option<ProcessedEvent>,
+}
+
+impl Changes {
+    /// Whether there is nothing to commit.
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+            && self.outbox.is_empty()
+            && self.audit.is_empty()
+            && self.processed.is_none()
+    }
+}
+
+/// One page of a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// Tasks in query order.
+    pub items: Vec<Task>,
+    /// Resumes after the last item; `None` on the last page.
+    pub next_cursor: Option<Cursor>,
+}
+
+/// A tag and how many of the user's tasks carry it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TagCount {
+    /// The tag.
+    pub tag: Tag,
+    /// Tasks carrying it.
+    pub count: u64,
+}
+
+/// A pending reminder, for reconciling the scheduler with the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReminderEntry {
+    /// The task.
+    pub task_id: TaskId,
+    /// Its owner.
+    pub user_id: UserId,
+    /// When the reminder is due.
+    pub remind_at: DateTime<Utc>,
+    /// The task's due date.
+    pub due_date: DateTime<Utc>,
+}
+
+/// Durable storage of tasks.
+#[async_trait]
+pub trait TaskRepository: Send + Sync {
+    /// Reserves a fresh task id (ids are positive and increase).
+    async fn next_task_id(&self) -> PortResult<TaskId>;
+
+    /// Commits a unit of work atomically: all writes, outbox messages, audit entries and the processed
+    /// mark, or none of them.
+    async fn commit(&self, changes: Changes) -> PortResult<()>;
+
+    /// A user's task; another user's task is `None`.
+    async fn get(&self, user_id: UserId, id: TaskId) -> PortResult<Option<Task>>;
+
+    /// One page of a user's tasks, evaluated exactly as [`crate::query::evaluate`] defines.
+    async fn query(&self, user_id: UserId, query: &TaskQuery, now: DateTime<Utc>)
+        -> PortResult<Page>;
+
+    /// A user's tags with counts, by tag.
+    async fn tags(&self, user_id: UserId) -> PortResult<Vec<TagCount>>;
+
+    /// The occurrence created by completing `id`, if any.
+    async fn successor(&self, user_id: UserId, id: TaskId) -> PortResult<Option<Task>>;
+
+    /// Pending occurrences of a series (normally at most one).
+    async fn pending_in_series(&self, user_id: UserId, series: SeriesId) -> PortResult<Vec<Task>>;
+
+    /// Pending tasks whose reminder is due after `after`, by task id after `after_id`, at most `limit`.
+    async fn pending_reminders(
+        &self,
+        after: DateTime<Utc>,
+        after_id: Option<TaskId>,
+        limit: usize,
+    ) -> PortResult<Vec<ReminderEntry>>;
+
+    /// Whether `consumer` already processed `event_id`.
+    async fn is_processed(&self, consumer: &str, event_id: EventId) -> PortResult<bool>;
+
+    /// A task's audit history, oldest first.
+    async fn history(&self, user_id: UserId, id: TaskId) -> PortResult<Vec<AuditEntry>>;
+}

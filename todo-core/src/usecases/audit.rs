@@ -1,0 +1,34 @@
+//! The audit handler: appends every task event to the append-only audit log.
+
+use std::sync::Arc;
+
+use crate::error::TaskError;
+use crate::events::TaskEvent;
+use crate::ports::{AuditEntry, AuditLog};
+
+/// Handles `task-events` for the audit service.
+#[derive(Clone)]
+pub struct AuditHandler {
+    log: Arc<dyn AuditLog>,
+}
+
+impl AuditHandler {
+    /// Builds the handler over the audit log.
+    pub fn new(log: Arc<dyn AuditLog>) -> Self {
+        Self { log }
+    }
+
+    /// Appends the event; returns false when it was already recorded (a redelivery).
+    pub async fn handle(&self, event: &TaskEvent) -> Result<bool, TaskError> {
+        let entry = AuditEntry {
+            event_id: event.event_id,
+            task_id: event.task_id,
+            user_id: event.user_id,
+            action: event.event_type,
+            at: event.timestamp,
+            snapshot: serde_json::to_value(&event.task_data)
+                .expect("a task serialises: plain values only"),
+        };
+        Ok(self.log.append(entry).await?)
+    }
+}

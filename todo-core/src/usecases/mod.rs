@@ -1,0 +1,21 @@
+//! Use cases: one struct per actor, one method per intent. They own the rules; handlers, consumers and
+//! tools only translate in and out.
+
+mod audit;
+#[cfg(test)]
+mod mocks;
+mod consumers;
+mod outbox_relay;
+mod recurring;
+mod reminders;
+mod tasks;
+
+pub use audit::AuditHandler;
+pub use consumers::{AuditConsumer, RecurringConsumer};
+pub use outbox_relay::{backoff_delay, Backoff, OutboxRelay, RelayReport};
+pub use recurring::{RecurringOutcome, RecurringTaskHandler};
+pub use reminders::{
+    reminder_job, reminder_job_name, ReminderFiredHandler, ReminderOutcome, ReminderPayload,
+    ReminderReconciler,
+};
+pub use tasks::{Completion, SuccessorPolicy, TaskService};
