@@ -2,4 +2,9 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod events;
+pub mod model;
+pub mod ports;
+pub mod query;
 pub mod recurrence;
+pub mod usecases;
