@@ -78,7 +78,12 @@ pub struct TaskEvent {
 
 impl TaskEvent {
     /// An event about `task`.
-    pub fn new(event_id: EventId, event_type: TaskEventType, task: &Task, at: DateTime<Utc>) -> Self {
+    pub fn new(
+        event_id: EventId,
+        event_type: TaskEventType,
+        task: &Task,
+        at: DateTime<Utc>,
+    ) -> Self {
         Self {
             event_id,
             schema_version: SCHEMA_VERSION,
@@ -263,4 +268,92 @@ pub struct Message {
     pub event_type: String,
     /// The event JSON.
     pub payload: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::{NewTask, SeriesId, TaskId};
+
+    #[test]
+    fn task_update_events_have_the_documented_json() {
+        let at = Utc.with_ymd_and_hms(2025, 12, 30, 12, 0, 0).unwrap();
+        let event = TaskUpdateEvent {
+            event_id: EventId(uuid::Uuid::nil()),
+            schema_version: SCHEMA_VERSION,
+            event_type: TaskUpdateType::StatusChanged,
+            task_id: TaskId(123),
+            user_id: UserId(uuid::Uuid::nil()),
+            old_status: Status::Pending,
+            new_status: Status::Completed,
+            timestamp: at,
+        };
+        assert_eq!(
+            serde_json::to_value(&event).unwrap(),
+            json!({
+                "event_id": "00000000-0000-0000-0000-000000000000",
+                "schema_version": 1,
+                "event_type": "status_changed",
+                "task_id": 123,
+                "user_id": "00000000-0000-0000-0000-000000000000",
+                "old_status": "pending",
+                "new_status": "completed",
+                "timestamp": "2025-12-30T12:00:00Z"
+            })
+        );
+    }
+
+    #[test]
+    fn task_events_round_trip_through_a_message() {
+        let at = Utc.with_ymd_and_hms(2025, 12, 30, 12, 0, 0).unwrap();
+        let task = Task::create(
+            TaskId(9),
+            UserId(uuid::Uuid::nil()),
+            NewTask::titled("Buy groceries").unwrap(),
+            SeriesId(uuid::Uuid::nil()),
+            at,
+        );
+        let event = DomainEvent::Task(TaskEvent::new(
+            EventId(uuid::Uuid::now_v7()),
+            TaskEventType::Completed,
+            &task,
+            at,
+        ));
+        let message = event.to_message();
+        assert_eq!(message.key, "9");
+        assert_eq!(message.event_type, "com.todo.task.completed");
+        assert_eq!(message.payload["event_type"], "completed");
+        assert_eq!(message.payload["timestamp"], "2025-12-30T12:00:00Z");
+        assert_eq!(message.payload["task_data"]["priority"], "medium");
+        assert_eq!(
+            DomainEvent::decode(&message.topic, &message.payload).unwrap(),
+            event
+        );
+    }
+
+    #[test]
+    fn undecodable_messages_are_errors_not_panics() {
+        assert!(matches!(
+            DomainEvent::decode("task-events", &json!({"nope": 1})),
+            Err(DecodeError::Malformed(_))
+        ));
+        assert!(matches!(
+            DomainEvent::decode("other", &json!({})),
+            Err(DecodeError::UnknownTopic(_))
+        ));
+        let mut reminder = json!({
+            "event_id": uuid::Uuid::nil(), "schema_version": 2, "task_id": 1,
+            "user_id": uuid::Uuid::nil(), "title": "x",
+            "due_at": "2025-12-31T18:00:00Z", "remind_at": "2025-12-31T17:00:00Z"
+        });
+        assert!(matches!(
+            DomainEvent::decode("reminders", &reminder),
+            Err(DecodeError::UnsupportedVersion(2))
+        ));
+        reminder["schema_version"] = json!(1);
+        assert!(DomainEvent::decode("reminders", &reminder).is_ok());
+    }
 }

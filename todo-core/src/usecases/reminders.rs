@@ -137,7 +137,10 @@ impl ReminderFiredHandler {
             .repo
             .commit(Changes {
                 outbox: vec![DomainEvent::Reminder(event.clone()).to_message()],
-                processed: Some(ProcessedEvent { consumer: FIRINGS.to_owned(), event_id }),
+                processed: Some(ProcessedEvent {
+                    consumer: FIRINGS.to_owned(),
+                    event_id,
+                }),
                 ..Changes::default()
             })
             .await;
@@ -155,7 +158,10 @@ impl ReminderFiredHandler {
 /// A deterministic id for the firing of `task`'s reminder at `remind_at` (UUID v5).
 fn firing_id(task: TaskId, remind_at: DateTime<Utc>) -> Uuid {
     const NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2f0e_8a4b_4e7d_9a57_3b0c_1d2e_4f60);
-    Uuid::new_v5(&NAMESPACE, format!("{task}@{}", remind_at.timestamp_micros()).as_bytes())
+    Uuid::new_v5(
+        &NAMESPACE,
+        format!("{task}@{}", remind_at.timestamp_micros()).as_bytes(),
+    )
 }
 
 /// Re-schedules every pending reminder from the database (on start and periodically).
@@ -176,7 +182,11 @@ impl ReminderReconciler {
         scheduler: Arc<dyn Scheduler>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { repo, scheduler, clock }
+        Self {
+            repo,
+            scheduler,
+            clock,
+        }
     }
 
     /// Schedules (idempotently overwrites) the job of every pending reminder; returns how many.
@@ -185,7 +195,10 @@ impl ReminderReconciler {
         let mut after_id = None;
         let mut scheduled = 0;
         loop {
-            let page = self.repo.pending_reminders(now, after_id, Self::PAGE).await?;
+            let page = self
+                .repo
+                .pending_reminders(now, after_id, Self::PAGE)
+                .await?;
             for entry in &page {
                 let fire_at = entry.remind_at.max(now);
                 let payload = ReminderPayload {
@@ -211,5 +224,174 @@ impl ReminderReconciler {
         }
         debug!(scheduled, "reminders reconciled");
         Ok(scheduled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use chrono::Duration;
+
+    use super::*;
+    use crate::model::{NewTask, SeriesId, TaskInput};
+    use crate::ports::ReminderEntry;
+    use crate::usecases::mocks::{alice, noon, FixedClock, MockRepo};
+
+    fn task(due_in: Duration, remind_before: i64) -> Task {
+        let new = NewTask::parse(TaskInput {
+            title: "Buy groceries".into(),
+            due_date: Some((noon() + due_in).to_rfc3339()),
+            remind_before: Some(remind_before),
+            ..TaskInput::default()
+        })
+        .unwrap();
+        Task::create(
+            TaskId(5),
+            alice(),
+            new,
+            SeriesId(Uuid::nil()),
+            noon() - Duration::days(1),
+        )
+    }
+
+    fn payload_of(task: &Task) -> ReminderPayload {
+        ReminderPayload {
+            task_id: task.id,
+            user_id: task.user_id,
+            due_at: task.due_date.unwrap(),
+            remind_at: task.remind_at().unwrap(),
+        }
+    }
+
+    fn handler(
+        current: Option<Task>,
+        at: DateTime<Utc>,
+        commits: &Arc<Mutex<Vec<Changes>>>,
+    ) -> ReminderFiredHandler {
+        let mut repo = MockRepo::new();
+        repo.expect_get().returning(move |_, _| Ok(current.clone()));
+        let sink = Arc::clone(commits);
+        let seen = Arc::new(Mutex::new(std::collections::HashSet::new()));
+        repo.expect_commit().returning(move |c: Changes| {
+            let key = c.processed.clone().expect("a firing is recorded").event_id;
+            if !seen.lock().unwrap().insert(key) {
+                return Err(PortError::AlreadyExists("firing".into()));
+            }
+            sink.lock().unwrap().push(c);
+            Ok(())
+        });
+        ReminderFiredHandler::new(Arc::new(repo), Arc::new(FixedClock(at)))
+    }
+
+    #[test]
+    fn a_reminder_already_past_fires_at_once_while_the_due_date_is_ahead() {
+        let t = task(Duration::minutes(30), 60);
+        let job = reminder_job(&t, noon()).unwrap();
+        assert_eq!(job.due, noon());
+        assert_eq!(job.name, "reminder-task-5");
+    }
+
+    #[test]
+    fn a_reminder_is_skipped_once_the_due_date_has_passed() {
+        assert_eq!(reminder_job(&task(Duration::minutes(-1), 60), noon()), None);
+    }
+
+    #[test]
+    fn a_future_reminder_is_scheduled_at_remind_at() {
+        let t = task(Duration::hours(3), 60);
+        assert_eq!(
+            reminder_job(&t, noon()).unwrap().due,
+            noon() + Duration::hours(2)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_firing_emits_one_reminder_event_and_a_second_delivery_is_a_duplicate() {
+        let t = task(Duration::hours(1), 60);
+        let commits = Arc::new(Mutex::new(Vec::new()));
+        let h = handler(Some(t.clone()), noon(), &commits);
+        let first = h.handle(&payload_of(&t)).await.unwrap();
+        let ReminderOutcome::Sent(event) = first else {
+            panic!("{first:?}")
+        };
+        assert_eq!(event.title, "Buy groceries");
+        assert_eq!(event.remind_at, noon());
+        assert_eq!(
+            h.handle(&payload_of(&t)).await.unwrap(),
+            ReminderOutcome::Duplicate
+        );
+        let commits = commits.lock().unwrap();
+        assert_eq!(commits.len(), 1);
+        assert_eq!(commits[0].outbox[0].topic, "reminders");
+        assert_eq!(commits[0].outbox[0].id, event.event_id);
+    }
+
+    #[tokio::test]
+    async fn stale_firings_are_dropped() {
+        let t = task(Duration::hours(1), 60);
+        let commits = Arc::new(Mutex::new(Vec::new()));
+        let payload = payload_of(&t);
+
+        let missing = handler(None, noon(), &commits)
+            .handle(&payload)
+            .await
+            .unwrap();
+        assert_eq!(missing, ReminderOutcome::DroppedMissing);
+
+        let mut done = t.clone();
+        done.complete(noon());
+        let completed = handler(Some(done), noon(), &commits)
+            .handle(&payload)
+            .await
+            .unwrap();
+        assert_eq!(completed, ReminderOutcome::DroppedCompleted);
+
+        let moved = task(Duration::hours(5), 60);
+        let rescheduled = handler(Some(moved), noon(), &commits)
+            .handle(&payload)
+            .await
+            .unwrap();
+        assert_eq!(rescheduled, ReminderOutcome::DroppedRescheduled);
+
+        let late = handler(Some(t), noon() + Duration::hours(2), &commits)
+            .handle(&payload)
+            .await;
+        assert_eq!(late.unwrap(), ReminderOutcome::DroppedDuePassed);
+        assert!(commits.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_reconciler_schedules_every_pending_reminder_across_pages() {
+        let mut repo = MockRepo::new();
+        repo.expect_pending_reminders()
+            .returning(|_, after, limit| {
+                let start = after.map_or(1, |id| id.0 + 1);
+                let end = 1_200.min(start + limit as i64 - 1);
+                Ok((start..=end)
+                    .map(|i| ReminderEntry {
+                        task_id: TaskId(i),
+                        user_id: alice(),
+                        remind_at: noon() + Duration::minutes(i),
+                        due_date: noon() + Duration::minutes(i + 60),
+                    })
+                    .collect())
+            });
+        let scheduled = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&scheduled);
+        let mut sched = crate::usecases::mocks::MockSched::new();
+        sched.expect_schedule().returning(move |job| {
+            sink.lock().unwrap().push(job.name);
+            Ok(())
+        });
+        let reconciler = ReminderReconciler::new(
+            Arc::new(repo),
+            Arc::new(sched),
+            Arc::new(FixedClock(noon())),
+        );
+        assert_eq!(reconciler.reconcile().await.unwrap(), 1_200);
+        let names = scheduled.lock().unwrap();
+        assert_eq!(names.len(), 1_200);
+        assert_eq!(names[1_199], "reminder-task-1200");
     }
 }
