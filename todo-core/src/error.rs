@@ -15,7 +15,10 @@ pub struct ValidationError {
 impl ValidationError {
     /// Builds an error for `field` with a human-readable `message`.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -51,7 +54,10 @@ pub enum PortError {
 impl PortError {
     /// An unavailable error without a retry hint.
     pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::Unavailable { message: message.into(), retry_after: None }
+        Self::Unavailable {
+            message: message.into(),
+            retry_after: None,
+        }
     }
 
     /// Whether retrying the same call later may succeed.
@@ -93,9 +99,13 @@ impl From<PortError> for TaskError {
     fn from(error: PortError) -> Self {
         match error {
             PortError::NotFound => TaskError::NotFound,
-            PortError::Unavailable { message, retry_after } => {
-                TaskError::Unavailable { message, retry_after }
-            }
+            PortError::Unavailable {
+                message,
+                retry_after,
+            } => TaskError::Unavailable {
+                message,
+                retry_after,
+            },
             other => TaskError::Internal(other.to_string()),
         }
     }

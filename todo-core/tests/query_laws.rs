@@ -5,12 +5,21 @@ use std::collections::{BTreeSet, HashSet};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::prelude::*;
 use todo_core::model::{
-    Description, NewTask, Priority, SeriesId, Status, Tag, Tags, Task, TaskId, TimeZone as Tz, Title,
-    UserId,
+    Description, NewTask, Priority, SeriesId, Status, Tag, Tags, Task, TaskId, TimeZone as Tz,
+    Title, UserId,
 };
 use todo_core::query::{evaluate, Order, SortKey, StatusFilter, TaskQuery};
 
-const WORDS: &[&str] = &["buy", "groceries", "milk", "report", "Work", "call", "mum", "GROCERIES"];
+const WORDS: &[&str] = &[
+    "buy",
+    "groceries",
+    "milk",
+    "report",
+    "Work",
+    "call",
+    "mum",
+    "GROCERIES",
+];
 const TAGS: &[&str] = &["work", "home", "personal", "errand"];
 
 fn epoch() -> DateTime<Utc> {
@@ -43,30 +52,47 @@ prop_compose! {
     }
 }
 
-fn build(specs: &[(String, String, Priority, Vec<String>, Option<i64>, i64, bool)]) -> Vec<Task> {
+fn build(
+    specs: &[(
+        String,
+        String,
+        Priority,
+        Vec<String>,
+        Option<i64>,
+        i64,
+        bool,
+    )],
+) -> Vec<Task> {
     let user = UserId(uuid::Uuid::from_u128(1));
     specs
         .iter()
         .enumerate()
-        .map(|(i, (title, desc, priority, tags, due_day, created_min, completed))| {
-            let new = NewTask {
-                title: Title::parse(title).unwrap(),
-                description: Description::parse(desc).unwrap(),
-                priority: *priority,
-                tags: Tags::parse(tags).unwrap(),
-                due_date: due_day.map(|d| epoch() + Duration::days(d)),
-                timezone: Tz::default(),
-                remind_before: None,
-                recurrence: None,
-            };
-            let created = epoch() + Duration::minutes(*created_min);
-            let mut task =
-                Task::create(TaskId(i as i64 + 1), user, new, SeriesId(uuid::Uuid::nil()), created);
-            if *completed {
-                task.complete(created);
-            }
-            task
-        })
+        .map(
+            |(i, (title, desc, priority, tags, due_day, created_min, completed))| {
+                let new = NewTask {
+                    title: Title::parse(title).unwrap(),
+                    description: Description::parse(desc).unwrap(),
+                    priority: *priority,
+                    tags: Tags::parse(tags).unwrap(),
+                    due_date: due_day.map(|d| epoch() + Duration::days(d)),
+                    timezone: Tz::default(),
+                    remind_before: None,
+                    recurrence: None,
+                };
+                let created = epoch() + Duration::minutes(*created_min);
+                let mut task = Task::create(
+                    TaskId(i as i64 + 1),
+                    user,
+                    new,
+                    SeriesId(uuid::Uuid::nil()),
+                    created,
+                );
+                if *completed {
+                    task.complete(created);
+                }
+                task
+            },
+        )
         .collect()
 }
 
@@ -102,8 +128,16 @@ prop_compose! {
 }
 
 fn all_at_once(tasks: &[Task], query: &TaskQuery) -> Vec<TaskId> {
-    let q = TaskQuery { limit: usize::MAX, cursor: None, ..query.clone() };
-    evaluate(tasks, &q, now()).items.iter().map(|t| t.id).collect()
+    let q = TaskQuery {
+        limit: usize::MAX,
+        cursor: None,
+        ..query.clone()
+    };
+    evaluate(tasks, &q, now())
+        .items
+        .iter()
+        .map(|t| t.id)
+        .collect()
 }
 
 fn walk_pages(tasks: &[Task], query: &TaskQuery) -> Vec<TaskId> {
@@ -216,23 +250,48 @@ proptest! {
 
 #[test]
 fn priority_ascending_lists_high_then_medium_then_low() {
-    let specs: Vec<_> = [Priority::Low, Priority::High, Priority::Medium, Priority::High]
-        .into_iter()
-        .map(|p| ("t".to_owned(), String::new(), p, vec![], None, 0, false))
-        .collect();
+    let specs: Vec<_> = [
+        Priority::Low,
+        Priority::High,
+        Priority::Medium,
+        Priority::High,
+    ]
+    .into_iter()
+    .map(|p| ("t".to_owned(), String::new(), p, vec![], None, 0, false))
+    .collect();
     let tasks = build(&specs);
-    let q = TaskQuery { sort: SortKey::Priority, ..TaskQuery::default() };
+    let q = TaskQuery {
+        sort: SortKey::Priority,
+        ..TaskQuery::default()
+    };
     let ids = all_at_once(&tasks, &q);
     assert_eq!(ids, vec![TaskId(2), TaskId(4), TaskId(3), TaskId(1)]);
 }
 
 #[test]
 fn search_is_case_insensitive_and_every_word_must_match() {
-    let specs: Vec<_> = [("Buy GROCERIES", ""), ("Groceries list", "buy eggs"), ("buy milk", "")]
-        .into_iter()
-        .map(|(t, d)| (t.to_owned(), d.to_owned(), Priority::Medium, vec![], None, 0, false))
-        .collect();
+    let specs: Vec<_> = [
+        ("Buy GROCERIES", ""),
+        ("Groceries list", "buy eggs"),
+        ("buy milk", ""),
+    ]
+    .into_iter()
+    .map(|(t, d)| {
+        (
+            t.to_owned(),
+            d.to_owned(),
+            Priority::Medium,
+            vec![],
+            None,
+            0,
+            false,
+        )
+    })
+    .collect();
     let tasks = build(&specs);
-    let q = TaskQuery { words: TaskQuery::search_words("groceries BUY"), ..TaskQuery::default() };
+    let q = TaskQuery {
+        words: TaskQuery::search_words("groceries BUY"),
+        ..TaskQuery::default()
+    };
     assert_eq!(all_at_once(&tasks, &q), vec![TaskId(1), TaskId(2)]);
 }

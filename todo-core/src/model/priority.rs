@@ -46,7 +46,10 @@ impl Priority {
             "high" => Ok(Priority::High),
             "medium" => Ok(Priority::Medium),
             "low" => Ok(Priority::Low),
-            _ => Err(ValidationError::new(field, format!("unknown priority `{raw}` (expected high, medium or low)"))),
+            _ => Err(ValidationError::new(
+                field,
+                format!("unknown priority `{raw}` (expected high, medium or low)"),
+            )),
         }
     }
 }
@@ -97,7 +100,10 @@ impl FromStr for Status {
         match s {
             "pending" => Ok(Status::Pending),
             "completed" => Ok(Status::Completed),
-            _ => Err(ValidationError::new("status", format!("unknown status `{s}`"))),
+            _ => Err(ValidationError::new(
+                "status",
+                format!("unknown status `{s}`"),
+            )),
         }
     }
 }

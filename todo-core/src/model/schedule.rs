@@ -16,10 +16,9 @@ pub struct TimeZone(chrono_tz::Tz);
 impl TimeZone {
     /// Checks an IANA time zone name.
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        raw.trim()
-            .parse::<chrono_tz::Tz>()
-            .map(Self)
-            .map_err(|_| ValidationError::new("timezone", format!("unknown IANA time zone `{raw}`")))
+        raw.trim().parse::<chrono_tz::Tz>().map(Self).map_err(|_| {
+            ValidationError::new("timezone", format!("unknown IANA time zone `{raw}`"))
+        })
     }
 
     /// The zone for date arithmetic.
@@ -123,7 +122,10 @@ pub fn parse_due_date(raw: &str, field: &str) -> Result<DateTime<Utc>, Validatio
     })?;
     let utc = parsed.with_timezone(&Utc).trunc_subsecs(0);
     if !(1..=9999).contains(&chrono::Datelike::year(&utc)) {
-        return Err(ValidationError::new(field, "year must be between 1 and 9999"));
+        return Err(ValidationError::new(
+            field,
+            "year must be between 1 and 9999",
+        ));
     }
     Ok(utc)
 }
@@ -134,8 +136,14 @@ mod tests {
 
     #[test]
     fn time_zones_are_iana_names() {
-        assert_eq!(TimeZone::parse("America/New_York").unwrap().name(), "America/New_York");
-        assert_eq!(TimeZone::parse("Mars/Olympus").unwrap_err().field, "timezone");
+        assert_eq!(
+            TimeZone::parse("America/New_York").unwrap().name(),
+            "America/New_York"
+        );
+        assert_eq!(
+            TimeZone::parse("Mars/Olympus").unwrap_err().field,
+            "timezone"
+        );
         assert_eq!(TimeZone::default().name(), "UTC");
     }
 
@@ -150,6 +158,9 @@ mod tests {
     fn due_dates_are_normalised_to_utc_seconds() {
         let due = parse_due_date("2026-03-08T09:00:00.750-05:00", "due_date").unwrap();
         assert_eq!(due.to_rfc3339(), "2026-03-08T14:00:00+00:00");
-        assert_eq!(parse_due_date("tomorrow", "due_date").unwrap_err().field, "due_date");
+        assert_eq!(
+            parse_due_date("tomorrow", "due_date").unwrap_err().field,
+            "due_date"
+        );
     }
 }

@@ -296,7 +296,10 @@ pub struct NewTask {
 impl NewTask {
     /// A task with only a title and every default.
     pub fn titled(title: &str) -> Result<Self, ValidationError> {
-        Self::parse(TaskInput { title: title.to_owned(), ..TaskInput::default() })
+        Self::parse(TaskInput {
+            title: title.to_owned(),
+            ..TaskInput::default()
+        })
     }
 
     /// Validates every field; the error names the first field that broke a rule.
@@ -315,7 +318,12 @@ impl NewTask {
                 .map(|p| Priority::parse_for(p, "priority"))
                 .transpose()?
                 .unwrap_or_default(),
-            tags: input.tags.as_deref().map(Tags::parse).transpose()?.unwrap_or_default(),
+            tags: input
+                .tags
+                .as_deref()
+                .map(Tags::parse)
+                .transpose()?
+                .unwrap_or_default(),
             due_date: input
                 .due_date
                 .as_deref()
@@ -427,7 +435,11 @@ impl TaskPatch {
                 .transpose()?,
             due_date: input
                 .due_date
-                .map(|d| d.as_deref().map(|d| parse_due_date(d, "due_date")).transpose())
+                .map(|d| {
+                    d.as_deref()
+                        .map(|d| parse_due_date(d, "due_date"))
+                        .transpose()
+                })
                 .transpose()?,
             timezone: input.timezone.as_deref().map(TimeZone::parse).transpose()?,
             remind_before: input

@@ -29,7 +29,10 @@ impl Title {
             ));
         }
         if title.chars().any(char::is_control) {
-            return Err(ValidationError::new("title", "must not contain control characters"));
+            return Err(ValidationError::new(
+                "title",
+                "must not contain control characters",
+            ));
         }
         Ok(Self(title.to_owned()))
     }
@@ -69,8 +72,14 @@ impl Description {
                 format!("must be at most {DESCRIPTION_MAX_CHARS} characters (got {chars})"),
             ));
         }
-        if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-            return Err(ValidationError::new("description", "must not contain control characters"));
+        if text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err(ValidationError::new(
+                "description",
+                "must not contain control characters",
+            ));
         }
         Ok(Self(text.to_owned()))
     }
@@ -110,7 +119,10 @@ mod tests {
     #[test]
     fn descriptions_allow_lines_but_not_other_control_characters() {
         assert!(Description::parse("line one\nline two").is_ok());
-        assert_eq!(Description::parse("bell\u{7}").unwrap_err().field, "description");
+        assert_eq!(
+            Description::parse("bell\u{7}").unwrap_err().field,
+            "description"
+        );
         assert!(Description::parse(&"x".repeat(10_001)).is_err());
         assert_eq!(Description::parse("").unwrap().as_str(), "");
     }

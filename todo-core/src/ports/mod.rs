@@ -16,7 +16,9 @@ pub use audit::{AuditEntry, AuditLog};
 pub use clock::{Clock, IdGenerator, SystemClock, UuidV7Generator};
 pub use event_bus::{EventBus, HandleError, MessageHandler};
 pub use outbox::{OutboxEntry, OutboxStore};
-pub use repository::{Changes, Page, ProcessedEvent, ReminderEntry, TagCount, TaskRepository, TaskWrite};
+pub use repository::{
+    Changes, Page, ProcessedEvent, ReminderEntry, TagCount, TaskRepository, TaskWrite,
+};
 pub use scheduler::{Job, Scheduler};
 pub use secret_store::SecretStore;
 pub use state_store::{Concurrency, ETag, StateItem, StateStore};

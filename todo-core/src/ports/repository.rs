@@ -111,8 +111,12 @@ pub trait TaskRepository: Send + Sync {
     async fn get(&self, user_id: UserId, id: TaskId) -> PortResult<Option<Task>>;
 
     /// One page of a user's tasks, evaluated exactly as [`crate::query::evaluate`] defines.
-    async fn query(&self, user_id: UserId, query: &TaskQuery, now: DateTime<Utc>)
-        -> PortResult<Page>;
+    async fn query(
+        &self,
+        user_id: UserId,
+        query: &TaskQuery,
+        now: DateTime<Utc>,
+    ) -> PortResult<Page>;
 
     /// A user's tags with counts, by tag.
     async fn tags(&self, user_id: UserId) -> PortResult<Vec<TagCount>>;

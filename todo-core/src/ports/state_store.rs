@@ -35,8 +35,12 @@ pub trait StateStore: Send + Sync {
     async fn get(&self, key: &str) -> PortResult<Option<StateItem>>;
 
     /// Saves `value` under `key` under the given concurrency rule.
-    async fn save(&self, key: &str, value: serde_json::Value, concurrency: Concurrency)
-        -> PortResult<()>;
+    async fn save(
+        &self,
+        key: &str,
+        value: serde_json::Value,
+        concurrency: Concurrency,
+    ) -> PortResult<()>;
 
     /// Deletes `key` (if `etag` is given, only while it matches); deleting a missing key succeeds.
     async fn delete(&self, key: &str, etag: Option<ETag>) -> PortResult<()>;

@@ -80,7 +80,10 @@ mod tests {
         };
         assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
         assert_eq!(Cursor::decode("not a cursor").unwrap_err().field, "cursor");
-        let mismatched = Cursor { value: SortValue::Priority(1), ..cursor };
+        let mismatched = Cursor {
+            value: SortValue::Priority(1),
+            ..cursor
+        };
         assert!(Cursor::decode(&mismatched.encode()).is_err());
     }
 }

@@ -25,8 +25,11 @@ pub fn matches(task: &Task, query: &TaskQuery, now: DateTime<Utc>) -> bool {
         return false;
     }
     if query.due_from.is_some() || query.due_to.is_some() {
-        let Some(due) = task.due_date else { return false };
-        if query.due_from.is_some_and(|from| due < from) || query.due_to.is_some_and(|to| due > to) {
+        let Some(due) = task.due_date else {
+            return false;
+        };
+        if query.due_from.is_some_and(|from| due < from) || query.due_to.is_some_and(|to| due > to)
+        {
             return false;
         }
     }
@@ -122,5 +125,8 @@ pub fn evaluate<'a>(
     } else {
         None
     };
-    Page { items: hits.into_iter().map(|(_, t)| t.clone()).collect(), next_cursor }
+    Page {
+        items: hits.into_iter().map(|(_, t)| t.clone()).collect(),
+        next_cursor,
+    }
 }

@@ -7,7 +7,7 @@ mod evaluate;
 mod params;
 
 pub use cursor::{Cursor, SortValue};
-pub use evaluate::{evaluate, matches, sort_value, compare_positions};
+pub use evaluate::{compare_positions, evaluate, matches, sort_value};
 pub use params::QueryParams;
 
 use std::collections::BTreeSet;
@@ -27,7 +27,9 @@ pub enum StatusFilter {
 }
 
 /// What to sort by. Ties are broken by id in the same direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SortKey {
     /// Due date; tasks without one come last in both orders (the default).
@@ -54,7 +56,9 @@ impl SortKey {
 }
 
 /// Sort direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Order {
     /// Ascending (the default).

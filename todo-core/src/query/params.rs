@@ -78,7 +78,9 @@ impl QueryParams {
             .transpose()?
             .unwrap_or_default();
         let due = |value: &Option<String>, field: &str| {
-            non_empty(value).map(|d| parse_due_date(d, field)).transpose()
+            non_empty(value)
+                .map(|d| parse_due_date(d, field))
+                .transpose()
         };
         let overdue = match non_empty(&self.overdue) {
             None | Some("false") => false,
@@ -95,14 +97,12 @@ impl QueryParams {
             Some("priority") => SortKey::Priority,
             Some("created_at") => SortKey::CreatedAt,
             Some("title") => SortKey::Title,
-            Some(other) => {
-                return Err(ValidationError::new(
-                    "sort",
-                    format!(
-                        "unknown sort key `{other}` (expected due_date, priority, created_at or title)"
-                    ),
-                ))
-            }
+            Some(other) => return Err(ValidationError::new(
+                "sort",
+                format!(
+                    "unknown sort key `{other}` (expected due_date, priority, created_at or title)"
+                ),
+            )),
         };
         let order = match non_empty(&self.order) {
             None | Some("asc") => Order::Asc,
@@ -121,7 +121,10 @@ impl QueryParams {
                 .ok()
                 .filter(|l| (1..=MAX_LIMIT).contains(l))
                 .ok_or_else(|| {
-                    ValidationError::new("limit", format!("must be an integer from 1 to {MAX_LIMIT}"))
+                    ValidationError::new(
+                        "limit",
+                        format!("must be an integer from 1 to {MAX_LIMIT}"),
+                    )
                 })?,
         };
         let cursor = non_empty(&self.cursor).map(Cursor::decode).transpose()?;
@@ -134,7 +137,11 @@ impl QueryParams {
             }
         }
         let query = TaskQuery {
-            words: self.q.as_deref().map(TaskQuery::search_words).unwrap_or_default(),
+            words: self
+                .q
+                .as_deref()
+                .map(TaskQuery::search_words)
+                .unwrap_or_default(),
             status,
             priorities,
             tags_any: tag_list(non_empty(&self.tags), "tags")?,
@@ -149,7 +156,10 @@ impl QueryParams {
         };
         if let (Some(from), Some(to)) = (query.due_from, query.due_to) {
             if from > to {
-                return Err(ValidationError::new("due_to", "must not be before due_from"));
+                return Err(ValidationError::new(
+                    "due_to",
+                    "must not be before due_from",
+                ));
             }
         }
         Ok(query)
@@ -167,7 +177,10 @@ mod tests {
             .collect::<Vec<_>>()
             .join("&");
         serde_json::from_value(serde_json::Value::Object(
-            pairs.iter().map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v))).collect(),
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v)))
+                .collect(),
         ))
         .unwrap_or_else(|e| panic!("{query}: {e}"))
     }
@@ -176,7 +189,10 @@ mod tests {
     fn defaults_match_the_spec() {
         let q = QueryParams::default().parse().unwrap();
         assert_eq!(q, TaskQuery::default());
-        assert_eq!((q.sort, q.order, q.limit, q.status), (SortKey::DueDate, Order::Asc, 50, StatusFilter::All));
+        assert_eq!(
+            (q.sort, q.order, q.limit, q.status),
+            (SortKey::DueDate, Order::Asc, 50, StatusFilter::All)
+        );
     }
 
     #[test]
@@ -206,11 +222,18 @@ mod tests {
 
     #[test]
     fn lists_and_words_are_parsed() {
-        let q = params(&[("q", "Buy  GROCERIES buy"), ("priority", "high,low"), ("tags", "Work,home")])
-            .parse()
-            .unwrap();
+        let q = params(&[
+            ("q", "Buy  GROCERIES buy"),
+            ("priority", "high,low"),
+            ("tags", "Work,home"),
+        ])
+        .parse()
+        .unwrap();
         assert_eq!(q.words, vec!["buy", "groceries"]);
         assert_eq!(q.priorities.len(), 2);
-        assert_eq!(q.tags_any.iter().map(Tag::as_str).collect::<Vec<_>>(), vec!["home", "work"]);
+        assert_eq!(
+            q.tags_any.iter().map(Tag::as_str).collect::<Vec<_>>(),
+            vec!["home", "work"]
+        );
     }
 }

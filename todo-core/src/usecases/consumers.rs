@@ -10,7 +10,10 @@ use crate::ports::{HandleError, MessageHandler};
 fn decode_task_event(message: &Message) -> Result<TaskEvent, HandleError> {
     match DomainEvent::decode(&message.topic, &message.payload) {
         Ok(DomainEvent::Task(event)) => Ok(event),
-        Ok(_) => Err(HandleError::Drop(format!("not a task event on `{}`", message.topic))),
+        Ok(_) => Err(HandleError::Drop(format!(
+            "not a task event on `{}`",
+            message.topic
+        ))),
         Err(e) => Err(HandleError::Drop(e.to_string())),
     }
 }

@@ -2,9 +2,9 @@
 //! tools only translate in and out.
 
 mod audit;
+mod consumers;
 #[cfg(test)]
 mod mocks;
-mod consumers;
 mod outbox_relay;
 mod recurring;
 mod reminders;

@@ -24,7 +24,10 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Self { base: Duration::from_millis(200), max: Duration::from_secs(60) }
+        Self {
+            base: Duration::from_millis(200),
+            max: Duration::from_secs(60),
+        }
     }
 }
 
@@ -58,8 +61,18 @@ pub struct OutboxRelay {
 
 impl OutboxRelay {
     /// Builds the relay.
-    pub fn new(outbox: Arc<dyn OutboxStore>, bus: Arc<dyn EventBus>, clock: Arc<dyn Clock>) -> Self {
-        Self { outbox, bus, clock, backoff: Backoff::default(), lease: Duration::from_secs(30) }
+    pub fn new(
+        outbox: Arc<dyn OutboxStore>,
+        bus: Arc<dyn EventBus>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            outbox,
+            bus,
+            clock,
+            backoff: Backoff::default(),
+            lease: Duration::from_secs(30),
+        }
     }
 
     /// Sets the retry backoff.
@@ -83,7 +96,10 @@ impl OutboxRelay {
             let result = if blocked_keys.contains(&format!("{}/{}", key.0, key.1)) {
                 Err("an earlier event of this task is not yet published".to_owned())
             } else {
-                self.bus.publish(&entry.message).await.map_err(|e| e.to_string())
+                self.bus
+                    .publish(&entry.message)
+                    .await
+                    .map_err(|e| e.to_string())
             };
             match result {
                 Ok(()) => sent.push(entry.message.id),
@@ -93,7 +109,9 @@ impl OutboxRelay {
                     let delay = backoff_delay(self.backoff, entry.attempts, rand::random::<f64>());
                     let retry_at = retry_time(now, delay);
                     warn!(event_id = %entry.message.id, attempts = entry.attempts + 1, %error, "publish failed; will retry");
-                    self.outbox.mark_failed(entry.message.id, retry_at, &error).await?;
+                    self.outbox
+                        .mark_failed(entry.message.id, retry_at, &error)
+                        .await?;
                 }
             }
         }
@@ -129,7 +147,10 @@ mod tests {
 
     #[test]
     fn backoff_doubles_is_capped_and_jittered_within_half() {
-        let b = Backoff { base: Duration::from_millis(100), max: Duration::from_secs(10) };
+        let b = Backoff {
+            base: Duration::from_millis(100),
+            max: Duration::from_secs(10),
+        };
         assert_eq!(backoff_delay(b, 0, 1.0), Duration::from_millis(100));
         assert_eq!(backoff_delay(b, 0, 0.0), Duration::from_millis(50));
         assert_eq!(backoff_delay(b, 3, 1.0), Duration::from_millis(800));

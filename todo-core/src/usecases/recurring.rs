@@ -17,8 +17,8 @@ use crate::error::{PortError, TaskError};
 use crate::events::{consumers, DomainEvent, TaskEvent, TaskEventType};
 use crate::model::{EventId, SeriesId, Status, Task};
 use crate::ports::{
-    Changes, Clock, Concurrency, IdGenerator, ProcessedEvent, Scheduler, StateStore, TaskRepository,
-    TaskWrite,
+    Changes, Clock, Concurrency, IdGenerator, ProcessedEvent, Scheduler, StateStore,
+    TaskRepository, TaskWrite,
 };
 
 /// What handling one event did.
@@ -60,7 +60,13 @@ impl RecurringTaskHandler {
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdGenerator>,
     ) -> Self {
-        Self { repo, state, clock, ids, scheduler: None }
+        Self {
+            repo,
+            state,
+            clock,
+            ids,
+            scheduler: None,
+        }
     }
 
     /// Also schedules the reminder of each occurrence it creates. Without a scheduler, the service that
@@ -85,11 +91,17 @@ impl RecurringTaskHandler {
         if !acts {
             return Ok(RecurringOutcome::Ignored);
         }
-        if self.repo.is_processed(consumers::RECURRING, event.event_id).await? {
+        if self
+            .repo
+            .is_processed(consumers::RECURRING, event.event_id)
+            .await?
+        {
             return Ok(RecurringOutcome::AlreadyHandled);
         }
-        let processed =
-            ProcessedEvent { consumer: consumers::RECURRING.to_owned(), event_id: event.event_id };
+        let processed = ProcessedEvent {
+            consumer: consumers::RECURRING.to_owned(),
+            event_id: event.event_id,
+        };
         if event.event_type == TaskEventType::Deleted {
             self.end_series(task).await?;
             self.mark_processed(processed).await?;
@@ -101,32 +113,44 @@ impl RecurringTaskHandler {
             return Ok(RecurringOutcome::SeriesEnded);
         }
         let now = self.clock.now();
-        let outcome =
-            match create_successor_inner(self.repo.as_ref(), self.ids.as_ref(), task, now, Some(processed))
-                .await?
-            {
-                Successor::Created(next) => {
-                    // A deletion that ended the series while we were creating wins: undo.
-                    if self.series_ended(series.id).await? {
-                        self.end_series(task).await?;
-                        return Ok(RecurringOutcome::SeriesEnded);
-                    }
-                    info!(task_id = %task.id, next_id = %next.id, due = ?next.due_date, "next occurrence created");
-                    if let Some(scheduler) = &self.scheduler {
-                        if let Err(error) = sync_reminder(scheduler.as_ref(), None, &next, now).await {
-                            warn!(task_id = %next.id, %error, "reminder not scheduled; the reconciler will repair it");
-                        }
-                    }
-                    RecurringOutcome::Created(next)
+        let outcome = match create_successor_inner(
+            self.repo.as_ref(),
+            self.ids.as_ref(),
+            task,
+            now,
+            Some(processed),
+        )
+        .await?
+        {
+            Successor::Created(next) => {
+                // A deletion that ended the series while we were creating wins: undo.
+                if self.series_ended(series.id).await? {
+                    self.end_series(task).await?;
+                    return Ok(RecurringOutcome::SeriesEnded);
                 }
-                Successor::Existing(_) => RecurringOutcome::AlreadyHandled,
-                Successor::RuleEnded => RecurringOutcome::RuleEnded,
-            };
+                info!(task_id = %task.id, next_id = %next.id, due = ?next.due_date, "next occurrence created");
+                if let Some(scheduler) = &self.scheduler {
+                    if let Err(error) = sync_reminder(scheduler.as_ref(), None, &next, now).await {
+                        warn!(task_id = %next.id, %error, "reminder not scheduled; the reconciler will repair it");
+                    }
+                }
+                RecurringOutcome::Created(next)
+            }
+            Successor::Existing(_) => RecurringOutcome::AlreadyHandled,
+            Successor::RuleEnded => RecurringOutcome::RuleEnded,
+        };
         Ok(outcome)
     }
 
     async fn mark_processed(&self, processed: ProcessedEvent) -> Result<(), TaskError> {
-        match self.repo.commit(Changes { processed: Some(processed), ..Changes::default() }).await {
+        match self
+            .repo
+            .commit(Changes {
+                processed: Some(processed),
+                ..Changes::default()
+            })
+            .await
+        {
             Ok(()) | Err(PortError::AlreadyExists(_)) => Ok(()),
             Err(e) => Err(e.into()),
         }
@@ -139,10 +163,16 @@ impl RecurringTaskHandler {
     /// Records the series of `occurrence` as ended and deletes any pending occurrence of it that a
     /// concurrent completion created.
     async fn end_series(&self, occurrence: &Task) -> Result<(), TaskError> {
-        let Some(series) = occurrence.series else { return Ok(()) };
+        let Some(series) = occurrence.series else {
+            return Ok(());
+        };
         let now = self.clock.now();
         let record = serde_json::json!({ "series_id": series.id, "ended_by": occurrence.id, "ended_at": now });
-        match self.state.save(&series_key(series.id), record, Concurrency::IfAbsent).await {
+        match self
+            .state
+            .save(&series_key(series.id), record, Concurrency::IfAbsent)
+            .await
+        {
             Ok(()) | Err(PortError::Conflict(_)) => {}
             Err(e) => return Err(e.into()),
         }
@@ -158,7 +188,9 @@ async fn delete_pending_occurrences(
     owner: &Task,
     now: DateTime<Utc>,
 ) -> Result<usize, TaskError> {
-    let Some(series) = owner.series else { return Ok(0) };
+    let Some(series) = owner.series else {
+        return Ok(0);
+    };
     let mut deleted = 0;
     for task in repo.pending_in_series(owner.user_id, series.id).await? {
         let event = DomainEvent::Task(TaskEvent::new(
@@ -204,10 +236,12 @@ pub(crate) async fn create_successor(
     now: DateTime<Utc>,
     processed: Option<ProcessedEvent>,
 ) -> Result<Option<Task>, TaskError> {
-    Ok(match create_successor_inner(repo, ids, completed, now, processed).await? {
-        Successor::Created(t) | Successor::Existing(t) => Some(t),
-        Successor::RuleEnded => None,
-    })
+    Ok(
+        match create_successor_inner(repo, ids, completed, now, processed).await? {
+            Successor::Created(t) | Successor::Existing(t) => Some(t),
+            Successor::RuleEnded => None,
+        },
+    )
 }
 
 async fn create_successor_inner(
@@ -222,7 +256,13 @@ async fn create_successor_inner(
     }
     let Some(next) = completed.next_occurrence() else {
         if let Some(processed) = processed {
-            match repo.commit(Changes { processed: Some(processed), ..Changes::default() }).await {
+            match repo
+                .commit(Changes {
+                    processed: Some(processed),
+                    ..Changes::default()
+                })
+                .await
+            {
                 Ok(()) | Err(PortError::AlreadyExists(_)) => {}
                 Err(e) => return Err(e.into()),
             }

@@ -8,7 +8,9 @@ use tracing::warn;
 use super::recurring::create_successor;
 use super::reminders::{reminder_job, reminder_job_name, sync_reminder};
 use crate::error::{PortError, TaskError};
-use crate::events::{DomainEvent, TaskEvent, TaskEventType, TaskUpdateEvent, TaskUpdateType, SCHEMA_VERSION};
+use crate::events::{
+    DomainEvent, TaskEvent, TaskEventType, TaskUpdateEvent, TaskUpdateType, SCHEMA_VERSION,
+};
 use crate::model::{EventId, NewTask, SeriesId, Status, Task, TaskId, TaskPatch, UserId};
 use crate::ports::{
     AuditEntry, Changes, Clock, IdGenerator, Page, Scheduler, TagCount, TaskRepository, TaskWrite,
@@ -56,7 +58,13 @@ impl TaskService {
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdGenerator>,
     ) -> Self {
-        Self { repo, scheduler, clock, ids, successors: SuccessorPolicy::default() }
+        Self {
+            repo,
+            scheduler,
+            clock,
+            ids,
+            successors: SuccessorPolicy::default(),
+        }
     }
 
     /// Chooses who creates next occurrences.
@@ -124,7 +132,9 @@ impl TaskService {
             let mut task = self.get_task(user_id, id).await?;
             if let Some(expected) = patch.expected_version {
                 if expected != task.version {
-                    return Err(TaskError::Conflict { current_version: task.version });
+                    return Err(TaskError::Conflict {
+                        current_version: task.version,
+                    });
                 }
             }
             let before = task.clone();
@@ -147,7 +157,11 @@ impl TaskService {
 
     /// Completes a task and cancels its reminder. Completing a completed task changes nothing and
     /// answers the same task and next occurrence.
-    pub async fn complete_task(&self, user_id: UserId, id: TaskId) -> Result<Completion, TaskError> {
+    pub async fn complete_task(
+        &self,
+        user_id: UserId,
+        id: TaskId,
+    ) -> Result<Completion, TaskError> {
         for _ in 0..CONFLICT_RETRIES {
             let mut task = self.get_task(user_id, id).await?;
             let before = task.clone();
@@ -218,7 +232,11 @@ impl TaskService {
             let result = self
                 .repo
                 .commit(Changes {
-                    writes: vec![TaskWrite::Delete { user_id, id, expected_version: task.version }],
+                    writes: vec![TaskWrite::Delete {
+                        user_id,
+                        id,
+                        expected_version: task.version,
+                    }],
                     outbox: vec![event.to_message()],
                     ..Changes::default()
                 })
@@ -249,22 +267,27 @@ impl TaskService {
         let result = self
             .repo
             .commit(Changes {
-                writes: vec![TaskWrite::Update { task: task.clone(), expected_version }],
+                writes: vec![TaskWrite::Update {
+                    task: task.clone(),
+                    expected_version,
+                }],
                 outbox: events.iter().map(DomainEvent::to_message).collect(),
                 ..Changes::default()
             })
             .await;
         match result {
-            Err(PortError::Conflict(_)) => {
-                Err(TaskError::Conflict { current_version: expected_version })
-            }
+            Err(PortError::Conflict(_)) => Err(TaskError::Conflict {
+                current_version: expected_version,
+            }),
             other => Ok(other?),
         }
     }
 
     async fn conflict(&self, user_id: UserId, id: TaskId) -> TaskError {
         match self.repo.get(user_id, id).await {
-            Ok(Some(task)) => TaskError::Conflict { current_version: task.version },
+            Ok(Some(task)) => TaskError::Conflict {
+                current_version: task.version,
+            },
             Ok(None) => TaskError::NotFound,
             Err(e) => e.into(),
         }
@@ -279,7 +302,12 @@ impl TaskService {
     }
 
     fn task_event(&self, kind: TaskEventType, task: &Task, now: DateTime<Utc>) -> DomainEvent {
-        DomainEvent::Task(TaskEvent::new(EventId(self.ids.new_uuid()), kind, task, now))
+        DomainEvent::Task(TaskEvent::new(
+            EventId(self.ids.new_uuid()),
+            kind,
+            task,
+            now,
+        ))
     }
 
     fn status_event(&self, task: &Task, old: Status, now: DateTime<Utc>) -> DomainEvent {
@@ -328,7 +356,13 @@ mod tests {
     }
 
     fn stored(new: NewTask) -> Task {
-        Task::create(TaskId(7), alice(), new, SeriesId(uuid::Uuid::nil()), noon() - Duration::days(1))
+        Task::create(
+            TaskId(7),
+            alice(),
+            new,
+            SeriesId(uuid::Uuid::nil()),
+            noon() - Duration::days(1),
+        )
     }
 
     /// Records every committed unit of work.
@@ -346,7 +380,9 @@ mod tests {
     async fn creating_a_task_with_a_due_date_schedules_its_reminder_an_hour_before() {
         let commits = Arc::new(Mutex::new(Vec::new()));
         let mut repo = recording_repo(&commits);
-        repo.expect_next_task_id().times(1).returning(|| Ok(TaskId(1)));
+        repo.expect_next_task_id()
+            .times(1)
+            .returning(|| Ok(TaskId(1)));
         let mut sched = MockSched::new();
         sched
             .expect_schedule()
@@ -357,7 +393,10 @@ mod tests {
             .times(1)
             .returning(|_| Ok(()));
 
-        let task = service(repo, sched).create_task(alice(), due_tomorrow()).await.unwrap();
+        let task = service(repo, sched)
+            .create_task(alice(), due_tomorrow())
+            .await
+            .unwrap();
 
         assert_eq!(task.remind_before.map(|r| r.minutes()), Some(60));
         let commits = commits.lock().unwrap();
@@ -391,9 +430,13 @@ mod tests {
         let mut repo = recording_repo(&commits);
         repo.expect_next_task_id().returning(|| Ok(TaskId(3)));
         let mut sched = MockSched::new();
-        sched.expect_schedule().returning(|_| Err(PortError::unavailable("sidecar down")));
+        sched
+            .expect_schedule()
+            .returning(|_| Err(PortError::unavailable("sidecar down")));
 
-        let task = service(repo, sched).create_task(alice(), due_tomorrow()).await;
+        let task = service(repo, sched)
+            .create_task(alice(), due_tomorrow())
+            .await;
         assert!(task.is_ok());
         assert_eq!(commits.lock().unwrap().len(), 1);
     }
@@ -401,7 +444,8 @@ mod tests {
     #[tokio::test]
     async fn an_unavailable_repository_is_reported_as_unavailable() {
         let mut repo = MockRepo::new();
-        repo.expect_next_task_id().returning(|| Err(PortError::unavailable("db down")));
+        repo.expect_next_task_id()
+            .returning(|| Err(PortError::unavailable("db down")));
         let err = service(repo, MockSched::new())
             .create_task(alice(), due_tomorrow())
             .await
@@ -415,12 +459,21 @@ mod tests {
         let commits = Arc::new(Mutex::new(Vec::new()));
         let mut repo = recording_repo(&commits);
         let current = task.clone();
-        repo.expect_get().with(eq(alice()), eq(TaskId(7))).returning(move |_, _| Ok(Some(current.clone())));
+        repo.expect_get()
+            .with(eq(alice()), eq(TaskId(7)))
+            .returning(move |_, _| Ok(Some(current.clone())));
         repo.expect_successor().returning(|_, _| Ok(None));
         let mut sched = MockSched::new();
-        sched.expect_cancel().with(eq("reminder-task-7")).times(1).returning(|_| Ok(()));
+        sched
+            .expect_cancel()
+            .with(eq("reminder-task-7"))
+            .times(1)
+            .returning(|_| Ok(()));
 
-        let done = service(repo, sched).complete_task(alice(), TaskId(7)).await.unwrap();
+        let done = service(repo, sched)
+            .complete_task(alice(), TaskId(7))
+            .await
+            .unwrap();
 
         assert_eq!(done.task.status, Status::Completed);
         assert_eq!(done.task.completed_at, Some(noon()));
@@ -444,10 +497,14 @@ mod tests {
         let mut repo = MockRepo::new();
         repo.expect_commit().never();
         let current = task.clone();
-        repo.expect_get().returning(move |_, _| Ok(Some(current.clone())));
+        repo.expect_get()
+            .returning(move |_, _| Ok(Some(current.clone())));
         repo.expect_successor().times(1).returning(|_, _| Ok(None));
 
-        let done = service(repo, MockSched::new()).complete_task(alice(), TaskId(7)).await.unwrap();
+        let done = service(repo, MockSched::new())
+            .complete_task(alice(), TaskId(7))
+            .await
+            .unwrap();
         assert_eq!(done.task, task);
     }
 
@@ -457,7 +514,8 @@ mod tests {
         let mut repo = MockRepo::new();
         repo.expect_commit().never();
         let current = task.clone();
-        repo.expect_get().returning(move |_, _| Ok(Some(current.clone())));
+        repo.expect_get()
+            .returning(move |_, _| Ok(Some(current.clone())));
         let patch = TaskPatch {
             title: Some(crate::model::Title::parse("Pay the rent").unwrap()),
             expected_version: Some(task.version - 1),
@@ -467,7 +525,12 @@ mod tests {
             .update_task(alice(), TaskId(7), patch)
             .await
             .unwrap_err();
-        assert_eq!(err, TaskError::Conflict { current_version: task.version });
+        assert_eq!(
+            err,
+            TaskError::Conflict {
+                current_version: task.version
+            }
+        );
     }
 
     #[tokio::test]
@@ -475,16 +538,26 @@ mod tests {
         let task = stored(due_tomorrow());
         let mut repo = MockRepo::new();
         let current = task.clone();
-        repo.expect_get().times(2).returning(move |_, _| Ok(Some(current.clone())));
+        repo.expect_get()
+            .times(2)
+            .returning(move |_, _| Ok(Some(current.clone())));
         let mut seq = mockall::Sequence::new();
         repo.expect_commit()
             .times(1)
             .in_sequence(&mut seq)
             .returning(|_| Err(PortError::Conflict("version".into())));
-        repo.expect_commit().times(1).in_sequence(&mut seq).returning(|_| Ok(()));
-        let patch = TaskPatch { priority: Some(crate::model::Priority::High), ..TaskPatch::default() };
+        repo.expect_commit()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| Ok(()));
+        let patch = TaskPatch {
+            priority: Some(crate::model::Priority::High),
+            ..TaskPatch::default()
+        };
 
-        let updated = service(repo, MockSched::new()).update_task(alice(), TaskId(7), patch).await;
+        let updated = service(repo, MockSched::new())
+            .update_task(alice(), TaskId(7), patch)
+            .await;
         assert_eq!(updated.unwrap().priority, crate::model::Priority::High);
     }
 
@@ -493,7 +566,8 @@ mod tests {
         let task = stored(due_tomorrow());
         let mut repo = MockRepo::new();
         let current = task.clone();
-        repo.expect_get().returning(move |_, _| Ok(Some(current.clone())));
+        repo.expect_get()
+            .returning(move |_, _| Ok(Some(current.clone())));
         repo.expect_commit().times(1).returning(|_| Ok(()));
         let mut sched = MockSched::new();
         sched
@@ -506,7 +580,10 @@ mod tests {
             remind_before: Some(Some(crate::model::RemindBefore::new(30).unwrap())),
             ..TaskPatch::default()
         };
-        service(repo, sched).update_task(alice(), TaskId(7), patch).await.unwrap();
+        service(repo, sched)
+            .update_task(alice(), TaskId(7), patch)
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
@@ -514,12 +591,23 @@ mod tests {
         let task = stored(due_tomorrow());
         let mut repo = MockRepo::new();
         let current = task.clone();
-        repo.expect_get().returning(move |_, _| Ok(Some(current.clone())));
+        repo.expect_get()
+            .returning(move |_, _| Ok(Some(current.clone())));
         repo.expect_commit().times(1).returning(|_| Ok(()));
         let mut sched = MockSched::new();
-        sched.expect_cancel().with(eq("reminder-task-7")).times(1).returning(|_| Ok(()));
-        let patch = TaskPatch { due_date: Some(None), ..TaskPatch::default() };
-        let updated = service(repo, sched).update_task(alice(), TaskId(7), patch).await.unwrap();
+        sched
+            .expect_cancel()
+            .with(eq("reminder-task-7"))
+            .times(1)
+            .returning(|_| Ok(()));
+        let patch = TaskPatch {
+            due_date: Some(None),
+            ..TaskPatch::default()
+        };
+        let updated = service(repo, sched)
+            .update_task(alice(), TaskId(7), patch)
+            .await
+            .unwrap();
         assert_eq!(updated.remind_at(), None);
     }
 
@@ -528,7 +616,8 @@ mod tests {
         let task = stored(due_tomorrow());
         let mut repo = MockRepo::new();
         let current = task.clone();
-        repo.expect_get().returning(move |_, _| Ok(Some(current.clone())));
+        repo.expect_get()
+            .returning(move |_, _| Ok(Some(current.clone())));
         repo.expect_commit().never();
         let same = service(repo, MockSched::new())
             .update_task(alice(), TaskId(7), TaskPatch::default())
@@ -543,18 +632,33 @@ mod tests {
         let commits = Arc::new(Mutex::new(Vec::new()));
         let mut repo = recording_repo(&commits);
         let current = task.clone();
-        repo.expect_get().returning(move |_, _| Ok(Some(current.clone())));
+        repo.expect_get()
+            .returning(move |_, _| Ok(Some(current.clone())));
         let mut sched = MockSched::new();
-        sched.expect_cancel().with(eq("reminder-task-7")).times(1).returning(|_| Ok(()));
+        sched
+            .expect_cancel()
+            .with(eq("reminder-task-7"))
+            .times(1)
+            .returning(|_| Ok(()));
 
-        service(repo, sched).delete_task(alice(), TaskId(7)).await.unwrap();
+        service(repo, sched)
+            .delete_task(alice(), TaskId(7))
+            .await
+            .unwrap();
         let commits = commits.lock().unwrap();
         assert_eq!(
             commits[0].writes,
-            vec![TaskWrite::Delete { user_id: alice(), id: TaskId(7), expected_version: 1 }]
+            vec![TaskWrite::Delete {
+                user_id: alice(),
+                id: TaskId(7),
+                expected_version: 1
+            }]
         );
         assert_eq!(commits[0].outbox[0].payload["event_type"], "deleted");
-        assert_eq!(commits[0].outbox[0].payload["task_data"]["title"], "Pay rent");
+        assert_eq!(
+            commits[0].outbox[0].payload["task_data"]["title"],
+            "Pay rent"
+        );
     }
 
     #[tokio::test]
@@ -562,7 +666,10 @@ mod tests {
         let mut repo = MockRepo::new();
         repo.expect_get().returning(|_, _| Ok(None));
         repo.expect_commit().never();
-        let err = service(repo, MockSched::new()).delete_task(alice(), TaskId(9)).await.unwrap_err();
+        let err = service(repo, MockSched::new())
+            .delete_task(alice(), TaskId(9))
+            .await
+            .unwrap_err();
         assert_eq!(err, TaskError::NotFound);
     }
 }
