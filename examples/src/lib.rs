@@ -1,0 +1,1 @@
+//! Programs that embed `todo-core`; run them with `cargo run --example <name>`.
