@@ -97,12 +97,14 @@ impl QueryParams {
             Some("priority") => SortKey::Priority,
             Some("created_at") => SortKey::CreatedAt,
             Some("title") => SortKey::Title,
-            Some(other) => return Err(ValidationError::new(
-                "sort",
-                format!(
+            Some(other) => {
+                return Err(ValidationError::new(
+                    "sort",
+                    format!(
                     "unknown sort key `{other}` (expected due_date, priority, created_at or title)"
                 ),
-            )),
+                ))
+            }
         };
         let order = match non_empty(&self.order) {
             None | Some("asc") => Order::Asc,
