@@ -3,8 +3,11 @@
 
 pub mod error;
 pub mod events;
+pub mod memory;
 pub mod model;
 pub mod ports;
 pub mod query;
 pub mod recurrence;
+#[cfg(feature = "testing")]
+pub mod testkit;
 pub mod usecases;

@@ -1,0 +1,33 @@
+//! In-memory adapters for every port: the embedded mode (`todo-server all` without a database or sidecar)
+//! and fast, deterministic tests.
+//!
+//! Each adapter keeps its state behind a `std::sync::Mutex` that is never held across an `.await`, and
+//! passes the same conformance suite (`todo_core::testkit`, feature `testing`) as the production
+//! adapters. Beyond its port, each offers a few inspection and fault-injection methods for tests
+//! (published messages, dead letters, "broker down", pending jobs).
+
+mod audit;
+mod clock;
+mod event_bus;
+mod outbox;
+mod repository;
+mod scheduler;
+mod secret_store;
+mod state_store;
+
+pub use clock::{ManualClock, SequentialIds};
+pub use event_bus::{DeadLetter, InMemoryEventBus};
+pub use repository::InMemoryTaskRepository;
+pub use scheduler::InMemoryScheduler;
+pub use secret_store::InMemorySecretStore;
+pub use state_store::InMemoryStateStore;
+
+use std::sync::{Mutex, MutexGuard};
+
+/// Locks `mutex`, recovering the data if a panicking thread poisoned it: every critical section in this
+/// module leaves its state consistent before anything that can panic.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -1,0 +1,461 @@
+//! An in-memory [`TaskRepository`], which is also the [`OutboxStore`](crate::ports::OutboxStore) and
+//! [`AuditLog`](crate::ports::AuditLog) of its tasks, as one database would be.
+//!
+//! A commit applies its writes in order under one lock, recording how to undo each; the first failure
+//! undoes them all, so a unit of work is stored completely or not at all. The uniqueness rules a
+//! database enforces with indexes (one successor per task, one occurrence per due date in a series)
+//! are kept in the same indexes here.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::audit::AuditRows;
+use super::lock;
+use super::outbox::OutboxRows;
+use crate::error::PortError;
+use crate::model::{EventId, SeriesId, Status, Tag, Task, TaskId, UserId};
+use crate::ports::{
+    AuditEntry, Changes, Clock, OutboxEntry, Page, PortResult, ProcessedEvent, ReminderEntry,
+    SystemClock, TagCount, TaskRepository, TaskWrite,
+};
+use crate::query::{self, TaskQuery};
+
+/// Tasks, outbox, audit log and processed-event marks in memory, with the semantics of the
+/// production database.
+pub struct InMemoryTaskRepository {
+    pub(super) state: Mutex<RepoState>,
+    /// Stamps outbox rows with their commit time.
+    pub(super) clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for InMemoryTaskRepository {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = lock(&self.state);
+        f.debug_struct("InMemoryTaskRepository")
+            .field("tasks", &state.tasks.len())
+            .field("outbox", &state.outbox.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for InMemoryTaskRepository {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[derive(Default)]
+pub(super) struct RepoState {
+    last_id: i64,
+    tasks: BTreeMap<TaskId, Task>,
+    by_user: HashMap<UserId, BTreeSet<TaskId>>,
+    /// Predecessor → the occurrence its completion created.
+    successor_of: HashMap<TaskId, TaskId>,
+    /// (series, due date) → the occurrence due then.
+    series_due: HashMap<(SeriesId, DateTime<Utc>), TaskId>,
+    processed: HashSet<ProcessedEvent>,
+    pub(super) outbox: OutboxRows,
+    pub(super) audit: AuditRows,
+}
+
+/// How to restore one task if a later write of the same unit fails: its state before the write.
+type Undo = Vec<(TaskId, Option<Task>)>;
+
+impl RepoState {
+    fn put(&mut self, task: Task) {
+        self.by_user
+            .entry(task.user_id)
+            .or_default()
+            .insert(task.id);
+        if let Some(series) = task.series {
+            if let Some(predecessor) = series.predecessor {
+                self.successor_of.insert(predecessor, task.id);
+            }
+            if let Some(due) = task.due_date {
+                self.series_due.insert((series.id, due), task.id);
+            }
+        }
+        self.tasks.insert(task.id, task);
+    }
+
+    fn remove(&mut self, id: TaskId) -> Option<Task> {
+        let task = self.tasks.remove(&id)?;
+        if let Some(ids) = self.by_user.get_mut(&task.user_id) {
+            ids.remove(&id);
+        }
+        if let Some(series) = task.series {
+            if let Some(predecessor) = series.predecessor {
+                if self.successor_of.get(&predecessor) == Some(&id) {
+                    self.successor_of.remove(&predecessor);
+                }
+            }
+            if let Some(due) = task.due_date {
+                if self.series_due.get(&(series.id, due)) == Some(&id) {
+                    self.series_due.remove(&(series.id, due));
+                }
+            }
+        }
+        Some(task)
+    }
+
+    /// The user's task, or `NotFound` (another user's task does not exist for them).
+    fn owned(&self, user_id: UserId, id: TaskId) -> PortResult<&Task> {
+        self.tasks
+            .get(&id)
+            .filter(|t| t.user_id == user_id)
+            .ok_or(PortError::NotFound)
+    }
+
+    /// The uniqueness rules of a series, checked for `task` against every other task.
+    fn check_series(&self, task: &Task) -> PortResult<()> {
+        let Some(series) = task.series else {
+            return Ok(());
+        };
+        if let Some(predecessor) = series.predecessor {
+            if let Some(other) = self
+                .successor_of
+                .get(&predecessor)
+                .filter(|o| **o != task.id)
+            {
+                return Err(PortError::AlreadyExists(format!(
+                    "task {predecessor} already has a successor (task {other})"
+                )));
+            }
+        }
+        if let Some(due) = task.due_date {
+            if let Some(other) = self
+                .series_due
+                .get(&(series.id, due))
+                .filter(|o| **o != task.id)
+            {
+                return Err(PortError::AlreadyExists(format!(
+                    "series {} already has an occurrence due at {due} (task {other})",
+                    series.id
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, write: TaskWrite, undo: &mut Undo) -> PortResult<()> {
+        match write {
+            TaskWrite::Insert(task) => {
+                if self.tasks.contains_key(&task.id) {
+                    return Err(PortError::AlreadyExists(format!("task {} exists", task.id)));
+                }
+                self.check_series(&task)?;
+                self.last_id = self.last_id.max(task.id.0);
+                undo.push((task.id, None));
+                self.put(task);
+            }
+            TaskWrite::Update {
+                task,
+                expected_version,
+            } => {
+                let stored = self.owned(task.user_id, task.id)?;
+                if stored.version != expected_version {
+                    return Err(PortError::Conflict(format!(
+                        "task {} is at version {}, not {expected_version}",
+                        task.id, stored.version
+                    )));
+                }
+                self.check_series(&task)?;
+                let before = self.remove(task.id);
+                undo.push((task.id, before));
+                self.put(task);
+            }
+            TaskWrite::Delete {
+                user_id,
+                id,
+                expected_version,
+            } => {
+                let stored = self.owned(user_id, id)?;
+                if stored.version != expected_version {
+                    return Err(PortError::Conflict(format!(
+                        "task {id} is at version {}, not {expected_version}",
+                        stored.version
+                    )));
+                }
+                let before = self.remove(id);
+                undo.push((id, before));
+            }
+        }
+        Ok(())
+    }
+
+    fn rollback(&mut self, undo: Undo) {
+        for (id, before) in undo.into_iter().rev() {
+            self.remove(id);
+            if let Some(task) = before {
+                self.put(task);
+            }
+        }
+    }
+
+    fn commit(&mut self, changes: Changes, now: DateTime<Utc>) -> PortResult<()> {
+        if let Some(processed) = &changes.processed {
+            if self.processed.contains(processed) {
+                return Err(PortError::AlreadyExists(format!(
+                    "event {} was already processed by {}",
+                    processed.event_id, processed.consumer
+                )));
+            }
+        }
+        let mut seen = HashSet::new();
+        if let Some(message) = changes
+            .outbox
+            .iter()
+            .find(|m| self.outbox.contains(m.id) || !seen.insert(m.id))
+        {
+            return Err(PortError::AlreadyExists(format!(
+                "outbox message {} exists",
+                message.id
+            )));
+        }
+        let mut undo = Undo::new();
+        for write in changes.writes {
+            if let Err(error) = self.apply(write, &mut undo) {
+                self.rollback(undo);
+                return Err(error);
+            }
+        }
+        // Nothing below can fail: the unit is committed.
+        if let Some(processed) = changes.processed {
+            self.processed.insert(processed);
+        }
+        for message in changes.outbox {
+            self.outbox.push(message, now);
+        }
+        for entry in changes.audit {
+            self.audit.append(entry);
+        }
+        Ok(())
+    }
+
+    fn user_tasks(&self, user_id: UserId) -> impl Iterator<Item = &Task> {
+        self.by_user
+            .get(&user_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.tasks.get(id))
+    }
+}
+
+impl InMemoryTaskRepository {
+    /// An empty repository stamping outbox rows with the system clock.
+    pub fn new() -> Self {
+        Self::with_clock(Arc::new(SystemClock))
+    }
+
+    /// An empty repository stamping outbox rows with `clock` (the use cases' clock, in tests).
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            state: Mutex::new(RepoState::default()),
+            clock,
+        }
+    }
+
+    /// Every stored task, by id (for tests and diagnostics).
+    pub fn tasks(&self) -> Vec<Task> {
+        lock(&self.state).tasks.values().cloned().collect()
+    }
+
+    /// The unsent outbox messages in commit order (for tests of the relay).
+    pub fn outbox(&self) -> Vec<OutboxEntry> {
+        lock(&self.state).outbox.unsent()
+    }
+}
+
+#[async_trait]
+impl TaskRepository for InMemoryTaskRepository {
+    async fn next_task_id(&self) -> PortResult<TaskId> {
+        let mut state = lock(&self.state);
+        state.last_id += 1;
+        Ok(TaskId(state.last_id))
+    }
+
+    async fn commit(&self, changes: Changes) -> PortResult<()> {
+        let now = self.clock.now();
+        lock(&self.state).commit(changes, now)
+    }
+
+    async fn get(&self, user_id: UserId, id: TaskId) -> PortResult<Option<Task>> {
+        Ok(lock(&self.state).owned(user_id, id).ok().cloned())
+    }
+
+    async fn query(
+        &self,
+        user_id: UserId,
+        query: &TaskQuery,
+        now: DateTime<Utc>,
+    ) -> PortResult<Page> {
+        let state = lock(&self.state);
+        Ok(query::evaluate(state.user_tasks(user_id), query, now))
+    }
+
+    async fn tags(&self, user_id: UserId) -> PortResult<Vec<TagCount>> {
+        let state = lock(&self.state);
+        let mut counts: BTreeMap<&Tag, u64> = BTreeMap::new();
+        for tag in state.user_tasks(user_id).flat_map(|t| t.tags.iter()) {
+            *counts.entry(tag).or_default() += 1;
+        }
+        Ok(counts
+            .into_iter()
+            .map(|(tag, count)| TagCount {
+                tag: tag.clone(),
+                count,
+            })
+            .collect())
+    }
+
+    async fn successor(&self, user_id: UserId, id: TaskId) -> PortResult<Option<Task>> {
+        let state = lock(&self.state);
+        Ok(state
+            .successor_of
+            .get(&id)
+            .and_then(|successor| state.owned(user_id, *successor).ok())
+            .cloned())
+    }
+
+    async fn pending_in_series(&self, user_id: UserId, series: SeriesId) -> PortResult<Vec<Task>> {
+        let state = lock(&self.state);
+        Ok(state
+            .user_tasks(user_id)
+            .filter(|t| t.status == Status::Pending && t.series.is_some_and(|s| s.id == series))
+            .cloned()
+            .collect())
+    }
+
+    async fn pending_reminders(
+        &self,
+        after: DateTime<Utc>,
+        after_id: Option<TaskId>,
+        limit: usize,
+    ) -> PortResult<Vec<ReminderEntry>> {
+        let state = lock(&self.state);
+        let start = after_id.map_or(i64::MIN, |id| id.0.saturating_add(1));
+        Ok(state
+            .tasks
+            .range(TaskId(start)..)
+            .map(|(_, task)| task)
+            .filter(|t| t.status == Status::Pending)
+            .filter_map(|t| {
+                let due_date = t.due_date.filter(|due| *due > after)?;
+                Some(ReminderEntry {
+                    task_id: t.id,
+                    user_id: t.user_id,
+                    remind_at: t.remind_at()?,
+                    due_date,
+                })
+            })
+            .take(limit)
+            .collect())
+    }
+
+    async fn is_processed(&self, consumer: &str, event_id: EventId) -> PortResult<bool> {
+        let key = ProcessedEvent {
+            consumer: consumer.to_owned(),
+            event_id,
+        };
+        Ok(lock(&self.state).processed.contains(&key))
+    }
+
+    async fn history(&self, user_id: UserId, id: TaskId) -> PortResult<Vec<AuditEntry>> {
+        Ok(lock(&self.state).audit.history(user_id, id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{NewTask, Series};
+    use uuid::Uuid;
+
+    fn task(id: i64, user: UserId) -> Task {
+        let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .to_utc();
+        let new = NewTask::titled("Buy milk").unwrap();
+        Task::create(TaskId(id), user, new, SeriesId(Uuid::new_v4()), now)
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_restores_every_index_it_touched() {
+        let repo = InMemoryTaskRepository::new();
+        let user = UserId(Uuid::new_v4());
+        let series = SeriesId(Uuid::new_v4());
+        let due = DateTime::parse_from_rfc3339("2026-02-01T09:00:00Z")
+            .unwrap()
+            .to_utc();
+        let mut first = task(1, user);
+        first.due_date = Some(due);
+        first.series = Some(Series {
+            id: series,
+            anchor: Some(due),
+            occurrence: 1,
+            predecessor: None,
+        });
+        repo.commit(Changes {
+            writes: vec![TaskWrite::Insert(first.clone())],
+            ..Changes::default()
+        })
+        .await
+        .unwrap();
+
+        // Moving the occurrence frees its due date in the index, then a stale write undoes the move.
+        let mut moved = first.clone();
+        moved.due_date = Some(due + chrono::Duration::days(1));
+        moved.version = 2;
+        let failing = Changes {
+            writes: vec![
+                TaskWrite::Update {
+                    task: moved,
+                    expected_version: 1,
+                },
+                TaskWrite::Delete {
+                    user_id: user,
+                    id: TaskId(1),
+                    expected_version: 1,
+                },
+            ],
+            ..Changes::default()
+        };
+        assert!(matches!(
+            repo.commit(failing).await,
+            Err(PortError::Conflict(_))
+        ));
+        assert_eq!(
+            repo.get(user, TaskId(1)).await.unwrap(),
+            Some(first.clone())
+        );
+
+        let mut twin = task(2, user);
+        twin.due_date = Some(due);
+        twin.series = first.series;
+        let duplicate = Changes {
+            writes: vec![TaskWrite::Insert(twin)],
+            ..Changes::default()
+        };
+        assert!(matches!(
+            repo.commit(duplicate).await,
+            Err(PortError::AlreadyExists(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn inserted_ids_are_never_handed_out_again() {
+        let repo = InMemoryTaskRepository::new();
+        let user = UserId(Uuid::new_v4());
+        repo.commit(Changes {
+            writes: vec![TaskWrite::Insert(task(7, user))],
+            ..Changes::default()
+        })
+        .await
+        .unwrap();
+        assert_eq!(repo.next_task_id().await.unwrap(), TaskId(8));
+        assert_eq!(repo.tasks().len(), 1);
+    }
+}

@@ -1,0 +1,41 @@
+//! Conformance suites: one per port, run by every adapter's tests against its own implementation, so
+//! the in-memory, PostgreSQL, Dapr and Kafka adapters provably mean the same thing.
+//!
+//! Each suite is a struct with one `pub async fn` per case and a `run_all`. Cases panic with a message
+//! naming what broke (they are tests), create fresh random users, keys and job names so a shared
+//! database or broker can be reused between runs, and tolerate the at-least-once delivery of real
+//! brokers and the jitter of real schedulers.
+//!
+//! | port | suite | what the adapter test supplies |
+//! |---|---|---|
+//! | [`TaskRepository`](crate::ports::TaskRepository) + outbox + audit | [`TaskRepositorySuite`] | the store |
+//! | [`EventBus`](crate::ports::EventBus) | [`EventBusSuite`] | a [`BusHarness`] that can subscribe |
+//! | [`Scheduler`](crate::ports::Scheduler) | [`SchedulerSuite`] | a [`SchedulerHarness`] reporting fired jobs |
+//! | [`StateStore`](crate::ports::StateStore) | [`StateStoreSuite`] | the store |
+//! | [`SecretStore`](crate::ports::SecretStore) | [`SecretStoreSuite`] | the store and one seeded secret |
+//!
+//! ```no_run
+//! # async fn example() {
+//! use std::sync::Arc;
+//! use todo_core::memory::InMemoryTaskRepository;
+//! use todo_core::testkit::TaskRepositorySuite;
+//!
+//! TaskRepositorySuite::new(Arc::new(InMemoryTaskRepository::new())).run_all().await;
+//! # }
+//! ```
+
+mod event_bus;
+mod fixtures;
+mod outbox;
+mod query;
+mod repository;
+mod scheduler;
+mod secret_store;
+mod series;
+mod state_store;
+
+pub use event_bus::{BusHarness, ChannelHandler, EventBusSuite};
+pub use repository::TaskRepositorySuite;
+pub use scheduler::{FiredJob, FiredJobs, SchedulerHarness, SchedulerSuite};
+pub use secret_store::{SecretStoreSuite, SeededSecret};
+pub use state_store::StateStoreSuite;
