@@ -30,6 +30,17 @@ fn now() -> DateTime<Utc> {
     epoch() + Duration::days(15)
 }
 
+/// Title, description, priority, tags, due day, creation minute, completed.
+type Spec = (
+    String,
+    String,
+    Priority,
+    Vec<String>,
+    Option<i64>,
+    i64,
+    bool,
+);
+
 prop_compose! {
     fn task_strategy()(
         title_words in prop::collection::vec(prop::sample::select(WORDS), 1..4),
@@ -39,7 +50,7 @@ prop_compose! {
         due_day in prop::option::of(0i64..30),
         created_min in 0i64..500,
         completed in any::<bool>(),
-    ) -> (String, String, Priority, Vec<String>, Option<i64>, i64, bool) {
+    ) -> Spec {
         (
             title_words.join(" "),
             desc_words.join(" "),
@@ -52,17 +63,7 @@ prop_compose! {
     }
 }
 
-fn build(
-    specs: &[(
-        String,
-        String,
-        Priority,
-        Vec<String>,
-        Option<i64>,
-        i64,
-        bool,
-    )],
-) -> Vec<Task> {
+fn build(specs: &[Spec]) -> Vec<Task> {
     let user = UserId(uuid::Uuid::from_u128(1));
     specs
         .iter()
