@@ -123,3 +123,12 @@ async fn the_in_memory_secret_store_conforms() {
         .run_all()
         .await;
 }
+
+#[tokio::test]
+async fn in_memory_user_repository_conforms() {
+    todo_core::testkit::UserRepositorySuite::new(Arc::new(
+        todo_core::memory::InMemoryUserRepository::new(),
+    ))
+    .run_all()
+    .await;
+}

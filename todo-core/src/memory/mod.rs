@@ -14,6 +14,7 @@ mod repository;
 mod scheduler;
 mod secret_store;
 mod state_store;
+mod users;
 
 pub use clock::{ManualClock, SequentialIds};
 pub use event_bus::{DeadLetter, InMemoryEventBus};
@@ -21,6 +22,7 @@ pub use repository::InMemoryTaskRepository;
 pub use scheduler::InMemoryScheduler;
 pub use secret_store::InMemorySecretStore;
 pub use state_store::InMemoryStateStore;
+pub use users::InMemoryUserRepository;
 
 use std::sync::{Mutex, MutexGuard};
 

@@ -11,6 +11,7 @@ mod repository;
 mod scheduler;
 mod secret_store;
 mod state_store;
+mod users;
 
 pub use audit::{AuditEntry, AuditLog};
 pub use clock::{Clock, IdGenerator, SystemClock, UuidV7Generator};
@@ -22,6 +23,7 @@ pub use repository::{
 pub use scheduler::{Job, Scheduler};
 pub use secret_store::SecretStore;
 pub use state_store::{Concurrency, ETag, StateItem, StateStore};
+pub use users::{User, UserRepository};
 
 /// Result of every port call.
 pub type PortResult<T> = Result<T, crate::error::PortError>;

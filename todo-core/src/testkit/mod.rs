@@ -13,6 +13,7 @@
 //! | [`Scheduler`](crate::ports::Scheduler) | [`SchedulerSuite`] | a [`SchedulerHarness`] reporting fired jobs |
 //! | [`StateStore`](crate::ports::StateStore) | [`StateStoreSuite`] | the store |
 //! | [`SecretStore`](crate::ports::SecretStore) | [`SecretStoreSuite`] | the store and one seeded secret |
+//! | [`UserRepository`](crate::ports::UserRepository) | [`UserRepositorySuite`] | the store |
 //!
 //! ```no_run
 //! # async fn example() {
@@ -33,9 +34,11 @@ mod scheduler;
 mod secret_store;
 mod series;
 mod state_store;
+mod users;
 
 pub use event_bus::{BusHarness, ChannelHandler, EventBusSuite};
 pub use repository::TaskRepositorySuite;
 pub use scheduler::{FiredJob, FiredJobs, SchedulerHarness, SchedulerSuite};
 pub use secret_store::{SecretStoreSuite, SeededSecret};
 pub use state_store::StateStoreSuite;
+pub use users::UserRepositorySuite;

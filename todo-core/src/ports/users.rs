@@ -1,0 +1,35 @@
+//! User accounts: who may sign in. Password hashing is the server's concern; this port stores the hash.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::PortResult;
+use crate::model::UserId;
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Stable id; tasks are scoped to it.
+    pub id: UserId,
+    /// Lower-cased e-mail address, unique.
+    pub email: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// PHC-format password hash (argon2id).
+    pub password_hash: String,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Stores user accounts.
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Stores a new user; `AlreadyExists` if the e-mail is taken.
+    async fn create_user(&self, user: User) -> PortResult<()>;
+
+    /// The user with this (lower-cased) e-mail, if any.
+    async fn user_by_email(&self, email: &str) -> PortResult<Option<User>>;
+
+    /// The user with this id, if any.
+    async fn user_by_id(&self, id: UserId) -> PortResult<Option<User>>;
+}
