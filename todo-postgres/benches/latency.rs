@@ -1,0 +1,2 @@
+//! Placeholder; the latency harness is written below.
+fn main() {}

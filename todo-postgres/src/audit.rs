@@ -1,0 +1,71 @@
+//! The audit log on PostgreSQL: `audit_log` is append-only (a trigger refuses updates and deletes) and
+//! holds each event once (`UNIQUE (event_id)`), so a redelivered event appends nothing.
+
+use async_trait::async_trait;
+use sqlx::{PgPool, Row};
+
+use todo_core::events::TaskEventType;
+use todo_core::model::{EventId, TaskId, UserId};
+use todo_core::ports::{AuditEntry, AuditLog, PortResult};
+
+use crate::error::{corrupt, port_error};
+use crate::repository::PostgresTaskRepository;
+use crate::unit_of_work::append_audit;
+
+/// Oldest first; entries of the same instant in the order they were appended.
+const SELECT_HISTORY: &str = "\
+SELECT event_id, task_id, user_id, action::text AS action, at, snapshot
+FROM audit_log
+WHERE user_id = $1 AND task_id = $2
+ORDER BY at, id";
+
+#[async_trait]
+impl AuditLog for PostgresTaskRepository {
+    async fn append(&self, entry: AuditEntry) -> PortResult<bool> {
+        let mut conn = self.pool.acquire().await.map_err(port_error)?;
+        Ok(append_audit(&mut conn, std::slice::from_ref(&entry)).await? == 1)
+    }
+
+    async fn history(&self, user_id: UserId, task_id: TaskId) -> PortResult<Vec<AuditEntry>> {
+        history(&self.pool, user_id, task_id).await
+    }
+}
+
+/// A task's audit entries, oldest first.
+pub(crate) async fn history(
+    pool: &PgPool,
+    user_id: UserId,
+    task_id: TaskId,
+) -> PortResult<Vec<AuditEntry>> {
+    let rows = sqlx::query(SELECT_HISTORY)
+        .bind(user_id.0)
+        .bind(task_id.0)
+        .fetch_all(pool)
+        .await
+        .map_err(port_error)?;
+    rows.iter()
+        .map(|row| {
+            let action: String = row.try_get("action").map_err(port_error)?;
+            Ok(AuditEntry {
+                event_id: EventId(row.try_get("event_id").map_err(port_error)?),
+                task_id: TaskId(row.try_get("task_id").map_err(port_error)?),
+                user_id: UserId(row.try_get("user_id").map_err(port_error)?),
+                action: parse_action(&action)
+                    .ok_or_else(|| corrupt(format!("audit action `{action}`")))?,
+                at: row.try_get("at").map_err(port_error)?,
+                snapshot: row.try_get("snapshot").map_err(port_error)?,
+            })
+        })
+        .collect()
+}
+
+fn parse_action(label: &str) -> Option<TaskEventType> {
+    [
+        TaskEventType::Created,
+        TaskEventType::Updated,
+        TaskEventType::Completed,
+        TaskEventType::Deleted,
+    ]
+    .into_iter()
+    .find(|a| a.as_str() == label)
+}

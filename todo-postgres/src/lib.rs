@@ -1,0 +1,90 @@
+//! PostgreSQL adapters of the task manager: the [`TaskRepository`](todo_core::ports::TaskRepository),
+//! [`OutboxStore`](todo_core::ports::OutboxStore) and [`AuditLog`](todo_core::ports::AuditLog) ports
+//! on one database, with embedded migrations.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use todo_postgres::{connect, migrate, PoolSettings, PostgresTaskRepository};
+//!
+//! let pool = connect("postgres://todo@localhost/todo", &PoolSettings::default()).await?;
+//! migrate(&pool).await?; // idempotent; safe from several init containers at once
+//! let store = Arc::new(PostgresTaskRepository::new(pool));
+//! // `store` is the TaskRepository, OutboxStore and AuditLog of the use cases.
+//! # Ok(()) }
+//! ```
+//!
+//! # Schema
+//!
+//! `migrations/` holds the schema (embedded with `sqlx::migrate!`, see [`MIGRATOR`]):
+//!
+//! | table | holds |
+//! |---|---|
+//! | `users` | every task owner (recorded on a user's first task; sign-up adds email and password hash) |
+//! | `tasks` | one row per task: SPEC §3 fields with `priority` and `status` as Postgres enums, the series fields of [`Series`](todo_core::model::Series) (`series_id`, `series_anchor`, `occurrence`, `predecessor_id`), the recurrence's storage text, `version`, and two derived columns `title_key` and `search_text` |
+//! | `task_tags` | one row per (task, tag), `UNIQUE (task_id, tag)`, deleted with the task |
+//! | `task_recurrence` | per recurring task: the pattern (`daily`/`weekly`/`monthly`/`custom` + RRULE) and the due date of its next occurrence |
+//! | `outbox` | events committed with their change, until relayed (and for a retention period after) |
+//! | `processed_events` | (consumer group, event id) pairs: idempotent consumers |
+//! | `audit_log` | append-only history of task events, one row per event id |
+//!
+//! Two unique constraints make duplicate occurrences impossible whatever the callers do:
+//! `UNIQUE (series_id, due_date)` (one occurrence per due date in a series) and
+//! `UNIQUE (predecessor_id)` (one successor per completed occurrence). Fifty concurrent completions of
+//! one recurring task therefore create exactly one next occurrence (tested).
+//!
+//! `title_key` (the lower-cased title) and `search_text` (lower-cased title, a line feed, lower-cased
+//! description) are computed in Rust with [`str::to_lowercase`], the same function the reference
+//! query semantics uses, so sorting and search agree with [`todo_core::query::evaluate`] byte for byte
+//! whatever the database's locale; `title_key` is `COLLATE "C"` so it sorts by code point.
+//!
+//! # Writes and the outbox
+//!
+//! [`TaskRepository::commit`](todo_core::ports::TaskRepository::commit) runs one transaction per unit
+//! of work: the processed-event mark, the outbox rows, each task write (one statement that writes the
+//! task, its tags and its recurrence row through data-modifying CTEs) and the audit rows. Updates and
+//! deletes carry `WHERE version = $expected`; when they change nothing, a read tells `NotFound` from
+//! `Conflict`, so a stale write never overwrites. Unique violations are `AlreadyExists`.
+//!
+//! The outbox relay ([`todo_core::usecases::OutboxRelay`]) claims due rows with
+//! `FOR UPDATE SKIP LOCKED` and a lease, publishes them and marks them sent only after the broker
+//! acknowledged; see [`outbox`] for the details and for how per-task order is kept.
+//!
+//! # Queries and indexes
+//!
+//! Queries are assembled from fixed SQL fragments with every value bound as a parameter (see
+//! [`query`] for the mapping of each rule of SPEC §3). Every query is scoped by `user_id`, and the
+//! indexes lead with it:
+//!
+//! - `tasks_user_due_asc`, `tasks_user_due_desc`, `tasks_user_priority`, `tasks_user_created`,
+//!   `tasks_user_title`: `(user_id, sort value, id)`, so the default page (and any keyset page after
+//!   a cursor) is a range scan that stops after `limit + 1` rows. The due-date sort uses
+//!   `coalesce(due_date, ±infinity)` so tasks without a due date come last in both orders, which needs
+//!   one index per direction.
+//! - `tasks_search_trgm`: a `pg_trgm` GIN index on `search_text`. The reference search is a substring
+//!   match of each word, which full-text search (stemmed lexemes, whole words) cannot reproduce; each
+//!   word becomes `search_text LIKE '%word%'` (with `%`, `_`, `\` escaped), which a trigram index
+//!   answers for words of three or more characters, and an exact recheck keeps the result identical.
+//! - `tasks_pending_reminders`: partial index for the reminder reconciler.
+//!
+//! The measurements behind these choices are in `docs/benchmarks.md` (PostgreSQL section).
+//!
+//! # Errors
+//!
+//! Unique violations are `AlreadyExists`; connection failures, pool exhaustion, statement or lock
+//! timeouts, deadlocks and serialisation failures are `Unavailable` (with a retry hint); a row that
+//! does not decode into the domain (an unknown enum label, an invalid time zone or recurrence) is
+//! `Corrupt`. Nothing here panics on data from the database.
+
+mod audit;
+mod error;
+pub mod outbox;
+pub mod query;
+mod repository;
+mod row;
+mod setup;
+mod unit_of_work;
+
+pub use error::SetupError;
+pub use repository::PostgresTaskRepository;
+pub use setup::{connect, connect_options, migrate, PoolSettings, MIGRATION_LOCK_KEY, MIGRATOR};

@@ -1,0 +1,168 @@
+//! The transactional outbox on PostgreSQL: messages are inserted by the unit of work
+//! ([`crate::unit_of_work`]) in the transaction of their change, and relayed from here.
+//!
+//! A claim is one statement: it picks due, unleased rows oldest first with `FOR UPDATE SKIP LOCKED`
+//! and leases them, so relays running in several API replicas never claim the same row at the same
+//! time and, in the normal case, never publish an event twice. A crashed relay's lease simply runs
+//! out and another relay picks the rows up: nothing is lost, at the price of a possible duplicate
+//! (delivery is at-least-once; consumers are idempotent).
+//!
+//! Per-task order: a message is not claimed while an earlier unsent message with the same topic and
+//! key is leased by another relay or waiting for its retry, so a failed event of a task holds back
+//! that task's later events across relay passes and replicas, not only within one batch.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use todo_core::events::Message;
+use todo_core::model::EventId;
+use todo_core::ports::{OutboxEntry, OutboxStore, PortResult};
+
+use crate::error::{corrupt, port_error};
+use crate::repository::PostgresTaskRepository;
+
+const CLAIM: &str = "\
+WITH due AS (
+    SELECT o.seq
+    FROM outbox o
+    WHERE o.sent_at IS NULL
+      AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $1)
+      AND (o.leased_until IS NULL OR o.leased_until <= $1)
+      AND NOT EXISTS (
+          SELECT 1 FROM outbox e
+          WHERE e.sent_at IS NULL AND e.topic = o.topic AND e.key = o.key
+            AND (e.created_at, e.seq) < (o.created_at, o.seq)
+            AND (e.leased_until > $1 OR e.next_attempt_at > $1))
+    ORDER BY o.created_at, o.seq
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE outbox o SET leased_until = $2
+FROM due
+WHERE o.seq = due.seq
+RETURNING o.seq, o.event_id, o.topic, o.key, o.event_type, o.payload, o.attempts, o.created_at";
+
+const MARK_SENT: &str = "\
+UPDATE outbox SET sent_at = $2, leased_until = NULL
+WHERE event_id = ANY($1) AND sent_at IS NULL";
+
+/// A row already sent (by a relay whose lease outlived ours) has nothing left to record.
+const MARK_FAILED: &str = "\
+UPDATE outbox
+SET attempts = attempts + 1, next_attempt_at = $2, leased_until = NULL, last_error = $3
+WHERE event_id = $1 AND sent_at IS NULL";
+
+const BACKLOG: &str = "SELECT count(*), min(created_at) FROM outbox WHERE sent_at IS NULL";
+
+const PURGE_SENT: &str = "DELETE FROM outbox WHERE sent_at < $1";
+
+/// Longest error text kept per message.
+const MAX_ERROR_CHARS: usize = 2_000;
+
+#[async_trait]
+impl OutboxStore for PostgresTaskRepository {
+    async fn claim(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> PortResult<Vec<OutboxEntry>> {
+        let rows = sqlx::query(CLAIM)
+            .bind(now)
+            .bind(lease_until)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(port_error)?;
+        let mut claimed = rows
+            .iter()
+            .map(|row| {
+                let seq: i64 = row.try_get("seq").map_err(port_error)?;
+                let attempts: i32 = row.try_get("attempts").map_err(port_error)?;
+                let entry = OutboxEntry {
+                    message: Message {
+                        id: EventId(row.try_get("event_id").map_err(port_error)?),
+                        topic: row.try_get("topic").map_err(port_error)?,
+                        key: row.try_get("key").map_err(port_error)?,
+                        event_type: row.try_get("event_type").map_err(port_error)?,
+                        payload: row.try_get("payload").map_err(port_error)?,
+                    },
+                    attempts: u32::try_from(attempts)
+                        .map_err(|_| corrupt(format!("outbox row {seq}: attempts {attempts}")))?,
+                    created_at: row.try_get("created_at").map_err(port_error)?,
+                };
+                Ok((seq, entry))
+            })
+            .collect::<PortResult<Vec<_>>>()?;
+        // RETURNING has no order of its own.
+        claimed.sort_by_key(|(seq, entry)| (entry.created_at, *seq));
+        Ok(claimed.into_iter().map(|(_, entry)| entry).collect())
+    }
+
+    async fn mark_sent(&self, ids: &[EventId], at: DateTime<Utc>) -> PortResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<_> = ids.iter().map(|id| id.0).collect();
+        sqlx::query(MARK_SENT)
+            .bind(ids)
+            .bind(at)
+            .execute(&self.pool)
+            .await
+            .map_err(port_error)?;
+        Ok(())
+    }
+
+    async fn mark_failed(
+        &self,
+        id: EventId,
+        next_attempt_at: DateTime<Utc>,
+        error: &str,
+    ) -> PortResult<()> {
+        let error: String = error.chars().take(MAX_ERROR_CHARS).collect();
+        sqlx::query(MARK_FAILED)
+            .bind(id.0)
+            .bind(next_attempt_at)
+            .bind(error)
+            .execute(&self.pool)
+            .await
+            .map_err(port_error)?;
+        Ok(())
+    }
+
+    async fn backlog(&self) -> PortResult<(u64, Option<DateTime<Utc>>)> {
+        let row = sqlx::query(BACKLOG)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(port_error)?;
+        let count: i64 = row.try_get(0).map_err(port_error)?;
+        let oldest: Option<DateTime<Utc>> = row.try_get(1).map_err(port_error)?;
+        Ok((u64::try_from(count).unwrap_or_default(), oldest))
+    }
+}
+
+impl PostgresTaskRepository {
+    /// Deletes outbox rows sent before `before` (sent rows are kept for inspection until then);
+    /// returns how many were deleted. Run it periodically, e.g. daily with a week's retention.
+    pub async fn purge_sent_outbox(&self, before: DateTime<Utc>) -> PortResult<u64> {
+        let done = sqlx::query(PURGE_SENT)
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map_err(port_error)?;
+        Ok(done.rows_affected())
+    }
+
+    /// The last error recorded for an unsent message, if any (for diagnostics and tests).
+    pub async fn outbox_last_error(&self, id: EventId) -> PortResult<Option<String>> {
+        let error: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT last_error FROM outbox WHERE event_id = $1 AND sent_at IS NULL",
+        )
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(port_error)?;
+        Ok(error.flatten())
+    }
+}

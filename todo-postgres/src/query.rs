@@ -1,0 +1,188 @@
+//! SPEC §3 queries in SQL, with exactly the results of [`todo_core::query::evaluate`].
+//!
+//! The statement is assembled from fixed fragments with [`QueryBuilder`]; every value is a bind
+//! parameter. How each rule of the reference maps to SQL:
+//!
+//! | reference | SQL |
+//! |---|---|
+//! | every word in the lower-cased title or description | `search_text LIKE '%word%'` per word, `%`, `_` and `\` escaped (`search_text` is lower-cased in Rust) |
+//! | priorities / tags any of | `priority = ANY(..)` / `EXISTS` over `task_tags` |
+//! | tags all of | the count of matching `task_tags` rows equals the number of tags |
+//! | due range excludes tasks without a due date | `due_date >= ..`, `due_date <= ..` (NULL fails both) |
+//! | overdue | `status = 'pending' AND due_date < now` |
+//! | no due date sorts last in both orders | sort on `coalesce(due_date, ±infinity)` |
+//! | title sort is the lower-cased title by code point | `title_key` (lower-cased in Rust) `COLLATE "C"` |
+//! | ties broken by id in the query's direction; keyset cursor | `(sort value, id) > / < (cursor)` and `ORDER BY value, id` |
+
+use chrono::{DateTime, Utc};
+use sqlx::{Postgres, QueryBuilder};
+
+use todo_core::model::UserId;
+use todo_core::ports::PortResult;
+use todo_core::query::{Order, SortKey, SortValue, StatusFilter, TaskQuery};
+
+use crate::error::corrupt;
+use crate::row::{priority_label, task_columns};
+
+/// The sort expression of a key; identical to the expressions of the `tasks_user_*` indexes.
+fn sort_expression(sort: SortKey, order: Order) -> &'static str {
+    match (sort, order) {
+        (SortKey::DueDate, Order::Asc) => "coalesce(t.due_date, 'infinity'::timestamptz)",
+        (SortKey::DueDate, Order::Desc) => "coalesce(t.due_date, '-infinity'::timestamptz)",
+        (SortKey::Priority, _) => "t.priority",
+        (SortKey::CreatedAt, _) => "t.created_at",
+        (SortKey::Title, _) => "t.title_key",
+    }
+}
+
+/// Escapes LIKE's wildcards (`%`, `_`) and its escape character (`\`) so a word matches literally.
+pub(crate) fn like_substring(word: &str) -> String {
+    let mut pattern = String::with_capacity(word.len() + 2);
+    pattern.push('%');
+    for c in word.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// Builds the statement for one page of `query` over `user`'s tasks: `limit + 1` rows, so the caller
+/// knows whether there is a next page.
+pub(crate) fn page_statement(
+    user: UserId,
+    query: &TaskQuery,
+    now: DateTime<Utc>,
+) -> PortResult<QueryBuilder<'static, Postgres>> {
+    let mut sql = QueryBuilder::new(concat!(
+        "SELECT ",
+        task_columns!(),
+        " FROM tasks t WHERE t.user_id = "
+    ));
+    sql.push_bind(user.0);
+
+    if let StatusFilter::Only(status) = query.status {
+        sql.push(" AND t.status = ")
+            .push_bind(status.as_str())
+            .push("::task_status");
+    }
+    if !query.priorities.is_empty() {
+        let labels: Vec<&'static str> = query.priorities.iter().map(|p| p.as_str()).collect();
+        sql.push(" AND t.priority = ANY(")
+            .push_bind(labels)
+            .push("::task_priority[])");
+    }
+    if !query.tags_any.is_empty() {
+        let tags: Vec<String> = query
+            .tags_any
+            .iter()
+            .map(|t| t.as_str().to_owned())
+            .collect();
+        sql.push(" AND EXISTS (SELECT 1 FROM task_tags g WHERE g.task_id = t.id AND g.tag = ANY(")
+            .push_bind(tags)
+            .push("::text[]))");
+    }
+    if !query.tags_all.is_empty() {
+        let tags: Vec<String> = query
+            .tags_all
+            .iter()
+            .map(|t| t.as_str().to_owned())
+            .collect();
+        let count = i64::try_from(tags.len()).unwrap_or(i64::MAX);
+        sql.push(" AND (SELECT count(*) FROM task_tags g WHERE g.task_id = t.id AND g.tag = ANY(")
+            .push_bind(tags)
+            .push("::text[])) = ")
+            .push_bind(count);
+    }
+    if let Some(from) = query.due_from {
+        sql.push(" AND t.due_date >= ").push_bind(from);
+    }
+    if let Some(to) = query.due_to {
+        sql.push(" AND t.due_date <= ").push_bind(to);
+    }
+    if query.overdue {
+        sql.push(" AND t.status = 'pending' AND t.due_date < ")
+            .push_bind(now);
+    }
+    for word in &query.words {
+        sql.push(" AND t.search_text LIKE ")
+            .push_bind(like_substring(word));
+    }
+
+    let expression = sort_expression(query.sort, query.order);
+    let (comparison, direction) = match query.order {
+        Order::Asc => (" > ", " ASC"),
+        Order::Desc => (" < ", " DESC"),
+    };
+    // A cursor of another sort or order names no position in this one: start from the first page,
+    // as the reference does.
+    let cursor = query
+        .cursor
+        .as_ref()
+        .filter(|c| c.sort == query.sort && c.order == query.order);
+    if let Some(cursor) = cursor {
+        sql.push(" AND (").push(expression).push(", t.id)");
+        sql.push(comparison).push("(");
+        match (&cursor.value, query.order) {
+            (SortValue::DueDate(due), Order::Asc) => {
+                sql.push("coalesce(")
+                    .push_bind(*due)
+                    .push("::timestamptz, 'infinity'::timestamptz)");
+            }
+            (SortValue::DueDate(due), Order::Desc) => {
+                sql.push("coalesce(")
+                    .push_bind(*due)
+                    .push("::timestamptz, '-infinity'::timestamptz)");
+            }
+            (SortValue::Priority(rank), _) => {
+                let label = priority_label(*rank)
+                    .ok_or_else(|| corrupt(format!("cursor priority rank {rank}")))?;
+                sql.push_bind(label).push("::task_priority");
+            }
+            (SortValue::CreatedAt(at), _) => {
+                sql.push_bind(*at).push("::timestamptz");
+            }
+            (SortValue::Title(title), _) => {
+                sql.push_bind(title.clone()).push("::text COLLATE \"C\"");
+            }
+        }
+        sql.push(", ").push_bind(cursor.id.0).push(")");
+    }
+    sql.push(" ORDER BY ")
+        .push(expression)
+        .push(direction)
+        .push(", t.id")
+        .push(direction)
+        .push(" LIMIT ");
+    let limit = i64::try_from(query.limit.max(1)).unwrap_or(i64::MAX - 1);
+    sql.push_bind(limit + 1);
+    Ok(sql)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_in_words_match_literally() {
+        assert_eq!(like_substring("milk"), "%milk%");
+        assert_eq!(like_substring("100%"), "%100\\%%");
+        assert_eq!(like_substring("a_b"), "%a\\_b%");
+        assert_eq!(like_substring("c:\\dir"), "%c:\\\\dir%");
+    }
+
+    #[test]
+    fn every_value_is_a_parameter() {
+        let query = TaskQuery {
+            words: vec!["x'); DROP TABLE tasks; --".into()],
+            ..TaskQuery::default()
+        };
+        let sql = page_statement(UserId(uuid::Uuid::nil()), &query, Utc::now())
+            .unwrap()
+            .into_sql();
+        assert!(!sql.contains("DROP"), "{sql}");
+        assert!(sql.contains("t.search_text LIKE $2"), "{sql}");
+    }
+}

@@ -1,0 +1,213 @@
+//! [`PostgresTaskRepository`]: the [`TaskRepository`] port on PostgreSQL. The same value is the
+//! [`OutboxStore`](todo_core::ports::OutboxStore) and [`AuditLog`](todo_core::ports::AuditLog) of its
+//! database (see [`crate::outbox`] and [`crate::audit`]), since they share its transactions.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use sqlx::{PgPool, Row};
+use tracing::instrument;
+
+use todo_core::model::{EventId, SeriesId, Tag, Task, TaskId, UserId};
+use todo_core::ports::{
+    AuditEntry, Changes, Page, PortResult, ReminderEntry, TagCount, TaskRepository,
+};
+use todo_core::query::{sort_value, Cursor, TaskQuery};
+
+use crate::audit::history;
+use crate::error::{corrupt, port_error};
+use crate::row::{decode_task, task_columns};
+use crate::unit_of_work;
+
+const SELECT_TASK: &str = concat!(
+    "SELECT ",
+    task_columns!(),
+    " FROM tasks t WHERE t.id = $1 AND t.user_id = $2"
+);
+
+const SELECT_SUCCESSOR: &str = concat!(
+    "SELECT ",
+    task_columns!(),
+    " FROM tasks t WHERE t.predecessor_id = $1 AND t.user_id = $2"
+);
+
+const SELECT_PENDING_IN_SERIES: &str = concat!(
+    "SELECT ",
+    task_columns!(),
+    " FROM tasks t WHERE t.series_id = $1 AND t.user_id = $2 AND t.status = 'pending' ORDER BY t.id"
+);
+
+const SELECT_TAG_COUNTS: &str = "\
+SELECT g.tag, count(*) AS tasks
+FROM task_tags g JOIN tasks t ON t.id = g.task_id
+WHERE t.user_id = $1
+GROUP BY g.tag
+ORDER BY g.tag COLLATE \"C\"";
+
+/// The predicate matches the partial index `tasks_pending_reminders`.
+const SELECT_PENDING_REMINDERS: &str = "\
+SELECT t.id, t.user_id, t.due_date, t.remind_before
+FROM tasks t
+WHERE t.status = 'pending' AND t.due_date IS NOT NULL AND t.remind_before IS NOT NULL
+  AND t.due_date > $1 AND t.id > $2
+ORDER BY t.id
+LIMIT $3";
+
+const SELECT_PROCESSED: &str =
+    "SELECT EXISTS (SELECT 1 FROM processed_events WHERE consumer = $1 AND event_id = $2)";
+
+/// Tasks, their outbox, audit log and processed-event marks in one PostgreSQL database.
+///
+/// Cheap to clone (it holds a connection pool). Run [`crate::migrate`] on the pool first.
+#[derive(Debug, Clone)]
+pub struct PostgresTaskRepository {
+    pub(crate) pool: PgPool,
+}
+
+impl PostgresTaskRepository {
+    /// A repository over `pool`, whose database is migrated.
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// The pool it uses (for health checks and metrics).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+#[async_trait]
+impl TaskRepository for PostgresTaskRepository {
+    async fn next_task_id(&self) -> PortResult<TaskId> {
+        let id: i64 = sqlx::query_scalar("SELECT nextval('tasks_id_seq')")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(port_error)?;
+        Ok(TaskId(id))
+    }
+
+    #[instrument(level = "debug", skip_all, fields(writes = changes.writes.len(), events = changes.outbox.len()))]
+    async fn commit(&self, changes: Changes) -> PortResult<()> {
+        unit_of_work::commit(&self.pool, changes).await
+    }
+
+    async fn get(&self, user_id: UserId, id: TaskId) -> PortResult<Option<Task>> {
+        sqlx::query(SELECT_TASK)
+            .bind(id.0)
+            .bind(user_id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(port_error)?
+            .map(|row| decode_task(&row))
+            .transpose()
+    }
+
+    #[instrument(level = "debug", skip_all, fields(%user_id, sort = query.sort.as_str()))]
+    async fn query(
+        &self,
+        user_id: UserId,
+        query: &TaskQuery,
+        now: DateTime<Utc>,
+    ) -> PortResult<Page> {
+        let mut statement = crate::query::page_statement(user_id, query, now)?;
+        let rows = statement
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(port_error)?;
+        let limit = query.limit.max(1);
+        let more = rows.len() > limit;
+        let items = rows
+            .iter()
+            .take(limit)
+            .map(decode_task)
+            .collect::<PortResult<Vec<Task>>>()?;
+        let next_cursor = items.last().filter(|_| more).map(|last| Cursor {
+            sort: query.sort,
+            order: query.order,
+            value: sort_value(last, query.sort),
+            id: last.id,
+        });
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn tags(&self, user_id: UserId) -> PortResult<Vec<TagCount>> {
+        let rows = sqlx::query(SELECT_TAG_COUNTS)
+            .bind(user_id.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(port_error)?;
+        rows.iter()
+            .map(|row| {
+                let tag: String = row.try_get("tag").map_err(port_error)?;
+                let count: i64 = row.try_get("tasks").map_err(port_error)?;
+                Ok(TagCount {
+                    tag: Tag::parse(&tag).map_err(|e| corrupt(format!("stored tag: {e}")))?,
+                    count: u64::try_from(count).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    async fn successor(&self, user_id: UserId, id: TaskId) -> PortResult<Option<Task>> {
+        sqlx::query(SELECT_SUCCESSOR)
+            .bind(id.0)
+            .bind(user_id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(port_error)?
+            .map(|row| decode_task(&row))
+            .transpose()
+    }
+
+    async fn pending_in_series(&self, user_id: UserId, series: SeriesId) -> PortResult<Vec<Task>> {
+        sqlx::query(SELECT_PENDING_IN_SERIES)
+            .bind(series.0)
+            .bind(user_id.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(port_error)?
+            .iter()
+            .map(decode_task)
+            .collect()
+    }
+
+    async fn pending_reminders(
+        &self,
+        after: DateTime<Utc>,
+        after_id: Option<TaskId>,
+        limit: usize,
+    ) -> PortResult<Vec<ReminderEntry>> {
+        let rows = sqlx::query(SELECT_PENDING_REMINDERS)
+            .bind(after)
+            .bind(after_id.map_or(i64::MIN, |id| id.0))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(port_error)?;
+        rows.iter()
+            .map(|row| {
+                let due_date: DateTime<Utc> = row.try_get("due_date").map_err(port_error)?;
+                let minutes: i32 = row.try_get("remind_before").map_err(port_error)?;
+                Ok(ReminderEntry {
+                    task_id: TaskId(row.try_get("id").map_err(port_error)?),
+                    user_id: UserId(row.try_get("user_id").map_err(port_error)?),
+                    remind_at: due_date - Duration::minutes(i64::from(minutes)),
+                    due_date,
+                })
+            })
+            .collect()
+    }
+
+    async fn is_processed(&self, consumer: &str, event_id: EventId) -> PortResult<bool> {
+        sqlx::query_scalar(SELECT_PROCESSED)
+            .bind(consumer)
+            .bind(event_id.0)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(port_error)
+    }
+
+    async fn history(&self, user_id: UserId, id: TaskId) -> PortResult<Vec<AuditEntry>> {
+        history(&self.pool, user_id, id).await
+    }
+}

@@ -1,0 +1,90 @@
+//! Connecting and migrating: a pool with timeouts that turn a stuck database into
+//! [`PortError::Unavailable`](todo_core::error::PortError::Unavailable) instead of a hung request, and
+//! migrations that are safe to run from several init containers at once.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgPool};
+use tracing::info;
+
+use crate::error::SetupError;
+
+/// The schema, embedded in the binary: `todo-postgres/migrations/*.sql`, applied in order.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// The advisory lock held while migrating (an arbitrary constant: "todo" "mig" in ASCII).
+pub const MIGRATION_LOCK_KEY: i64 = 0x746f_646f_6d69_67;
+
+/// How the connection pool behaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Most connections held open.
+    pub max_connections: u32,
+    /// How long a caller waits for a free connection before the call is `Unavailable`.
+    pub acquire_timeout: Duration,
+    /// Server-side limit of one statement (`statement_timeout`); `None` leaves the server's default.
+    pub statement_timeout: Option<Duration>,
+    /// Shown in `pg_stat_activity`.
+    pub application_name: String,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Some(Duration::from_secs(10)),
+            application_name: "todo".to_owned(),
+        }
+    }
+}
+
+/// The connect options for `url` with `settings` applied (for [`PgPoolOptions::connect_lazy_with`]).
+pub fn connect_options(url: &str, settings: &PoolSettings) -> Result<PgConnectOptions, SetupError> {
+    let mut options = PgConnectOptions::from_str(url)?.application_name(&settings.application_name);
+    if let Some(timeout) = settings.statement_timeout {
+        options = options.options([("statement_timeout", format!("{}ms", timeout.as_millis()))]);
+    }
+    Ok(options)
+}
+
+/// Opens a pool to `url` (`postgres://user:password@host:port/database`) and checks that it connects.
+pub async fn connect(url: &str, settings: &PoolSettings) -> Result<PgPool, SetupError> {
+    let pool = PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout)
+        .connect_with(connect_options(url, settings)?)
+        .await?;
+    Ok(pool)
+}
+
+/// Brings the schema up to date; a no-op when it is. Safe to run concurrently from several processes:
+/// each holds a session advisory lock ([`MIGRATION_LOCK_KEY`]) while it migrates, so the others wait
+/// and then find nothing to do.
+pub async fn migrate(pool: &PgPool) -> Result<(), SetupError> {
+    let mut conn = pool.acquire().await?.detach();
+    let result = async {
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(MIGRATION_LOCK_KEY)
+            .execute(&mut conn)
+            .await?;
+        MIGRATOR.run(&mut conn).await?;
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(MIGRATION_LOCK_KEY)
+            .execute(&mut conn)
+            .await?;
+        Ok::<_, SetupError>(())
+    }
+    .await;
+    // Closing the detached connection ends its session, which releases the lock even after an error.
+    let _ = conn.close().await;
+    result?;
+    info!(
+        migrations = MIGRATOR.iter().count(),
+        "database schema is up to date"
+    );
+    Ok(())
+}

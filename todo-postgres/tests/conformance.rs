@@ -1,0 +1,20 @@
+//! The `todo-core` repository conformance suite, unchanged, on PostgreSQL.
+
+mod support;
+
+use todo_core::testkit::TaskRepositorySuite;
+
+#[tokio::test]
+async fn the_postgres_repository_conforms() {
+    let (_db, store) = support::fresh_store().await;
+    TaskRepositorySuite::new(store).run_all().await;
+}
+
+#[tokio::test]
+async fn the_postgres_repository_conforms_on_a_reused_database() {
+    // The suite makes fresh users, so a second run on the same database must pass too.
+    let (_db, store) = support::fresh_store().await;
+    let suite = TaskRepositorySuite::new(store);
+    suite.run_all().await;
+    suite.run_all().await;
+}
