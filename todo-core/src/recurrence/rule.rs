@@ -338,6 +338,14 @@ impl RuleParts {
         if !self.by_week_no.is_empty() && self.freq != Freq::Yearly {
             return Err(invalid("BYWEEKNO can only be used with FREQ=YEARLY"));
         }
+        let ordinals = self.by_day.iter().filter(|d| d.nth.is_some()).count();
+        if ordinals > 0 && ordinals < self.by_day.len() {
+            // python-dateutil (and the `rrule` crate after it) would keep only the days that match both
+            // kinds, which is never what was meant and usually nothing at all.
+            return Err(invalid(
+                "BYDAY cannot mix weekdays (FR) with ordinal weekdays (-1WE); use one kind per rule",
+            ));
+        }
         for day in &self.by_day {
             let Some(nth) = day.nth else { continue };
             match self.freq {
@@ -387,20 +395,27 @@ impl RuleParts {
     }
 
     /// Refuses a rule that cannot occur whatever its start, such as `FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30`.
-    /// The reference start (Monday 2001-01-01 00:00) makes the start-dependent defaults (day of month,
-    /// month, weekday) ones that always exist; UNTIL is ignored because it is the series start that decides
-    /// whether it has passed.
+    ///
+    /// The check runs the rule with INTERVAL=1 (an INTERVAL only picks some of those periods, and which ones
+    /// depends on the start: `FREQ=MONTHLY;INTERVAL=2;BYMONTH=8` occurs only for a start in an even month
+    /// distance from August) from a reference start on January 1st at 00:00, whose day of month and month
+    /// (parts RFC 5545 takes from DTSTART when absent) exist in every period. The Gregorian calendar repeats
+    /// every 400 years, so a rule that visits every period and finds nothing in the 800 years the `rrule`
+    /// crate searches after 9201 (it stops at year 10 000, or after 100 000 periods, 270 years of days) never
+    /// occurs. UNTIL is ignored: whether it has passed depends on the series start. A rule can still have
+    /// no occurrence for a particular start; that series then simply ends.
     fn check_it_occurs(&self) -> Result<(), ValidationError> {
-        let reference = NaiveDate::from_ymd_opt(2001, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0));
-        let first = reference.and_then(|start| {
-            let rule = self.validated(start, false).ok()?;
-            crate_iter(start, rule).next()
-        });
-        if first.is_none() {
-            // Distinguish "the crate refused it" (a message worth passing on) from "it never occurs".
-            if let Some(Err(error)) = reference.map(|start| self.validated(start, false)) {
-                return Err(invalid(format!("the rule is invalid: {error}")));
-            }
+        let every_period = Self {
+            interval: 1,
+            ..self.clone()
+        };
+        let reference = NaiveDate::from_ymd_opt(9201, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .ok_or_else(|| invalid("internal error: no reference date"))?;
+        let rule = every_period
+            .validated(reference, false)
+            .map_err(|error| invalid(format!("the rule is invalid: {error}")))?;
+        if crate_iter(reference, rule).next().is_none() {
             return Err(invalid(
                 "the rule never produces an occurrence (for example BYMONTH=2;BYMONTHDAY=30)",
             ));
@@ -607,8 +622,8 @@ mod tests {
         );
         assert_eq!(canonical("FREQ=WEEKLY;INTERVAL=1;WKST=MO"), "FREQ=WEEKLY");
         assert_eq!(
-            canonical("FREQ=MONTHLY;BYDAY=+1MO,-1FR,MO"),
-            "FREQ=MONTHLY;BYDAY=MO,1MO,-1FR"
+            canonical("FREQ=MONTHLY;BYDAY=+1MO,-1FR,1MO"),
+            "FREQ=MONTHLY;BYDAY=1MO,-1FR"
         );
         assert_eq!(
             canonical("FREQ=MONTHLY;BYMONTHDAY=+05,-1,5;"),
@@ -642,6 +657,23 @@ mod tests {
         assert!(error("FREQ=WEEKLY;BYDAY=2MO").contains("only work with FREQ=MONTHLY"));
         assert!(error("FREQ=MONTHLY;BYDAY=6MO").contains("at most 5"));
         assert!(error("FREQ=MONTHLY;BYDAY=0MO").contains("out of range"));
+    }
+
+    #[test]
+    fn byday_cannot_mix_weekdays_with_ordinal_weekdays() {
+        assert!(error("FREQ=MONTHLY;BYDAY=FR,-1WE").contains("cannot mix"));
+        assert!(canonical("FREQ=MONTHLY;BYDAY=FR,WE").starts_with("FREQ=MONTHLY"));
+        assert!(canonical("FREQ=MONTHLY;BYDAY=1FR,-1WE").starts_with("FREQ=MONTHLY"));
+    }
+
+    #[test]
+    fn a_rule_that_occurs_only_for_some_starts_is_accepted() {
+        // From a January start it never reaches August; from an August start it does.
+        assert!(
+            canonical("FREQ=MONTHLY;INTERVAL=2;BYMONTH=8;BYDAY=1SA").starts_with("FREQ=MONTHLY")
+        );
+        assert!(canonical("FREQ=HOURLY;INTERVAL=2;BYHOUR=3").starts_with("FREQ=HOURLY"));
+        assert!(canonical("FREQ=DAILY;INTERVAL=7;BYDAY=TU").starts_with("FREQ=DAILY"));
     }
 
     #[test]
