@@ -1,0 +1,260 @@
+//! At-least-once delivery across consumer restarts: nothing is lost when a consumer stops, is
+//! killed mid-message, or shuts down while waiting to retry; duplicates are possible and an
+//! idempotent handler absorbs them.
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use todo_core::events::Message;
+use todo_core::model::EventId;
+use todo_core::ports::{EventBus, HandleError, MessageHandler};
+use todo_kafka_direct::{ConsumerRunner, KafkaConfig, KafkaEventBus, RetryPolicy};
+use todo_testkit::TestTopic;
+use tokio::sync::Notify;
+
+use support::{IdempotentRecorder, Running};
+
+/// Records every message (idempotently, by event id); once `pause_after` messages were handled
+/// it wakes the test, and if `hang` is set it never finishes the next one.
+struct Recording {
+    recorder: Arc<IdempotentRecorder>,
+    order: Arc<Mutex<Vec<Message>>>,
+    handled: AtomicUsize,
+    pause_after: usize,
+    hang: bool,
+    reached: Arc<Notify>,
+    hung_on: Arc<Mutex<Option<EventId>>>,
+}
+
+impl Recording {
+    fn new(recorder: Arc<IdempotentRecorder>, order: Arc<Mutex<Vec<Message>>>) -> Self {
+        Self {
+            recorder,
+            order,
+            handled: AtomicUsize::new(0),
+            pause_after: usize::MAX,
+            hang: false,
+            reached: Arc::new(Notify::new()),
+            hung_on: Arc::default(),
+        }
+    }
+}
+
+#[async_trait]
+impl MessageHandler for Recording {
+    async fn handle(&self, message: &Message) -> Result<(), HandleError> {
+        let count = self.handled.load(Ordering::SeqCst);
+        if count == self.pause_after {
+            self.reached.notify_one();
+            if self.hang {
+                *self.hung_on.lock().expect("not poisoned") = Some(message.id);
+                std::future::pending::<()>().await;
+            }
+        }
+        // A little work per message, so the test can stop the consumer mid-stream.
+        tokio::time::sleep(Duration::from_micros(500)).await;
+        *self
+            .recorder
+            .seen
+            .lock()
+            .expect("not poisoned")
+            .entry(message.id)
+            .or_default() += 1;
+        self.order
+            .lock()
+            .expect("not poisoned")
+            .push(message.clone());
+        self.handled.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+async fn publish_sequence(bus: &KafkaEventBus, topic: &str, count: u64) -> Vec<Message> {
+    let sent: Vec<Message> = (0..count)
+        .map(|seq| support::message(topic, &(500 + seq % 20).to_string(), seq))
+        .collect();
+    for batch in sent.chunks(200) {
+        bus.publish_all(batch)
+            .await
+            .expect("publishing the test sequence");
+    }
+    sent
+}
+
+async fn wait_for_distinct(recorder: &IdempotentRecorder, count: usize, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while recorder.distinct() < count {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {count} distinct messages were handled within {timeout:?}",
+            recorder.distinct()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn runner(
+    config: &KafkaConfig,
+    group: &str,
+    topic: &str,
+    handler: Arc<Recording>,
+) -> ConsumerRunner {
+    ConsumerRunner::new(config.clone(), group, &[topic], handler)
+        .with_commit_interval(Duration::from_millis(200), 50)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_restarted_mid_stream_loses_nothing_and_repeats_nothing() -> anyhow::Result<()> {
+    let topic = TestTopic::create("restart", 3).await?;
+    let config = support::config(&topic, "restart");
+    let bus = KafkaEventBus::new(&config)?;
+    let group = support::group("restart");
+    let sent = publish_sequence(&bus, topic.name(), 1000).await;
+
+    let recorder = Arc::new(IdempotentRecorder::default());
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let mut first = Recording::new(recorder.clone(), order.clone());
+    first.pause_after = 300;
+    let first = Arc::new(first);
+    let reached = first.reached.clone();
+    let running = Running::spawn(runner(&config, &group, topic.name(), first.clone()));
+    tokio::time::timeout(Duration::from_secs(60), reached.notified()).await?;
+    let report = running.stop().await;
+    let handled_by_first = recorder.distinct();
+    assert!(
+        (300..1000).contains(&handled_by_first),
+        "the first consumer should stop mid-stream, handled {handled_by_first}"
+    );
+    assert_eq!(report.handled as usize, handled_by_first);
+
+    let second = Arc::new(Recording::new(recorder.clone(), order.clone()));
+    let running = Running::spawn(runner(&config, &group, topic.name(), second));
+    wait_for_distinct(&recorder, sent.len(), Duration::from_secs(60)).await;
+    running.stop().await;
+
+    assert_eq!(recorder.distinct(), sent.len(), "every message was handled");
+    assert_eq!(
+        recorder.duplicates(),
+        0,
+        "a graceful stop commits what it handled, so nothing is handled twice"
+    );
+    let by_key = support::first_arrivals_by_key(&order.lock().expect("not poisoned"));
+    for (key, seqs) in by_key {
+        assert!(
+            seqs.windows(2).all(|w| w[0] < w[1]),
+            "key {key} out of order: {seqs:?}"
+        );
+    }
+    bus.close(Duration::from_secs(10)).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_killed_mid_message_has_that_message_redelivered() -> anyhow::Result<()> {
+    let topic = TestTopic::create("killed", 3).await?;
+    let config = support::config(&topic, "killed");
+    let bus = KafkaEventBus::new(&config)?;
+    let group = support::group("killed");
+    let sent = publish_sequence(&bus, topic.name(), 500).await;
+
+    let recorder = Arc::new(IdempotentRecorder::default());
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let mut first = Recording::new(recorder.clone(), order.clone());
+    first.pause_after = 200;
+    first.hang = true;
+    let first = Arc::new(first);
+    let (reached, hung_on) = (first.reached.clone(), first.hung_on.clone());
+    let running = Running::spawn(runner(&config, &group, topic.name(), first));
+    tokio::time::timeout(Duration::from_secs(60), reached.notified()).await?;
+    // Kill it while the handler is in the middle of a message: no drain, no final commit.
+    running.task.abort();
+    let _ = running.task.await;
+    let lost_in_flight = hung_on
+        .lock()
+        .expect("not poisoned")
+        .expect("the handler hung on a message");
+    assert_eq!(recorder.distinct(), 200);
+
+    let second = Arc::new(Recording::new(recorder.clone(), order.clone()));
+    let running = Running::spawn(runner(&config, &group, topic.name(), second));
+    wait_for_distinct(&recorder, sent.len(), Duration::from_secs(60)).await;
+    running.stop().await;
+
+    assert_eq!(recorder.distinct(), sent.len(), "every message was handled");
+    assert_eq!(
+        recorder
+            .seen
+            .lock()
+            .expect("not poisoned")
+            .get(&lost_in_flight),
+        Some(&1),
+        "the message the killed consumer was handling is handled (once) by the next one"
+    );
+    bus.close(Duration::from_secs(10)).await?;
+    Ok(())
+}
+
+/// Answers `Retry` for every message.
+struct AlwaysRetry;
+
+#[async_trait]
+impl MessageHandler for AlwaysRetry {
+    async fn handle(&self, _message: &Message) -> Result<(), HandleError> {
+        Err(HandleError::Retry("the database is down".to_owned()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_while_waiting_to_retry_leaves_the_message_to_the_next_consumer(
+) -> anyhow::Result<()> {
+    let topic = TestTopic::create("retry-shutdown", 1).await?;
+    let config = support::config(&topic, "retry-shutdown");
+    let bus = KafkaEventBus::new(&config)?;
+    let group = support::group("retry-shutdown");
+    let stuck = support::message(topic.name(), "9", 0);
+    bus.publish(&stuck).await?;
+
+    let patient = RetryPolicy {
+        initial_backoff: Duration::from_secs(20),
+        max_backoff: Duration::from_secs(20),
+        max_attempts: 5,
+    };
+    let runner = ConsumerRunner::new(
+        config.clone(),
+        group.clone(),
+        &[topic.name()],
+        Arc::new(AlwaysRetry),
+    )
+    .with_retry_policy(patient);
+    let running = Running::spawn(runner);
+    // Let it fail at least once and start waiting.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let stopping = Instant::now();
+    let report = running.stop().await;
+    assert!(
+        stopping.elapsed() < Duration::from_secs(10),
+        "shutdown must not wait out the retry backoff (took {:?})",
+        stopping.elapsed()
+    );
+    assert!(
+        report.retries >= 1,
+        "the handler was asked at least once: {report:?}"
+    );
+    assert_eq!((report.handled, report.dead_lettered), (0, 0));
+
+    let (running, mut receiver) = support::forwarding_runner(config, &group, topic.name());
+    let arrived = support::receive_all(
+        &mut receiver,
+        &[stuck.id].into_iter().collect(),
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(arrived[0], stuck);
+    running.stop().await;
+    bus.close(Duration::from_secs(10)).await?;
+    Ok(())
+}
