@@ -103,7 +103,7 @@ impl KafkaEventBus {
 
     /// Delivers what is still queued (waiting at most `timeout`), for a clean shutdown. Messages
     /// not delivered by then are reported as failed to their `publish` callers.
-    pub async fn close(self, timeout: Duration) -> Result<(), PortError> {
+    pub async fn close(&self, timeout: Duration) -> Result<(), PortError> {
         let result = self.flush(timeout).await;
         if let Err(error) = &result {
             warn!(%error, in_flight = self.producer.in_flight_count(), "closing with undelivered messages");
