@@ -1,6 +1,7 @@
 //! PostgreSQL adapters of the task manager: the [`TaskRepository`](todo_core::ports::TaskRepository),
-//! [`OutboxStore`](todo_core::ports::OutboxStore) and [`AuditLog`](todo_core::ports::AuditLog) ports
-//! on one database, with embedded migrations.
+//! [`OutboxStore`](todo_core::ports::OutboxStore), [`AuditLog`](todo_core::ports::AuditLog) and
+//! [`UserRepository`](todo_core::ports::UserRepository) ports on one database, with embedded
+//! migrations.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -10,7 +11,7 @@
 //! let pool = connect("postgres://todo@localhost/todo", &PoolSettings::default()).await?;
 //! migrate(&pool).await?; // idempotent; safe from several init containers at once
 //! let store = Arc::new(PostgresTaskRepository::new(pool));
-//! // `store` is the TaskRepository, OutboxStore and AuditLog of the use cases.
+//! // `store` is the TaskRepository, OutboxStore, AuditLog and UserRepository of the use cases.
 //! # Ok(()) }
 //! ```
 //!
@@ -20,7 +21,7 @@
 //!
 //! | table | holds |
 //! |---|---|
-//! | `users` | every task owner (recorded on a user's first task; sign-up adds email and password hash) |
+//! | `users` | accounts (e-mail unique case-insensitively, password hash) and every task owner (an owner is recorded on its first task, so tasks can reference it before sign-up or with an external identity provider) |
 //! | `tasks` | one row per task: SPEC §3 fields with `priority` and `status` as Postgres enums, the series fields of [`Series`](todo_core::model::Series) (`series_id`, `series_anchor`, `occurrence`, `predecessor_id`), the recurrence's storage text, `version`, and two derived columns `title_key` and `search_text` |
 //! | `task_tags` | one row per (task, tag), `UNIQUE (task_id, tag)`, deleted with the task |
 //! | `task_recurrence` | per recurring task: the pattern (`daily`/`weekly`/`monthly`/`custom` + RRULE) and the due date of its next occurrence |
@@ -84,6 +85,7 @@ mod repository;
 mod row;
 mod setup;
 mod unit_of_work;
+mod users;
 
 pub use error::SetupError;
 pub use repository::PostgresTaskRepository;

@@ -1,5 +1,6 @@
 //! The transactional outbox on PostgreSQL: messages are inserted by the unit of work
-//! ([`crate::unit_of_work`]) in the transaction of their change, and relayed from here.
+//! in the transaction of their change (see [`PostgresTaskRepository`](crate::PostgresTaskRepository)),
+//! and relayed from here.
 //!
 //! A claim is one statement: it picks due, unleased rows oldest first with `FOR UPDATE SKIP LOCKED`
 //! and leases them, so relays running in several API replicas never claim the same row at the same

@@ -16,7 +16,7 @@ use crate::error::SetupError;
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 /// The advisory lock held while migrating (an arbitrary constant: "todo" "mig" in ASCII).
-pub const MIGRATION_LOCK_KEY: i64 = 0x746f_646f_6d69_67;
+pub const MIGRATION_LOCK_KEY: i64 = 0x0074_6f64_6f6d_6967;
 
 /// How the connection pool behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +71,9 @@ pub async fn migrate(pool: &PgPool) -> Result<(), SetupError> {
             .bind(MIGRATION_LOCK_KEY)
             .execute(&mut conn)
             .await?;
-        MIGRATOR.run(&mut conn).await?;
+        // `run_direct` is `run` on a connection we hold; `run(&mut conn)` makes this future
+        // unusable in `tokio::spawn` (sqlx's "Acquire is not general enough").
+        MIGRATOR.run_direct(&mut conn).await?;
         sqlx::query("SELECT pg_advisory_unlock($1)")
             .bind(MIGRATION_LOCK_KEY)
             .execute(&mut conn)

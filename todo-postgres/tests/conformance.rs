@@ -18,3 +18,11 @@ async fn the_postgres_repository_conforms_on_a_reused_database() {
     suite.run_all().await;
     suite.run_all().await;
 }
+
+#[tokio::test]
+async fn the_postgres_user_repository_conforms() {
+    let (_db, store) = support::fresh_store().await;
+    todo_core::testkit::UserRepositorySuite::new(store)
+        .run_all()
+        .await;
+}

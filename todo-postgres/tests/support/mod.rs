@@ -32,3 +32,10 @@ pub async fn another_replica(db: &TestDatabase) -> Arc<PostgresTaskRepository> {
         .expect("connecting to the test database");
     Arc::new(PostgresTaskRepository::new(pool))
 }
+
+/// A pool with chosen settings on an existing test database.
+pub async fn fresh_pool(db: &TestDatabase, settings: PoolSettings) -> sqlx::PgPool {
+    connect(db.url(), &settings)
+        .await
+        .expect("connecting to the test database")
+}

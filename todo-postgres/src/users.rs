@@ -1,0 +1,89 @@
+//! User accounts on the `users` table: the [`UserRepository`] port.
+//!
+//! The table also holds owners recorded implicitly by a task insert (an id from a token, no
+//! credentials yet); those rows are not accounts: they read as `None`, and creating the account later
+//! fills them in.
+
+use async_trait::async_trait;
+use sqlx::postgres::PgRow;
+use sqlx::Row;
+
+use todo_core::error::PortError;
+use todo_core::model::UserId;
+use todo_core::ports::{PortResult, User, UserRepository};
+
+use crate::error::port_error;
+use crate::repository::PostgresTaskRepository;
+
+/// Creates the account, or completes an owner row that has no credentials yet; returns no row when
+/// the id already belongs to an account.
+const CREATE_USER: &str = "\
+INSERT INTO users (id, email, name, password_hash, created_at)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (id) DO UPDATE
+SET email = EXCLUDED.email, name = EXCLUDED.name, password_hash = EXCLUDED.password_hash,
+    created_at = EXCLUDED.created_at
+WHERE users.email IS NULL AND users.password_hash IS NULL
+RETURNING id";
+
+const BY_EMAIL: &str = "\
+SELECT id, email, name, password_hash, created_at FROM users
+WHERE lower(email) = lower($1) AND password_hash IS NOT NULL";
+
+const BY_ID: &str = "\
+SELECT id, email, name, password_hash, created_at FROM users
+WHERE id = $1 AND email IS NOT NULL AND password_hash IS NOT NULL";
+
+#[async_trait]
+impl UserRepository for PostgresTaskRepository {
+    async fn create_user(&self, user: User) -> PortResult<()> {
+        let created = sqlx::query(CREATE_USER)
+            .bind(user.id.0)
+            .bind(&user.email)
+            .bind(user.name.as_deref())
+            .bind(&user.password_hash)
+            .bind(user.created_at)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| match port_error(e) {
+                PortError::AlreadyExists(_) => {
+                    PortError::AlreadyExists(format!("user {}: e-mail taken", user.email))
+                }
+                other => other,
+            })?;
+        match created {
+            Some(_) => Ok(()),
+            None => Err(PortError::AlreadyExists(format!("user {} exists", user.id))),
+        }
+    }
+
+    async fn user_by_email(&self, email: &str) -> PortResult<Option<User>> {
+        sqlx::query(BY_EMAIL)
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(port_error)?
+            .map(|row| decode_user(&row))
+            .transpose()
+    }
+
+    async fn user_by_id(&self, id: UserId) -> PortResult<Option<User>> {
+        sqlx::query(BY_ID)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(port_error)?
+            .map(|row| decode_user(&row))
+            .transpose()
+    }
+}
+
+fn decode_user(row: &PgRow) -> PortResult<User> {
+    Ok(User {
+        id: UserId(row.try_get("id").map_err(port_error)?),
+        email: row.try_get("email").map_err(port_error)?,
+        name: row.try_get("name").map_err(port_error)?,
+        password_hash: row.try_get("password_hash").map_err(port_error)?,
+        created_at: row.try_get("created_at").map_err(port_error)?,
+    })
+}

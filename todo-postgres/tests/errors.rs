@@ -1,0 +1,182 @@
+//! Failures: bad rows are `Corrupt`, an unreachable or stuck database is `Unavailable`, and none of it
+//! panics.
+
+mod support;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use sqlx::postgres::PgPoolOptions;
+use uuid::Uuid;
+
+use todo_core::error::PortError;
+use todo_core::model::{NewTask, SeriesId, Task, Title, UserId};
+use todo_core::ports::{Changes, TaskRepository, TaskWrite, User, UserRepository};
+use todo_core::query::TaskQuery;
+use todo_postgres::{connect_options, PoolSettings, PostgresTaskRepository};
+
+async fn stored_task(repo: &PostgresTaskRepository, user: UserId) -> Task {
+    let id = repo.next_task_id().await.unwrap();
+    let task = Task::create(
+        id,
+        user,
+        NewTask::titled("Buy milk").unwrap(),
+        SeriesId(Uuid::new_v4()),
+        chrono::SubsecRound::trunc_subsecs(Utc::now(), 6),
+    );
+    repo.commit(Changes {
+        writes: vec![TaskWrite::Insert(task.clone())],
+        ..Changes::default()
+    })
+    .await
+    .unwrap();
+    task
+}
+
+#[tokio::test]
+async fn rows_the_domain_rejects_are_corrupt_not_a_panic() {
+    let (_db, repo) = support::fresh_store().await;
+    let user = UserId(Uuid::new_v4());
+    let corruptions = [
+        "UPDATE tasks SET timezone = 'Mars/Olympus' WHERE id = $1",
+        "UPDATE tasks SET recurrence = 'FREQ=SOMETIMES' WHERE id = $1",
+        "UPDATE tasks SET title = '   ' WHERE id = $1",
+        "UPDATE tasks SET priority = 'urgent' WHERE id = $1",
+    ];
+    // A label added to the enum by someone else is unknown to the domain.
+    sqlx::query("ALTER TYPE task_priority ADD VALUE 'urgent'")
+        .execute(repo.pool())
+        .await
+        .unwrap();
+    for corruption in corruptions {
+        let task = stored_task(&repo, user).await;
+        sqlx::query(corruption)
+            .bind(task.id.0)
+            .execute(repo.pool())
+            .await
+            .unwrap();
+        let read = repo.get(user, task.id).await;
+        assert!(
+            matches!(read, Err(PortError::Corrupt(_))),
+            "{corruption}: {read:?}"
+        );
+        let listed = repo.query(user, &TaskQuery::default(), Utc::now()).await;
+        assert!(
+            matches!(listed, Err(PortError::Corrupt(_))),
+            "{corruption}: {listed:?}"
+        );
+        sqlx::query("DELETE FROM tasks WHERE id = $1")
+            .bind(task.id.0)
+            .execute(repo.pool())
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_unavailable() {
+    let settings = PoolSettings::default();
+    // Nothing listens on port 1.
+    let options = connect_options("postgres://postgres@127.0.0.1:1/todo", &settings).unwrap();
+    let pool = PgPoolOptions::new()
+        .acquire_timeout(Duration::from_millis(500))
+        .connect_lazy_with(options);
+    let repo = PostgresTaskRepository::new(pool);
+    let user = UserId(Uuid::new_v4());
+    let result = repo.get(user, todo_core::model::TaskId(1)).await;
+    assert!(
+        matches!(
+            result,
+            Err(PortError::Unavailable {
+                retry_after: Some(_),
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+    let commit = repo
+        .commit(Changes {
+            processed: Some(todo_core::ports::ProcessedEvent {
+                consumer: "c".into(),
+                event_id: todo_core::model::EventId(Uuid::now_v7()),
+            }),
+            ..Changes::default()
+        })
+        .await;
+    assert!(matches!(commit, Err(e) if e.is_transient()));
+}
+
+#[tokio::test]
+async fn a_write_stuck_past_the_statement_timeout_is_unavailable_and_changes_nothing() {
+    let (db, repo) = support::fresh_store().await;
+    let user = UserId(Uuid::new_v4());
+    let task = stored_task(&repo, user).await;
+
+    let impatient = support::fresh_pool(
+        &db,
+        PoolSettings {
+            statement_timeout: Some(Duration::from_millis(300)),
+            ..PoolSettings::default()
+        },
+    )
+    .await;
+    let impatient = PostgresTaskRepository::new(impatient);
+
+    // Another transaction holds the task's row lock.
+    let mut blocker = repo.pool().begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE")
+        .bind(task.id.0)
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+
+    let mut edit = task.clone();
+    edit.title = Title::parse("Edited").unwrap();
+    edit.version = 2;
+    let result = impatient
+        .commit(Changes {
+            writes: vec![TaskWrite::Update {
+                task: edit,
+                expected_version: 1,
+            }],
+            ..Changes::default()
+        })
+        .await;
+    assert!(
+        matches!(result, Err(PortError::Unavailable { .. })),
+        "{result:?}"
+    );
+    blocker.rollback().await.unwrap();
+    assert_eq!(repo.get(user, task.id).await.unwrap(), Some(task));
+}
+
+#[tokio::test]
+async fn an_owner_recorded_by_its_tasks_can_sign_up_later() {
+    let (_db, repo) = support::fresh_store().await;
+    let user = UserId(Uuid::new_v4());
+    stored_task(&repo, user).await;
+    assert_eq!(
+        repo.user_by_id(user).await.unwrap(),
+        None,
+        "an owner is not an account"
+    );
+
+    let account = User {
+        id: user,
+        email: "ada@example.com".into(),
+        name: None,
+        password_hash: "$argon2id$hash".into(),
+        created_at: chrono::SubsecRound::trunc_subsecs(Utc::now(), 6),
+    };
+    repo.create_user(account.clone()).await.unwrap();
+    assert_eq!(repo.user_by_id(user).await.unwrap(), Some(account.clone()));
+    assert_eq!(
+        repo.user_by_email("ada@example.com").await.unwrap(),
+        Some(account.clone())
+    );
+    let again = repo.create_user(account).await;
+    assert!(
+        matches!(again, Err(PortError::AlreadyExists(_))),
+        "{again:?}"
+    );
+}
