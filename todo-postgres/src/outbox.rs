@@ -1,5 +1,5 @@
 //! The transactional outbox on PostgreSQL: messages are inserted by the unit of work
-//! in the transaction of their change (see [`PostgresTaskRepository`](crate::PostgresTaskRepository)),
+//! in the transaction of their change (see [`crate::PostgresTaskRepository`]),
 //! and relayed from here.
 //!
 //! A claim is one statement: it picks due, unleased rows oldest first with `FOR UPDATE SKIP LOCKED`
