@@ -1,0 +1,187 @@
+//! Assembly: builds the adapters the configuration asks for, wires them into the use cases, and starts
+//! the background work of each service.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use metrics_exporter_prometheus::PrometheusHandle;
+use rand::RngCore;
+use todo_core::events::{consumers, topics};
+use todo_core::memory::{
+    InMemoryEventBus, InMemoryScheduler, InMemoryStateStore, InMemoryTaskRepository,
+    InMemoryUserRepository,
+};
+use todo_core::ports::{
+    Clock, EventBus, IdGenerator, MessageHandler, SystemClock, TaskRepository, UuidV7Generator,
+};
+use todo_core::usecases::{
+    AuditConsumer, AuditHandler, OutboxRelay, RecurringConsumer, RecurringTaskHandler,
+    ReminderFiredHandler, ReminderReconciler, SuccessorPolicy, TaskService,
+};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+use crate::auth::Accounts;
+use crate::config::{Bus, Config, Storage};
+use crate::metrics::{MeteredBus, MeteredHandler};
+use crate::stream::{StreamConsumer, StreamHub};
+
+/// Everything the HTTP handlers need.
+#[derive(Clone)]
+pub struct AppState {
+    /// Task use cases.
+    pub tasks: TaskService,
+    /// Sign-up, login and tokens.
+    pub accounts: Accounts,
+    /// Per-user live events.
+    pub hub: Arc<StreamHub>,
+    /// Readiness: can we reach storage?
+    pub repo: Arc<dyn TaskRepository>,
+    /// Renders `/metrics`.
+    pub metrics: PrometheusHandle,
+    /// Limits sign-up and login attempts per client address.
+    pub auth_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    /// The configuration it was built from.
+    pub config: Arc<Config>,
+}
+
+/// A running service: its HTTP state and its background tasks.
+pub struct Service {
+    /// Shared with the router.
+    pub state: AppState,
+    /// Background loops; awaited on shutdown.
+    pub workers: JoinSet<()>,
+    /// Cancels the background loops.
+    pub shutdown: CancellationToken,
+}
+
+/// Why the service could not be assembled.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A combination this build cannot run.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+fn jwt_secret(config: &Config) -> Vec<u8> {
+    match &config.jwt_secret {
+        Some(secret) => secret.as_bytes().to_vec(),
+        None => {
+            warn!(
+                "TODO_JWT_SECRET is not set: using a random key, so tokens end with this process"
+            );
+            let mut key = vec![0u8; 32];
+            rand::thread_rng().fill_bytes(&mut key);
+            key
+        }
+    }
+}
+
+/// Builds `all`: every service in one process on in-process adapters (the embedded default).
+pub fn build_all(config: Config) -> Result<Service, BuildError> {
+    if config.storage != Storage::Memory || config.bus != Bus::Memory {
+        return Err(BuildError::Unsupported(
+            "this build runs `all` with TODO_STORAGE=memory and TODO_BUS=memory; PostgreSQL, Dapr and Kafka adapters are wired in as they land"
+                .into(),
+        ));
+    }
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let ids: Arc<dyn IdGenerator> = Arc::new(UuidV7Generator);
+    let repo = Arc::new(InMemoryTaskRepository::with_clock(clock.clone()));
+    let users = Arc::new(InMemoryUserRepository::new());
+    let scheduler = Arc::new(InMemoryScheduler::new());
+    let memory_bus = Arc::new(InMemoryEventBus::new());
+    let hub = Arc::new(StreamHub::new());
+
+    let metered = |group: &'static str,
+                   inner: Arc<dyn MessageHandler>|
+     -> Arc<dyn MessageHandler> { Arc::new(MeteredHandler { group, inner }) };
+    let recurring = RecurringTaskHandler::new(
+        repo.clone(),
+        Arc::new(InMemoryStateStore::new()),
+        clock.clone(),
+        ids.clone(),
+    )
+    .with_scheduler(scheduler.clone());
+    memory_bus.subscribe(
+        topics::TASK_EVENTS,
+        consumers::RECURRING,
+        metered(consumers::RECURRING, Arc::new(RecurringConsumer(recurring))),
+    );
+    memory_bus.subscribe(
+        topics::TASK_EVENTS,
+        consumers::AUDIT,
+        metered(
+            consumers::AUDIT,
+            Arc::new(AuditConsumer(AuditHandler::new(repo.clone()))),
+        ),
+    );
+    memory_bus.subscribe(
+        topics::REMINDERS,
+        consumers::NOTIFICATION,
+        metered(
+            consumers::NOTIFICATION,
+            Arc::new(StreamConsumer(hub.clone())),
+        ),
+    );
+    memory_bus.subscribe(
+        topics::TASK_UPDATES,
+        "api-stream",
+        metered("api-stream", Arc::new(StreamConsumer(hub.clone()))),
+    );
+    let bus: Arc<dyn EventBus> = Arc::new(MeteredBus(memory_bus));
+
+    let tasks = TaskService::new(repo.clone(), scheduler.clone(), clock.clone(), ids.clone())
+        .with_successor_policy(SuccessorPolicy::Inline);
+    let accounts = Accounts::new(
+        users,
+        clock.clone(),
+        ids,
+        &jwt_secret(&config),
+        config.jwt_ttl,
+    );
+
+    let shutdown = CancellationToken::new();
+    let mut workers = JoinSet::new();
+    let relay = OutboxRelay::new(repo.clone(), bus, clock.clone());
+    workers.spawn(crate::runtime::relay_outbox(
+        relay,
+        repo.clone(),
+        clock.clone(),
+        Duration::from_millis(50),
+        shutdown.clone(),
+    ));
+    let firing = ReminderFiredHandler::new(repo.clone(), clock.clone());
+    workers.spawn(crate::runtime::fire_reminders(
+        scheduler.clone(),
+        firing,
+        clock.clone(),
+        shutdown.clone(),
+    ));
+    let reconciler = ReminderReconciler::new(repo.clone(), scheduler, clock);
+    workers.spawn(crate::runtime::reconcile_reminders(
+        reconciler,
+        Duration::from_secs(300),
+        shutdown.clone(),
+    ));
+
+    let per_minute = NonZeroU32::new(config.auth_rate_per_minute).unwrap_or(NonZeroU32::MIN);
+    let state = AppState {
+        tasks,
+        accounts,
+        hub,
+        repo,
+        metrics: crate::metrics::install(),
+        auth_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
+        config: Arc::new(config),
+    };
+    Ok(Service {
+        state,
+        workers,
+        shutdown,
+    })
+}

@@ -1,0 +1,151 @@
+//! The HTTP surface: routes of SPEC §6, middleware (body limit, CORS, security headers, metrics,
+//! tracing) and the OpenAPI document.
+
+mod auth;
+mod dto;
+mod error;
+mod extract;
+mod ops;
+mod stream;
+mod tasks;
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+pub use dto::{AuthResponse, CompletionDto, TaskDto, TaskPageDto};
+pub use error::ApiError;
+
+use crate::app::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "todo", description = "An event-driven task manager: the REST contract of SPEC §6."),
+    paths(
+        auth::signup, auth::login,
+        tasks::list_tasks, tasks::create_task, tasks::get_task, tasks::update_task, tasks::delete_task,
+        tasks::complete_task, tasks::reopen_task, tasks::task_history, tasks::list_tags,
+        stream::stream,
+    ),
+    modifiers(&BearerAuth),
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI 3.1 document of the API.
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+async fn record_metrics(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::histogram!("todo_http_request_duration_seconds", "method" => method, "route" => route, "status" => status)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Builds the router over `state`.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/api/v1/auth/signup", post(auth::signup))
+        .route("/api/v1/auth/login", post(auth::login))
+        .route(
+            "/api/v1/tasks",
+            get(tasks::list_tasks).post(tasks::create_task),
+        )
+        .route(
+            "/api/v1/tasks/{id}",
+            get(tasks::get_task)
+                .patch(tasks::update_task)
+                .delete(tasks::delete_task),
+        )
+        .route("/api/v1/tasks/{id}/complete", post(tasks::complete_task))
+        .route("/api/v1/tasks/{id}/reopen", post(tasks::reopen_task))
+        .route("/api/v1/tasks/{id}/history", get(tasks::task_history))
+        .route("/api/v1/tags", get(tasks::list_tags))
+        .route("/api/v1/stream", get(stream::stream))
+        .fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not_found",
+                "no such route",
+            )
+        });
+    let ops = Router::new()
+        .route("/", get(ops::root))
+        .route("/docs", get(ops::docs))
+        .route("/openapi.json", get(ops::openapi))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics));
+    let cors = if state.config.cors_origins.is_empty() {
+        CorsLayer::new()
+    } else {
+        let origins: Vec<HeaderValue> = state
+            .config
+            .cors_origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o).ok())
+            .collect();
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("last-event-id"),
+            ])
+    };
+    let body_limit = state.config.body_limit;
+    api.merge(ops)
+        .layer(middleware::from_fn(record_metrics))
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        .layer(cors)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,49 @@
+//! `GET /api/v1/stream`: Server-Sent Events of your task updates and reminders, with keep-alives and
+//! resumption from `Last-Event-ID`.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::stream::{self, Stream, StreamExt};
+use todo_core::model::EventId;
+use tokio_stream::wrappers::BroadcastStream;
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::AuthUser;
+use crate::app::AppState;
+use crate::stream::StreamEvent;
+
+fn to_sse(event: StreamEvent) -> Event {
+    Event::default()
+        .id(event.id.to_string())
+        .event(event.kind)
+        .data(event.data.to_string())
+}
+
+/// Your live events: `event: task-update` and `event: reminder`, `id:` the event id.
+#[utoipa::path(get, path = "/api/v1/stream", tag = "stream",
+    params(("Last-Event-ID" = Option<String>, Header, description = "resume after this event")),
+    responses((status = 200, content_type = "text/event-stream", description = "the event stream"), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn stream(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let last = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<uuid::Uuid>().ok())
+        .map(EventId);
+    let (replay, live) = state.hub.subscribe(user, last);
+    let live = BroadcastStream::new(live).filter_map(|item| async move { item.ok() });
+    let events = stream::iter(replay).chain(live).map(|e| Ok(to_sse(e)));
+    Ok(Sse::new(events).keep_alive(
+        KeepAlive::new()
+            .interval(Duration::from_secs(15))
+            .text("keep-alive"),
+    ))
+}

@@ -1,0 +1,52 @@
+//! The reference server: one binary whose subcommands are the services of the task manager.
+//!
+//! `todo-server` (or `todo-server all`) runs everything in one process on in-process adapters: the
+//! embedded default that needs no infrastructure. The modules:
+//!
+//! - [`config`]: typed configuration from the environment;
+//! - [`app`]: assembly of adapters, use cases and background work;
+//! - [`http`]: the REST API, SSE stream, OpenAPI document and operations routes;
+//! - [`auth`]: accounts, password hashes and tokens;
+//! - [`stream`]: per-user fan-out of live events;
+//! - [`runtime`]: the outbox relay, reminder firing and reconciliation loops;
+//! - [`metrics`]: Prometheus metrics.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod http;
+pub mod metrics;
+pub mod runtime;
+pub mod stream;
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+
+/// Serves `service` on `listener` until `shutdown` resolves, then stops the background work, letting
+/// each loop finish what it was doing (the outbox relay drains).
+pub async fn serve(
+    service: app::Service,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app::Service {
+        state,
+        mut workers,
+        shutdown: token,
+    } = service;
+    let router = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let stop = token.clone();
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                () = shutdown => {}
+                () = stop.cancelled() => {}
+            }
+        })
+        .await?;
+    token.cancel();
+    while workers.join_next().await.is_some() {}
+    Ok(())
+}

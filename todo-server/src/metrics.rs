@@ -1,0 +1,76 @@
+//! Prometheus metrics through the `metrics` facade, and decorators that meter the event pipeline.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use todo_core::events::Message;
+use todo_core::ports::{EventBus, HandleError, MessageHandler, PortResult};
+
+/// Installs the Prometheus recorder once per process and returns its handle.
+pub fn install() -> PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let seconds = &[
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ];
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), seconds)
+                .expect("bucket list is not empty")
+                .install_recorder()
+                .expect("the only recorder of this process")
+        })
+        .clone()
+}
+
+/// Counts publishes and failures per topic.
+pub struct MeteredBus(pub Arc<dyn EventBus>);
+
+#[async_trait]
+impl EventBus for MeteredBus {
+    async fn publish(&self, message: &Message) -> PortResult<()> {
+        let result = self.0.publish(message).await;
+        let topic = message.topic.clone();
+        match &result {
+            Ok(()) => {
+                metrics::counter!("todo_events_published_total", "topic" => topic).increment(1)
+            }
+            Err(_) => {
+                metrics::counter!("todo_events_publish_failed_total", "topic" => topic).increment(1)
+            }
+        }
+        result
+    }
+}
+
+/// Counts consumed and failed messages and times their handling, per topic and consumer group.
+pub struct MeteredHandler {
+    /// Consumer group name.
+    pub group: &'static str,
+    /// The handler measured.
+    pub inner: Arc<dyn MessageHandler>,
+}
+
+#[async_trait]
+impl MessageHandler for MeteredHandler {
+    async fn handle(&self, message: &Message) -> Result<(), HandleError> {
+        let started = Instant::now();
+        let result = self.inner.handle(message).await;
+        let labels = [
+            ("topic", message.topic.clone()),
+            ("group", self.group.to_owned()),
+        ];
+        metrics::histogram!("todo_consumer_handling_seconds", &labels)
+            .record(started.elapsed().as_secs_f64());
+        let outcome = match &result {
+            Ok(()) => "ok",
+            Err(HandleError::Retry(_)) => "retry",
+            Err(HandleError::Drop(_)) => "dropped",
+        };
+        metrics::counter!("todo_events_consumed_total", "topic" => message.topic.clone(), "group" => self.group, "outcome" => outcome)
+            .increment(1);
+        result
+    }
+}
