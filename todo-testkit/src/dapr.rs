@@ -301,7 +301,7 @@ impl SidecarBuilder {
             .spawn()
             .map_err(|e| sidecar_err(format!("could not start daprd: {e}")))?;
 
-        let sidecar = Sidecar {
+        let mut sidecar = Sidecar {
             app_id: app_id.clone(),
             http_port,
             grpc_port,
@@ -316,7 +316,7 @@ impl SidecarBuilder {
         } else {
             "/v1.0/healthz/outbound"
         };
-        wait_healthy(&sidecar, path, self.ready_timeout)
+        wait_healthy(&mut sidecar, path, self.ready_timeout)
             .await
             .map_err(|why| {
                 sidecar_err(format!(
@@ -341,7 +341,7 @@ while kill -0 "$WATCH_PID" 2>/dev/null && kill -0 "$d" 2>/dev/null; do sleep 1 &
 kill -TERM "$d" 2>/dev/null; wait "$d"; rm -f "$PID_FILE"
 "#;
 
-async fn wait_healthy(sidecar: &Sidecar, path: &str, timeout: Duration) -> Result<(), String> {
+async fn wait_healthy(sidecar: &mut Sidecar, path: &str, timeout: Duration) -> Result<(), String> {
     let url = format!("{}{path}", sidecar.http_url());
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
@@ -354,11 +354,10 @@ async fn wait_healthy(sidecar: &Sidecar, path: &str, timeout: Duration) -> Resul
                 return Ok(());
             }
         }
-        if !pid_alive(&sidecar.pid_file) && sidecar.child.as_ref().is_some_and(|c| c.id() > 0) {
-            // The pid file disappears when daprd exits; give the watchdog a moment to write it.
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            if !pid_alive(&sidecar.pid_file) {
-                return Err(format!("daprd exited before {url} answered"));
+        // The guard exits exactly when daprd has exited.
+        if let Some(child) = sidecar.child.as_mut() {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!("daprd exited ({status}) before {url} answered"));
             }
         }
         if Instant::now() > deadline {
@@ -366,13 +365,6 @@ async fn wait_healthy(sidecar: &Sidecar, path: &str, timeout: Duration) -> Resul
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-fn pid_alive(pid_file: &Path) -> bool {
-    std::fs::read_to_string(pid_file)
-        .ok()
-        .and_then(|pid| pid.trim().parse::<u32>().ok())
-        .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists())
 }
 
 impl Drop for Sidecar {
@@ -453,11 +445,14 @@ fn render(text: &str, vars: &HashMap<String, String>) -> Result<String, String> 
     while let Some(start) = rest.find("${TODO_") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let name_len = after.find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'));
+        let name_len =
+            after.find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'));
         match name_len {
             Some(len) if after[len..].starts_with('}') => {
                 let name = &after[..len];
-                let value = vars.get(name).ok_or_else(|| format!("${{{name}}} is not set"))?;
+                let value = vars
+                    .get(name)
+                    .ok_or_else(|| format!("${{{name}}} is not set"))?;
                 out.push_str(value);
                 rest = &after[len + 1..];
             }

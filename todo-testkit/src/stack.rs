@@ -34,8 +34,10 @@ impl Stack {
 
     fn start() -> Result<Self, String> {
         let root = workspace_root();
+        // A relative TODO_INFRA_RUN_DIR is taken from the workspace root (test binaries run
+        // in their package's dir).
         let run_dir = std::env::var_os("TODO_INFRA_RUN_DIR")
-            .map(PathBuf::from)
+            .map(|dir| root.join(dir))
             .unwrap_or_else(|| root.join(".run").join("test"));
         let script = root.join("infra").join("todo-infra");
         let hint = format!(

@@ -8,15 +8,22 @@ use std::time::Duration;
 
 use common::App;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use todo_testkit::{unique_name, PubSubBroker, Sidecar, Stack, TestTopic};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const EVENTS: usize = 5;
 
 /// Publishes through daprd's pub/sub API and checks every CloudEvent the app receives.
-async fn published_events_reach_the_subscriber(broker: PubSubBroker, topic: &str) -> anyhow::Result<()> {
+async fn published_events_reach_the_subscriber(
+    broker: PubSubBroker,
+    topic: &str,
+) -> anyhow::Result<()> {
     let mut app = App::start(topic).await?;
-    let sidecar = Sidecar::builder("subscriber").app_port(app.port).pubsub(broker).start().await?;
+    let sidecar = Sidecar::builder("subscriber")
+        .app_port(app.port)
+        .pubsub(broker)
+        .start()
+        .await?;
     let http = reqwest::Client::new();
 
     let mut sent = BTreeSet::new();
@@ -30,14 +37,23 @@ async fn published_events_reach_the_subscriber(broker: PubSubBroker, topic: &str
             .json(&json!({ "event_id": event_id, "schema_version": 1, "task_id": n }))
             .send()
             .await?;
-        assert_eq!(response.status(), 204, "publish failed: {}", response.text().await?);
+        assert_eq!(
+            response.status(),
+            204,
+            "publish failed: {}",
+            response.text().await?
+        );
         sent.insert(event_id);
     }
 
     let mut received = BTreeSet::new();
     while received.len() < EVENTS {
         let event = app.next_event(Duration::from_secs(30)).await.map_err(|e| {
-            anyhow::anyhow!("{e}; got {} of {EVENTS}\ndaprd log:\n{}", received.len(), sidecar.log_tail(30))
+            anyhow::anyhow!(
+                "{e}; got {} of {EVENTS}\ndaprd log:\n{}",
+                received.len(),
+                sidecar.log_tail(30)
+            )
         })?;
         assert_eq!(event["specversion"], "1.0", "{event}");
         assert_eq!(event["type"], "com.dapr.event.sent", "{event}");
@@ -46,8 +62,14 @@ async fn published_events_reach_the_subscriber(broker: PubSubBroker, topic: &str
         assert_eq!(event["source"], sidecar.app_id(), "{event}");
         assert_eq!(event["datacontenttype"], "application/json", "{event}");
         assert_eq!(event["data"]["schema_version"], 1, "{event}");
-        let event_id = event["data"]["event_id"].as_str().unwrap_or_default().to_owned();
-        assert!(sent.contains(&event_id), "received an event that was never sent: {event}");
+        let event_id = event["data"]["event_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            sent.contains(&event_id),
+            "received an event that was never sent: {event}"
+        );
         assert!(received.insert(event_id), "duplicate delivery: {event}");
     }
     assert_eq!(received, sent);
@@ -68,7 +90,8 @@ async fn kafka_pubsub_delivers_cloudevents_through_the_real_broker() -> anyhow::
 }
 
 #[tokio::test]
-async fn redis_pubsub_passes_the_same_test_with_only_the_component_file_changed() -> anyhow::Result<()> {
+async fn redis_pubsub_passes_the_same_test_with_only_the_component_file_changed(
+) -> anyhow::Result<()> {
     let topic = unique_name("dapr-events");
     published_events_reach_the_subscriber(PubSubBroker::Redis, &topic).await?;
 
@@ -91,6 +114,8 @@ async fn redis_stream_length(addr: &str, stream: &str) -> anyhow::Result<i64> {
         reply.extend_from_slice(&buf[..n]);
     }
     let reply = String::from_utf8(reply)?;
-    let count = reply.strip_prefix(':').ok_or_else(|| anyhow::anyhow!("unexpected reply {reply:?}"))?;
+    let count = reply
+        .strip_prefix(':')
+        .ok_or_else(|| anyhow::anyhow!("unexpected reply {reply:?}"))?;
     Ok(count.trim_end().parse()?)
 }

@@ -18,7 +18,10 @@ async fn a_thousand_keyed_messages_come_back_in_per_key_order() -> anyhow::Resul
     let mut produced = Vec::with_capacity(MESSAGES);
     for i in 0..MESSAGES {
         let key = i * 7 % KEYS;
-        produced.push((format!("task-{key}").into_bytes(), format!("{key}:{}", next_seq[key]).into_bytes()));
+        produced.push((
+            format!("task-{key}").into_bytes(),
+            format!("{key}:{}", next_seq[key]).into_bytes(),
+        ));
         next_seq[key] += 1;
     }
     for batch in produced.chunks(MESSAGES / 10) {
@@ -26,17 +29,31 @@ async fn a_thousand_keyed_messages_come_back_in_per_key_order() -> anyhow::Resul
     }
 
     let records = topic.consume_all(MESSAGES, Duration::from_secs(30)).await?;
-    assert_eq!(records.len(), MESSAGES, "every message is read back exactly once");
+    assert_eq!(
+        records.len(),
+        MESSAGES,
+        "every message is read back exactly once"
+    );
 
     let used: BTreeSet<i32> = records.iter().map(|r| r.partition).collect();
-    assert_eq!(used.len(), 3, "keys spread over all partitions, got {used:?}");
+    assert_eq!(
+        used.len(),
+        3,
+        "keys spread over all partitions, got {used:?}"
+    );
 
     let mut seen: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for r in &records {
         let key = String::from_utf8(r.key.clone().unwrap_or_default())?;
-        assert_eq!(r.partition, partition_for_key(key.as_bytes(), 3), "{key} is on its hashed partition");
+        assert_eq!(
+            r.partition,
+            partition_for_key(key.as_bytes(), 3),
+            "{key} is on its hashed partition"
+        );
         let value = String::from_utf8(r.value.clone().unwrap_or_default())?;
-        let (value_key, seq) = value.split_once(':').ok_or_else(|| anyhow::anyhow!("bad value {value}"))?;
+        let (value_key, seq) = value
+            .split_once(':')
+            .ok_or_else(|| anyhow::anyhow!("bad value {value}"))?;
         assert_eq!(format!("task-{value_key}"), key);
         seen.entry(key).or_default().push(seq.parse()?);
     }
@@ -53,9 +70,19 @@ async fn topics_are_unique_per_test() -> anyhow::Result<()> {
     let a = TestTopic::create("same-prefix", 3).await?;
     let b = TestTopic::create("same-prefix", 3).await?;
     assert_ne!(a.name(), b.name());
-    a.produce_keyed(vec![(b"k".to_vec(), b"only in a".to_vec())]).await?;
+    a.produce_keyed(vec![(b"k".to_vec(), b"only in a".to_vec())])
+        .await?;
     let partition = partition_for_key(b"k", 3);
-    let (in_b, _) = b.partition_client(partition).await?.fetch_records(0, 1..100_000, 100).await?;
-    assert!(in_b.is_empty(), "a record produced to {} showed up in {}", a.name(), b.name());
+    let (in_b, _) = b
+        .partition_client(partition)
+        .await?
+        .fetch_records(0, 1..100_000, 100)
+        .await?;
+    assert!(
+        in_b.is_empty(),
+        "a record produced to {} showed up in {}",
+        a.name(),
+        b.name()
+    );
     Ok(())
 }

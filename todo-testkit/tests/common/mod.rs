@@ -41,7 +41,11 @@ impl App {
     pub async fn start(topic: &str) -> anyhow::Result<Self> {
         let (events_tx, events) = mpsc::unbounded_channel();
         let (jobs_tx, jobs) = mpsc::unbounded_channel();
-        let state = AppState { topic: topic.to_owned(), events: events_tx, jobs: jobs_tx };
+        let state = AppState {
+            topic: topic.to_owned(),
+            events: events_tx,
+            jobs: jobs_tx,
+        };
         let router = Router::new()
             .route("/dapr/subscribe", get(subscriptions))
             .route("/events", post(event))
@@ -52,7 +56,12 @@ impl App {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
-        Ok(Self { port, events, jobs, server })
+        Ok(Self {
+            port,
+            events,
+            jobs,
+            server,
+        })
     }
 
     /// The next CloudEvent, or an error after `timeout`.
@@ -95,6 +104,10 @@ async fn event(State(state): State<AppState>, body: Bytes) -> Json<Value> {
 
 async fn job(State(state): State<AppState>, Path(name): Path<String>, body: Bytes) -> &'static str {
     let data = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let _ = state.jobs.send(JobCall { name, at: Instant::now(), data });
+    let _ = state.jobs.send(JobCall {
+        name,
+        at: Instant::now(),
+        data,
+    });
     ""
 }
