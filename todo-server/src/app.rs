@@ -47,6 +47,8 @@ pub struct AppState {
     pub auth_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     /// The configuration it was built from.
     pub config: Arc<Config>,
+    /// Cancelled when the server starts shutting down, so long-lived streams end and let it stop.
+    pub closing: CancellationToken,
 }
 
 /// A running service: its HTTP state and its background tasks.
@@ -178,6 +180,7 @@ pub fn build_all(config: Config) -> Result<Service, BuildError> {
         metrics: crate::metrics::install(),
         auth_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
         config: Arc::new(config),
+        closing: CancellationToken::new(),
     };
     Ok(Service {
         state,

@@ -36,6 +36,7 @@ pub async fn serve(
         mut workers,
         shutdown: token,
     } = service;
+    let closing = state.closing.clone();
     let router = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let stop = token.clone();
     axum::serve(listener, router)
@@ -44,6 +45,8 @@ pub async fn serve(
                 () = shutdown => {}
                 () = stop.cancelled() => {}
             }
+            // Requests in flight finish; open event streams end now.
+            closing.cancel();
         })
         .await?;
     token.cancel();

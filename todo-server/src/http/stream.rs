@@ -40,7 +40,11 @@ pub async fn stream(
         .map(EventId);
     let (replay, live) = state.hub.subscribe(user, last);
     let live = BroadcastStream::new(live).filter_map(|item| async move { item.ok() });
-    let events = stream::iter(replay).chain(live).map(|e| Ok(to_sse(e)));
+    let closing = state.closing.clone();
+    let events = stream::iter(replay)
+        .chain(live)
+        .map(|e| Ok(to_sse(e)))
+        .take_until(async move { closing.cancelled().await });
     Ok(Sse::new(events).keep_alive(
         KeepAlive::new()
             .interval(Duration::from_secs(15))

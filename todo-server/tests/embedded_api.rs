@@ -1,0 +1,603 @@
+//! The seed's scenarios through HTTP only, against the embedded `all` service on a random port.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use futures_util::StreamExt;
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use todo_server::config::Config;
+
+struct Server {
+    base: String,
+    http: Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    done: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Server {
+    async fn start() -> Server {
+        let config = Config::from_vars(&HashMap::from([
+            ("TODO_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+            (
+                "TODO_JWT_SECRET".to_owned(),
+                "an-hmac-key-of-at-least-32-bytes!!".to_owned(),
+            ),
+            ("TODO_AUTH_RATE_PER_MINUTE".to_owned(), "1000".to_owned()),
+        ]))
+        .unwrap();
+        let service = todo_server::app::build_all(config).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let done = tokio::spawn(async move {
+            todo_server::serve(service, listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        Server {
+            base,
+            http: Client::new(),
+            stop: Some(stop),
+            done: Some(done),
+        }
+    }
+
+    async fn user(&self, email: &str) -> User {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/auth/signup", self.base))
+            .json(&json!({"email": email, "password": "a good password", "name": "Tester"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        User {
+            token: body["token"].as_str().unwrap().to_owned(),
+            base: self.base.clone(),
+            http: self.http.clone(),
+        }
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(Duration::from_secs(10), self.done.take().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}
+
+struct User {
+    token: String,
+    base: String,
+    http: Client,
+}
+
+impl User {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn create(&self, body: Value) -> Value {
+        let (status, task) = self
+            .call(reqwest::Method::POST, "/api/v1/tasks", Some(body))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{task}");
+        task
+    }
+
+    async fn list(&self, query: &str) -> Vec<Value> {
+        let (status, page) = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/v1/tasks?{query}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        page["items"].as_array().unwrap().clone()
+    }
+}
+
+const PRIORITIES: [&str; 3] = ["high", "medium", "low"];
+
+fn titles(items: &[Value]) -> Vec<String> {
+    items
+        .iter()
+        .map(|t| t["title"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn in_future(seconds: i64) -> DateTime<Utc> {
+    (Utc::now() + chrono::Duration::seconds(seconds)).trunc_subsecs(0)
+}
+
+#[tokio::test]
+async fn a_weekly_task_completed_has_exactly_one_next_weeks_task() {
+    let server = Server::start().await;
+    let ada = server.user("ada@example.com").await;
+    let due = in_future(3600);
+    let task = ada
+        .create(json!({"title": "Team sync", "due_date": due, "recurrence": "weekly"}))
+        .await;
+    let id = task["id"].as_i64().unwrap();
+    let (status, done) = ada
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/v1/tasks/{id}/complete"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let next = &done["next"];
+    assert_eq!(next["due_date"], json!(due + chrono::Duration::weeks(1)));
+    assert_eq!(next["series_id"], task["series_id"]);
+    // Completing again changes nothing and answers the same next occurrence.
+    let (_, again) = ada
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/v1/tasks/{id}/complete"),
+            None,
+        )
+        .await;
+    assert_eq!(again["next"]["id"], next["id"]);
+    tokio::time::sleep(Duration::from_millis(300)).await; // the recurring consumer sees the event too
+    assert_eq!(
+        ada.list("status=pending").await.len(),
+        1,
+        "exactly one next occurrence"
+    );
+    let (_, history) = ada
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v1/tasks/{id}/history"),
+            None,
+        )
+        .await;
+    let actions: Vec<&str> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, vec!["created", "completed"]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_reminder_reaches_the_users_stream_at_remind_at() {
+    let server = Server::start().await;
+    let ada = server.user("ada@example.com").await;
+    let response = server
+        .http
+        .get(format!("{}/api/v1/stream", server.base))
+        .bearer_auth(&ada.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut body = response.bytes_stream();
+    // Due in 62 s with a 1-minute lead: the reminder is due in about 2 s.
+    let due = in_future(62);
+    let task = ada
+        .create(json!({"title": "Buy groceries", "due_date": due, "remind_before": 1}))
+        .await;
+    assert_eq!(task["remind_at"], json!(due - chrono::Duration::minutes(1)));
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !seen.contains("event: reminder") {
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .expect("a reminder within 10 s");
+        seen.push_str(&String::from_utf8_lossy(&chunk.unwrap().unwrap()));
+    }
+    assert!(seen.contains("\"title\":\"Buy groceries\""), "{seen}");
+    assert!(
+        Utc::now() >= due - chrono::Duration::minutes(1),
+        "not before remind_at"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn status_changes_stream_live_and_resume_from_last_event_id() {
+    let server = Server::start().await;
+    let ada = server.user("ada@example.com").await;
+    let a = ada.create(json!({"title": "A"})).await;
+    let b = ada.create(json!({"title": "B"})).await;
+    for t in [&a, &b] {
+        ada.call(
+            reqwest::Method::POST,
+            &format!("/api/v1/tasks/{}/complete", t["id"]),
+            None,
+        )
+        .await;
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let read_events = |last: Option<String>| {
+        let http = server.http.clone();
+        let url = format!("{}/api/v1/stream", server.base);
+        let token = ada.token.clone();
+        async move {
+            let mut request = http.get(url).bearer_auth(token);
+            if let Some(last) = last {
+                request = request.header("Last-Event-ID", last);
+            }
+            let mut body = request.send().await.unwrap().bytes_stream();
+            let mut text = String::new();
+            while let Ok(Some(chunk)) =
+                tokio::time::timeout(Duration::from_millis(500), body.next()).await
+            {
+                text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+            }
+            text
+        }
+    };
+    let everything = read_events(Some("00000000-0000-0000-0000-000000000000".into())).await;
+    let ids: Vec<String> = everything
+        .lines()
+        .filter_map(|l| l.strip_prefix("id: ").map(str::to_owned))
+        .collect();
+    assert_eq!(ids.len(), 2, "{everything}");
+    assert!(everything.contains("event: task-update"));
+    let resumed = read_events(Some(ids[0].clone())).await;
+    let resumed_ids: Vec<&str> = resumed
+        .lines()
+        .filter_map(|l| l.strip_prefix("id: "))
+        .collect();
+    assert_eq!(resumed_ids, vec![ids[1].as_str()]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn priority_tag_search_and_sort_work_over_many_tasks() {
+    let server = Server::start().await;
+    let ada = server.user("ada@example.com").await;
+    let mut expected_groceries = Vec::new();
+    for i in 0..14 {
+        let title = if i % 3 == 0 {
+            format!("Buy groceries #{i}")
+        } else {
+            format!("Task {i}")
+        };
+        let description = if i == 4 {
+            "remember the GROCERIES list"
+        } else {
+            ""
+        };
+        if i % 3 == 0 || i == 4 {
+            expected_groceries.push(title.clone());
+        }
+        ada.create(json!({
+            "title": title,
+            "description": description,
+            "priority": PRIORITIES[i % 3],
+            "tags": if i % 2 == 0 { json!(["work"]) } else { json!(["home"]) },
+            "due_date": in_future(3600 * (14 - i as i64)),
+        }))
+        .await;
+    }
+    let mut found = titles(&ada.list("q=groceries&limit=200").await);
+    found.sort();
+    expected_groceries.sort();
+    assert_eq!(found, expected_groceries);
+    let high = ada.list("priority=high").await;
+    assert!(!high.is_empty() && high.iter().all(|t| t["priority"] == "high"));
+    let work = ada.list("tags=work").await;
+    assert_eq!(work.len(), 7);
+    assert!(work.iter().all(|t| t["tags"] == json!(["work"])));
+    let by_due = ada.list("sort=due_date&order=asc").await;
+    let dues: Vec<&str> = by_due
+        .iter()
+        .map(|t| t["due_date"].as_str().unwrap())
+        .collect();
+    let mut sorted = dues.clone();
+    sorted.sort();
+    assert_eq!(dues, sorted, "chronological");
+    // Paging by cursor returns everything once.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let query = match &cursor {
+            Some(c) => format!("limit=5&cursor={c}"),
+            None => "limit=5".into(),
+        };
+        let (_, page) = ada
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/v1/tasks?{query}"),
+                None,
+            )
+            .await;
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["id"].as_i64().unwrap()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 14);
+    let (_, tags) = ada.call(reqwest::Method::GET, "/api/v1/tags", None).await;
+    assert_eq!(
+        tags["items"],
+        json!([{"tag": "home", "count": 7}, {"tag": "work", "count": 7}])
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn deleting_a_recurring_task_leaves_no_occurrence_and_no_reminder() {
+    let server = Server::start().await;
+    let ada = server.user("ada@example.com").await;
+    let mut stream = server
+        .http
+        .get(format!("{}/api/v1/stream", server.base))
+        .bearer_auth(&ada.token)
+        .send()
+        .await
+        .unwrap()
+        .bytes_stream();
+    let task = ada.create(json!({"title": "Gym", "due_date": in_future(61), "remind_before": 1, "recurrence": "daily"})).await;
+    let (status, _) = ada
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/tasks/{}", task["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let mut text = String::new();
+    while let Ok(Some(chunk)) = tokio::time::timeout(Duration::from_secs(3), stream.next()).await {
+        text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+    }
+    assert!(
+        !text.contains("event: reminder"),
+        "the reminder never fires: {text}"
+    );
+    assert!(ada.list("").await.is_empty(), "no further occurrence");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn two_users_never_see_each_others_tasks() {
+    let server = Server::start().await;
+    let ada = server.user("ada@example.com").await;
+    let bob = server.user("bob@example.com").await;
+    let secret = ada.create(json!({"title": "Ada's secret"})).await;
+    let path = format!("/api/v1/tasks/{}", secret["id"]);
+    for (method, body) in [
+        (reqwest::Method::GET, None),
+        (reqwest::Method::PATCH, Some(json!({"title": "mine now"}))),
+        (reqwest::Method::DELETE, None),
+    ] {
+        let (status, error) = bob.call(method, &path, body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(error["error"]["code"], "not_found");
+    }
+    assert!(bob.list("").await.is_empty());
+    assert_eq!(titles(&ada.list("").await), vec!["Ada's secret"]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
+    let server = Server::start().await;
+    let ada = server.user("ada@example.com").await;
+    let cases = [
+        (
+            json!({"title": ""}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "title",
+        ),
+        (
+            json!({"title": "x", "priority": "urgent"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "priority",
+        ),
+        (
+            json!({"title": "x", "timezone": "Mars/Base"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "timezone",
+        ),
+        (
+            json!({"title": "x", "recurrence": {"rrule": "FREQ=SOMETIMES"}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "recurrence",
+        ),
+        (
+            json!({"title": "x", "due_date": "tomorrow"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "due_date",
+        ),
+        (json!({"title": 5}), StatusCode::BAD_REQUEST, "body"),
+        (
+            json!({"title": "x", "colour": "red"}),
+            StatusCode::BAD_REQUEST,
+            "body",
+        ),
+    ];
+    for (body, status, field) in cases {
+        let (got, error) = ada
+            .call(reqwest::Method::POST, "/api/v1/tasks", Some(body.clone()))
+            .await;
+        assert_eq!(got, status, "{body}: {error}");
+        assert_eq!(error["error"]["details"]["field"], field, "{body}: {error}");
+    }
+    for query in [
+        "sort=colour",
+        "limit=0",
+        "limit=201",
+        "order=up",
+        "due_from=yesterday",
+        "status=done",
+        "cursor=zzz",
+    ] {
+        let (status, error) = ada
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/v1/tasks?{query}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {error}");
+        let param = query.split('=').next().unwrap();
+        assert_eq!(error["error"]["details"]["field"], param, "{query}");
+    }
+    let malformed = server
+        .http
+        .post(format!("{}/api/v1/tasks", server.base))
+        .bearer_auth(&ada.token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    let huge = json!({"title": "x", "description": "y".repeat(100_000)});
+    let (status, _) = ada
+        .call(reqwest::Method::POST, "/api/v1/tasks", Some(huge))
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(ada.list("").await.is_empty(), "nothing was created");
+    let (status, _) = ada
+        .call(reqwest::Method::GET, "/api/v1/tasks/not-a-number", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let anonymous = server
+        .http
+        .get(format!("{}/api/v1/tasks", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let forged = server
+        .http
+        .get(format!("{}/api/v1/tasks", server.base))
+        .bearer_auth("forged.token.here")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_stale_version_in_a_patch_is_a_conflict() {
+    let server = Server::start().await;
+    let ada = server.user("ada@example.com").await;
+    let task = ada.create(json!({"title": "v1"})).await;
+    let path = format!("/api/v1/tasks/{}", task["id"]);
+    let (status, updated) = ada
+        .call(
+            reqwest::Method::PATCH,
+            &path,
+            Some(json!({"title": "v2", "version": 1})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(updated["version"], 2);
+    let (status, error) = ada
+        .call(
+            reqwest::Method::PATCH,
+            &path,
+            Some(json!({"title": "v3", "version": 1})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(error["error"]["details"]["current_version"], 2);
+    let (status, cleared) = ada
+        .call(
+            reqwest::Method::PATCH,
+            &path,
+            Some(json!({"due_date": null})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(cleared["due_date"], Value::Null);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn auth_rejects_duplicates_and_wrong_passwords() {
+    let server = Server::start().await;
+    server.user("ada@example.com").await;
+    let again = server
+        .http
+        .post(format!("{}/api/v1/auth/signup", server.base))
+        .json(&json!({"email": "ADA@example.com", "password": "another password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let wrong = server
+        .http
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(&json!({"email": "ada@example.com", "password": "not the password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let right = server
+        .http
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(&json!({"email": "ada@example.com", "password": "a good password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), StatusCode::OK);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn operations_routes_answer() {
+    let server = Server::start().await;
+    let get = |path: &str| server.http.get(format!("{}{path}", server.base)).send();
+    assert_eq!(get("/healthz").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(get("/readyz").await.unwrap().status(), StatusCode::OK);
+    let doc: Value = get("/openapi.json").await.unwrap().json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in [
+        "/api/v1/tasks",
+        "/api/v1/tasks/{id}/complete",
+        "/api/v1/stream",
+        "/api/v1/auth/signup",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} documented");
+    }
+    let ada = server.user("ada@example.com").await;
+    ada.create(json!({"title": "metered"})).await;
+    let metrics = get("/metrics").await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.contains("todo_http_request_duration_seconds"),
+        "{metrics}"
+    );
+    let headers = get("/healthz").await.unwrap();
+    assert_eq!(headers.headers()["x-content-type-options"], "nosniff");
+    server.stop().await;
+}
