@@ -290,7 +290,7 @@ proptest! {
         delay in completion_delay(),
     ) {
         let Recurrence::Rule(rule) = &recurrence else { unreachable!("a custom rule") };
-        let listed: Vec<_> = recurrence.occurrences(start, tz).take(40).collect();
+        let listed: Vec<_> = recurrence.occurrences(start, tz).take(80).collect();
         // The series starts at its first occurrence, which is its start only if the start matches the rule.
         let Some(&first) = listed.first() else { return Ok(()) };
         let anchor_at_start = |due: DateTime<Utc>| on_time(due, start, 1, tz);
@@ -309,7 +309,11 @@ proptest! {
             if later { latest = Some(*at); }
             later
         }).collect();
-        prop_assert_eq!(&on_time_walk, &forward);
+        if on_time_walk.len() < 40 {
+            prop_assert_eq!(&on_time_walk, &forward, "the series ended");
+        } else {
+            prop_assert_eq!(Some(&on_time_walk[..]), forward.get(..40));
+        }
 
         let late = walk_from(&recurrence, first, start, tz, delay, 40);
         if let Some(count) = count_of(rule.rrule()) {
@@ -353,7 +357,15 @@ proptest! {
         after_minutes in prop_oneof![0i64..60 * 24 * 40, 0i64..60 * 24 * 365 * 15],
     ) {
         let due = start + TimeDelta::minutes(after_minutes);
-        let expected = recurrence.occurrences(start, tz).take(200_000).find(|at| *at > due);
+        // Listing is the slow reference; a case whose answer lies beyond what it lists is inconclusive.
+        const LISTED: usize = 300_000;
+        let mut seen = 0;
+        let expected = recurrence
+            .occurrences(start, tz)
+            .take(LISTED)
+            .inspect(|_| seen += 1)
+            .find(|at| *at > due);
+        prop_assume!(expected.is_some() || seen < LISTED, "the answer lies beyond the listing");
         let next = next_occurrence(&recurrence, &on_time(due, start, 1, tz)).map(|n| n.due);
         prop_assert_eq!(next, expected);
     }

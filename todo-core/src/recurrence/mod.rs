@@ -65,6 +65,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ValidationError;
 
+mod engine;
 mod rule;
 mod series;
 mod wall_clock;
@@ -95,14 +96,13 @@ pub enum Recurrence {
 impl Recurrence {
     /// The occurrences of a series that starts at `series_start` (its DTSTART, to the second) in
     /// `timezone`, in order, as instants; for previews and tests. A custom rule runs as written from that
-    /// start, COUNT and UNTIL included, whatever its anchor.
+    /// start, COUNT and UNTIL included, whatever its anchor. Occurrences are limited to years 1 to 9999.
     #[must_use]
     pub fn occurrences(&self, series_start: DateTime<Utc>, timezone: Tz) -> Occurrences {
-        Occurrences::new(
-            self,
-            whole_seconds(to_local(timezone, series_start)),
-            timezone,
-        )
+        match to_local(timezone, series_start) {
+            Some(start) => Occurrences::new(self, whole_seconds(start), timezone),
+            None => Occurrences::none(),
+        }
     }
 }
 
@@ -201,12 +201,12 @@ pub fn next_occurrence(
         Some(due) if anchor == Anchor::Due => {
             let start = completed.series_anchor.unwrap_or(due);
             (
-                whole_seconds(to_local(tz, start)),
+                whole_seconds(to_local(tz, start)?),
                 due.max(completed.completed_at),
             )
         }
         _ => (
-            whole_minutes(to_local(tz, completed.completed_at)),
+            whole_minutes(to_local(tz, completed.completed_at)?),
             completed.completed_at,
         ),
     };

@@ -12,13 +12,14 @@ use chrono::{
 };
 use chrono_tz::Tz;
 
-use super::rule::{crate_iter, Freq, RuleParts};
+use super::engine::crate_iter;
+use super::rule::{Freq, RuleParts};
 use super::wall_clock::{to_instant, to_local};
 use super::{Anchor, Recurrence};
 
 /// Oldest and newest years a series may start in: the `rrule` crate works within ±10 000 years, and
 /// dates outside 1..=9999 are not meaningful due dates.
-const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+pub(crate) const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
 
 /// Most occurrences [`first_after`] walks before giving up. With COUNT at most 10 000 and the fast-forward
 /// for rules without COUNT, a real search takes a few hundred steps; this is a guard, not a limit in use.
@@ -66,6 +67,11 @@ impl Occurrences {
             Recurrence::Monthly => Self::preset(Step::Months, start, tz),
             Recurrence::Rule(rule) => Self::rule(rule.parts(), start, tz, true),
         }
+    }
+
+    /// A series without occurrences.
+    pub(crate) fn none() -> Self {
+        Self { inner: Inner::Done }
     }
 
     fn preset(step: Step, anchor: NaiveDateTime, tz: Tz) -> Self {
@@ -122,7 +128,10 @@ impl Iterator for Occurrences {
                     local.map(|l| (l, *tz, None))
                 }
                 Inner::Rule { iter, until, tz } => {
-                    iter.next().map(|at| (at.naive_utc(), *tz, *until))
+                    let local = iter.next().map(|at| at.naive_utc());
+                    local
+                        .filter(|l| YEARS.contains(&l.year()))
+                        .map(|l| (l, *tz, *until))
                 }
             };
             let Some((local, tz, until)) = local else {
@@ -162,7 +171,7 @@ pub(crate) fn first_after(
     after: DateTime<Utc>,
     with_count: bool,
 ) -> Option<DateTime<Utc>> {
-    let near = to_local(tz, after).checked_sub_signed(SEARCH_SLACK)?;
+    let near = to_local(tz, after)?.checked_sub_signed(SEARCH_SLACK)?;
     let occurrences = match recurrence {
         Recurrence::Daily => preset_from(Step::Days(1), start, near, tz),
         Recurrence::Weekly => preset_from(Step::Days(7), start, near, tz),

@@ -582,3 +582,36 @@ fn a_series_starting_outside_years_1_to_9999_has_no_occurrences() {
     assert_eq!(Recurrence::Daily.occurrences(far, London).next(), None);
     assert_eq!(rule("FREQ=DAILY").occurrences(far, London).next(), None);
 }
+
+#[test]
+fn instants_at_the_edges_of_time_give_no_occurrence_instead_of_panicking() {
+    let edges = [DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC];
+    let tz = chrono_tz::Asia::Tokyo;
+    for recurrence in [Recurrence::Daily, Recurrence::Monthly, rule("FREQ=DAILY")] {
+        for edge in edges {
+            assert_eq!(recurrence.occurrences(edge, tz).next(), None);
+            for (due, completed_at) in [(Some(edge), edge), (None, edge), (Some(edge), Utc::now())]
+            {
+                let completed = CompletedOccurrence {
+                    due,
+                    completed_at,
+                    series_anchor: Some(edge),
+                    occurrence: u32::MAX,
+                    timezone: tz,
+                };
+                assert_eq!(next_occurrence(&recurrence, &completed), None);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_series_in_year_9999_ends_instead_of_overflowing() {
+    let start = local(London, 9999, 12, 30, 9, 0);
+    assert_eq!(Recurrence::Daily.occurrences(start, London).count(), 2);
+    let completed = done_on_time(start, start, 1, London);
+    assert!(next_occurrence(&Recurrence::Daily, &completed).is_some());
+    let last = done_on_time(local(London, 9999, 12, 31, 9, 0), start, 2, London);
+    assert_eq!(next_occurrence(&Recurrence::Daily, &last), None);
+    assert_eq!(next_occurrence(&rule("FREQ=MONTHLY"), &last), None);
+}

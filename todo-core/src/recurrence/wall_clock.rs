@@ -8,7 +8,9 @@
 //! before the transition", which is also what Python's `zoneinfo` does with `fold=0`, and hence what
 //! python-dateutil computes for a time-zone-aware DTSTART.
 
-use chrono::{DateTime, LocalResult, NaiveDateTime, Offset, TimeDelta, TimeZone, Timelike, Utc};
+use chrono::{
+    DateTime, Datelike, LocalResult, NaiveDateTime, Offset, TimeDelta, TimeZone, Timelike, Utc,
+};
 use chrono_tz::Tz;
 
 /// How far back [`to_instant`] looks for the start of a gap, in half-hour steps. The longest gap on
@@ -42,9 +44,12 @@ fn offset_before(tz: Tz, local: NaiveDateTime) -> Option<i32> {
     None
 }
 
-/// The local date-time of `instant` in `tz`.
-pub(crate) fn to_local(tz: Tz, instant: DateTime<Utc>) -> NaiveDateTime {
-    instant.with_timezone(&tz).naive_local()
+/// The local date-time of `instant` in `tz`; `None` outside years 1 to 9999 (UTC), where chrono could
+/// not represent the local date-time and no due date belongs.
+pub(crate) fn to_local(tz: Tz, instant: DateTime<Utc>) -> Option<NaiveDateTime> {
+    (1..=9999)
+        .contains(&instant.year())
+        .then(|| instant.with_timezone(&tz).naive_local())
 }
 
 /// `local` without its fraction of a second (RFC 5545 date-times have whole seconds).
