@@ -15,7 +15,8 @@ use todo_core::memory::{
     InMemoryUserRepository,
 };
 use todo_core::ports::{
-    Clock, EventBus, IdGenerator, MessageHandler, SystemClock, TaskRepository, UuidV7Generator,
+    AuditLog, Clock, EventBus, IdGenerator, MessageHandler, OutboxStore, SystemClock,
+    TaskRepository, UserRepository, UuidV7Generator,
 };
 use todo_core::usecases::{
     AuditConsumer, AuditHandler, OutboxRelay, RecurringConsumer, RecurringTaskHandler,
@@ -67,6 +68,64 @@ pub enum BuildError {
     /// A combination this build cannot run.
     #[error("{0}")]
     Unsupported(String),
+    /// The database could not be reached or migrated.
+    #[error("database: {0}")]
+    Database(#[from] todo_postgres::SetupError),
+}
+
+/// The storage ports, from one adapter.
+struct Stores {
+    tasks: Arc<dyn TaskRepository>,
+    outbox: Arc<dyn OutboxStore>,
+    audit: Arc<dyn AuditLog>,
+    users: Arc<dyn UserRepository>,
+}
+
+impl Stores {
+    fn of<S>(store: Arc<S>) -> Self
+    where
+        S: TaskRepository + OutboxStore + AuditLog + UserRepository + 'static,
+    {
+        Stores {
+            tasks: store.clone(),
+            outbox: store.clone(),
+            audit: store.clone(),
+            users: store,
+        }
+    }
+}
+
+async fn open_stores(storage: &Storage, clock: Arc<dyn Clock>) -> Result<Stores, BuildError> {
+    match storage {
+        Storage::Memory => {
+            let memory = Arc::new(InMemoryTaskRepository::with_clock(clock));
+            Ok(Stores {
+                tasks: memory.clone(),
+                outbox: memory.clone(),
+                audit: memory,
+                users: Arc::new(InMemoryUserRepository::new()),
+            })
+        }
+        Storage::Postgres(url) => {
+            let pool = todo_postgres::connect(url, &todo_postgres::PoolSettings::default()).await?;
+            todo_postgres::migrate(&pool).await?;
+            Ok(Stores::of(Arc::new(
+                todo_postgres::PostgresTaskRepository::new(pool),
+            )))
+        }
+    }
+}
+
+/// Applies the database migrations (`todo-server migrate`); safe to run concurrently.
+pub async fn migrate(config: &Config) -> Result<(), BuildError> {
+    let Storage::Postgres(url) = &config.storage else {
+        return Err(BuildError::Unsupported(
+            "`migrate` needs DATABASE_URL".into(),
+        ));
+    };
+    let pool = todo_postgres::connect(url, &todo_postgres::PoolSettings::default()).await?;
+    todo_postgres::migrate(&pool).await?;
+    Ok(())
 }
 
 fn jwt_secret(config: &Config) -> Vec<u8> {
@@ -83,18 +142,20 @@ fn jwt_secret(config: &Config) -> Vec<u8> {
     }
 }
 
-/// Builds `all`: every service in one process on in-process adapters (the embedded default).
-pub fn build_all(config: Config) -> Result<Service, BuildError> {
-    if config.storage != Storage::Memory || config.bus != Bus::Memory {
+/// Builds `all`: every service in one process with in-process messaging and scheduling (the embedded
+/// default), storing in memory or, with `DATABASE_URL`, in PostgreSQL (migrated at start).
+pub async fn build_all(config: Config) -> Result<Service, BuildError> {
+    if config.bus != Bus::Memory {
         return Err(BuildError::Unsupported(
-            "this build runs `all` with TODO_STORAGE=memory and TODO_BUS=memory; PostgreSQL, Dapr and Kafka adapters are wired in as they land"
+            "`all` runs with the in-process bus (TODO_BUS=memory); Dapr and Kafka run the services one per process"
                 .into(),
         ));
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ids: Arc<dyn IdGenerator> = Arc::new(UuidV7Generator);
-    let repo = Arc::new(InMemoryTaskRepository::with_clock(clock.clone()));
-    let users = Arc::new(InMemoryUserRepository::new());
+    let stores = open_stores(&config.storage, clock.clone()).await?;
+    let repo = stores.tasks.clone();
+    let users = stores.users.clone();
     let scheduler = Arc::new(InMemoryScheduler::new());
     let memory_bus = Arc::new(InMemoryEventBus::new());
     let hub = Arc::new(StreamHub::new());
@@ -119,7 +180,7 @@ pub fn build_all(config: Config) -> Result<Service, BuildError> {
         consumers::AUDIT,
         metered(
             consumers::AUDIT,
-            Arc::new(AuditConsumer(AuditHandler::new(repo.clone()))),
+            Arc::new(AuditConsumer(AuditHandler::new(stores.audit.clone()))),
         ),
     );
     memory_bus.subscribe(
@@ -149,10 +210,10 @@ pub fn build_all(config: Config) -> Result<Service, BuildError> {
 
     let shutdown = CancellationToken::new();
     let mut workers = JoinSet::new();
-    let relay = OutboxRelay::new(repo.clone(), bus, clock.clone());
+    let relay = OutboxRelay::new(stores.outbox.clone(), bus, clock.clone());
     workers.spawn(crate::runtime::relay_outbox(
         relay,
-        repo.clone(),
+        stores.outbox.clone(),
         clock.clone(),
         Duration::from_millis(50),
         shutdown.clone(),

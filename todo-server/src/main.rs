@@ -73,12 +73,16 @@ async fn main() -> anyhow::Result<()> {
     match cli.service.unwrap_or(Service::All) {
         Service::All => {
             let addr = config.addr;
-            let service = todo_server::app::build_all(config)?;
+            let service = todo_server::app::build_all(config).await?;
             let listener = tokio::net::TcpListener::bind(addr).await?;
             let url = format!("http://{}", listener.local_addr()?);
             tracing::info!(%url, "todo-server all: every service in one process");
             println!("todo is running at {url}  (API docs: {url}/docs, Ctrl-C stops it)");
             todo_server::serve(service, listener, shutdown_signal()).await?;
+        }
+        Service::Migrate => {
+            todo_server::app::migrate(&config).await?;
+            println!("migrations applied");
         }
         other => {
             let name = match other {

@@ -1,136 +1,14 @@
 //! The seed's scenarios through HTTP only, against the embedded `all` service on a random port.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use futures_util::StreamExt;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
-use todo_server::config::Config;
 
-struct Server {
-    base: String,
-    http: Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    done: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Server {
-    async fn start() -> Server {
-        let config = Config::from_vars(&HashMap::from([
-            ("TODO_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
-            (
-                "TODO_JWT_SECRET".to_owned(),
-                "an-hmac-key-of-at-least-32-bytes!!".to_owned(),
-            ),
-            ("TODO_AUTH_RATE_PER_MINUTE".to_owned(), "1000".to_owned()),
-        ]))
-        .unwrap();
-        let service = todo_server::app::build_all(config).unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let done = tokio::spawn(async move {
-            todo_server::serve(service, listener, async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-        });
-        Server {
-            base,
-            http: Client::new(),
-            stop: Some(stop),
-            done: Some(done),
-        }
-    }
-
-    async fn user(&self, email: &str) -> User {
-        let response = self
-            .http
-            .post(format!("{}/api/v1/auth/signup", self.base))
-            .json(&json!({"email": email, "password": "a good password", "name": "Tester"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let body: Value = response.json().await.unwrap();
-        User {
-            token: body["token"].as_str().unwrap().to_owned(),
-            base: self.base.clone(),
-            http: self.http.clone(),
-        }
-    }
-
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        tokio::time::timeout(Duration::from_secs(10), self.done.take().unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-    }
-}
-
-struct User {
-    token: String,
-    base: String,
-    http: Client,
-}
-
-impl User {
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn create(&self, body: Value) -> Value {
-        let (status, task) = self
-            .call(reqwest::Method::POST, "/api/v1/tasks", Some(body))
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{task}");
-        task
-    }
-
-    async fn list(&self, query: &str) -> Vec<Value> {
-        let (status, page) = self
-            .call(
-                reqwest::Method::GET,
-                &format!("/api/v1/tasks?{query}"),
-                None,
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        page["items"].as_array().unwrap().clone()
-    }
-}
-
-const PRIORITIES: [&str; 3] = ["high", "medium", "low"];
-
-fn titles(items: &[Value]) -> Vec<String> {
-    items
-        .iter()
-        .map(|t| t["title"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn in_future(seconds: i64) -> DateTime<Utc> {
-    (Utc::now() + chrono::Duration::seconds(seconds)).trunc_subsecs(0)
-}
+mod support;
+use support::{in_future, titles, Server, PRIORITIES};
 
 #[tokio::test]
 async fn a_weekly_task_completed_has_exactly_one_next_weeks_task() {

@@ -1,0 +1,142 @@
+//! Shared helpers of the server's HTTP tests: a server on a random port and signed-in users.
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use todo_server::config::Config;
+
+pub struct Server {
+    pub base: String,
+    pub http: Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    done: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Server {
+    pub async fn start() -> Server {
+        Self::start_with(&[]).await
+    }
+
+    pub async fn start_with(extra: &[(&str, &str)]) -> Server {
+        let mut vars = HashMap::from([
+            ("TODO_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+            (
+                "TODO_JWT_SECRET".to_owned(),
+                "an-hmac-key-of-at-least-32-bytes!!".to_owned(),
+            ),
+            ("TODO_AUTH_RATE_PER_MINUTE".to_owned(), "1000".to_owned()),
+        ]);
+        vars.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        let config = Config::from_vars(&vars).unwrap();
+        let service = todo_server::app::build_all(config).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let done = tokio::spawn(async move {
+            todo_server::serve(service, listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        Server {
+            base,
+            http: Client::new(),
+            stop: Some(stop),
+            done: Some(done),
+        }
+    }
+
+    pub async fn user(&self, email: &str) -> User {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/auth/signup", self.base))
+            .json(&json!({"email": email, "password": "a good password", "name": "Tester"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        User {
+            token: body["token"].as_str().unwrap().to_owned(),
+            base: self.base.clone(),
+            http: self.http.clone(),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(Duration::from_secs(10), self.done.take().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}
+
+pub struct User {
+    pub token: String,
+    base: String,
+    http: Client,
+}
+
+impl User {
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn create(&self, body: Value) -> Value {
+        let (status, task) = self
+            .call(reqwest::Method::POST, "/api/v1/tasks", Some(body))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{task}");
+        task
+    }
+
+    pub async fn list(&self, query: &str) -> Vec<Value> {
+        let (status, page) = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/v1/tasks?{query}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        page["items"].as_array().unwrap().clone()
+    }
+}
+
+pub const PRIORITIES: [&str; 3] = ["high", "medium", "low"];
+
+pub fn titles(items: &[Value]) -> Vec<String> {
+    items
+        .iter()
+        .map(|t| t["title"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+pub fn in_future(seconds: i64) -> DateTime<Utc> {
+    (Utc::now() + chrono::Duration::seconds(seconds)).trunc_subsecs(0)
+}
