@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::Utc;
 use futures_util::StreamExt;
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 mod support;
