@@ -32,9 +32,21 @@
 //! - [`Anchor::Due`] (and every preset): the series keeps its start. COUNT counts rule occurrences from it
 //!   (skipped ones count), UNTIL ends it, and either yields `None` when no occurrence is left.
 //! - [`Anchor::Completion`]: the rule restarts at the completion time, truncated to the minute ("every 3
-//!   days after I do it"). COUNT then limits the number of occurrences in the series, by
+//!   days after I do it"), and the next occurrence is the first after the completion, even if the task
+//!   was done before its due date. COUNT then limits the number of occurrences in the series, by
 //!   [`CompletedOccurrence::occurrence`]; UNTIL applies as usual.
 //! - A completed occurrence without a due date also restarts the series at its completion time.
+//!
+//! # Limits
+//!
+//! [`CustomRule::parse`] refuses what a task list cannot use or the computation cannot bound: MINUTELY and
+//! SECONDLY, more than 96 occurrences a day, COUNT above 10 000, a BYDAY that mixes plain and ordinal
+//! weekdays (RFC 5545 means either kind, python-dateutil and the `rrule` crate keep only days that match
+//! both) and a rule that never occurs. A rule that occurs for some starts but not for a given one (say
+//! `FREQ=YEARLY;BYMONTH=2` started on the 30th) simply has no next occurrence. Dates are kept within years
+//! 1 to 9999. Finding the next occurrence never walks the series from a distant start: a rule without
+//! COUNT restarts at an aligned period just before the completion, and one with COUNT walks at most COUNT
+//! occurrences.
 //!
 //! # Example
 //!
@@ -96,7 +108,8 @@ pub enum Recurrence {
 impl Recurrence {
     /// The occurrences of a series that starts at `series_start` (its DTSTART, to the second) in
     /// `timezone`, in order, as instants; for previews and tests. A custom rule runs as written from that
-    /// start, COUNT and UNTIL included, whatever its anchor. Occurrences are limited to years 1 to 9999.
+    /// start, COUNT and UNTIL included, whatever its anchor, and its start is an occurrence only if it
+    /// matches the rule (as in python-dateutil). Occurrences are limited to years 1 to 9999.
     #[must_use]
     pub fn occurrences(&self, series_start: DateTime<Utc>, timezone: Tz) -> Occurrences {
         match to_local(timezone, series_start) {

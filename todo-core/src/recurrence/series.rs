@@ -14,15 +14,11 @@ use chrono_tz::Tz;
 
 use super::engine::crate_iter;
 use super::rule::{Freq, RuleParts};
-use super::wall_clock::{to_instant, to_local};
+use super::wall_clock::{to_instant, to_local, YEARS};
 use super::{Anchor, Recurrence};
 
-/// Oldest and newest years a series may start in: the `rrule` crate works within ±10 000 years, and
-/// dates outside 1..=9999 are not meaningful due dates.
-pub(crate) const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
-
-/// Most occurrences [`first_after`] walks before giving up. With COUNT at most 10 000 and the fast-forward
-/// for rules without COUNT, a real search takes a few hundred steps; this is a guard, not a limit in use.
+/// Most occurrences [`first_after`] walks before giving up. A search walks at most COUNT (≤ 10 000)
+/// occurrences, or a few periods' worth after a fast-forward; this is a guard, not a limit in use.
 const MAX_WALK: usize = 1_000_000;
 
 /// Slack between an instant and the period a search restarts at. A local date-time can stand for an
@@ -283,7 +279,7 @@ pub(crate) fn fast_forward(
     Some((parts.with_start_defaults(start), period_start))
 }
 
-/// Which rule part restarts a series after a completion.
+/// What a recurrence follows after a completion: its own anchor for a custom rule, the due date for presets.
 pub(crate) fn anchor_of(recurrence: &Recurrence) -> Anchor {
     match recurrence {
         Recurrence::Rule(rule) => rule.anchor(),

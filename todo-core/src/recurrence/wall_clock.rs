@@ -13,6 +13,10 @@ use chrono::{
 };
 use chrono_tz::Tz;
 
+/// The years occurrences are computed in: chrono cannot represent every local date-time near its limits,
+/// the `rrule` crate works within ±10 000 years, and no due date belongs outside 1..=9999.
+pub(crate) const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
 /// How far back [`to_instant`] looks for the start of a gap, in half-hour steps. The longest gap on
 /// record is a whole day (Pacific/Apia skipped 2011-12-30), so 100 steps (50 hours) is plenty.
 const GAP_SEARCH_STEPS: u32 = 100;
@@ -44,10 +48,9 @@ fn offset_before(tz: Tz, local: NaiveDateTime) -> Option<i32> {
     None
 }
 
-/// The local date-time of `instant` in `tz`; `None` outside years 1 to 9999 (UTC), where chrono could
-/// not represent the local date-time and no due date belongs.
+/// The local date-time of `instant` in `tz`; `None` outside [`YEARS`] (in UTC).
 pub(crate) fn to_local(tz: Tz, instant: DateTime<Utc>) -> Option<NaiveDateTime> {
-    (1..=9999)
+    YEARS
         .contains(&instant.year())
         .then(|| instant.with_timezone(&tz).naive_local())
 }
