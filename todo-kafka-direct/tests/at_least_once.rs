@@ -258,3 +258,68 @@ async fn shutdown_while_waiting_to_retry_leaves_the_message_to_the_next_consumer
     bus.close(Duration::from_secs(10)).await?;
     Ok(())
 }
+
+/// Takes its time over the first message, telling the test when it started.
+struct Slow {
+    started: Arc<Notify>,
+    finished: Arc<Mutex<Vec<EventId>>>,
+}
+
+#[async_trait]
+impl MessageHandler for Slow {
+    async fn handle(&self, message: &Message) -> Result<(), HandleError> {
+        self.started.notify_one();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        self.finished.lock().expect("not poisoned").push(message.id);
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_the_message_in_hand_finish_and_commits_it() -> anyhow::Result<()> {
+    let topic = TestTopic::create("drain", 1).await?;
+    let config = support::config(&topic, "drain");
+    let bus = KafkaEventBus::new(&config)?;
+    let group = support::group("drain");
+    let in_hand = support::message(topic.name(), "8", 1);
+    bus.publish(&in_hand).await?;
+
+    let slow = Slow {
+        started: Arc::new(Notify::new()),
+        finished: Arc::default(),
+    };
+    let (started, finished) = (slow.started.clone(), slow.finished.clone());
+    let running = Running::spawn(ConsumerRunner::new(
+        config.clone(),
+        group.clone(),
+        &[topic.name()],
+        Arc::new(slow),
+    ));
+    tokio::time::timeout(Duration::from_secs(30), started.notified()).await?;
+    let report = running.stop().await;
+    assert_eq!(
+        *finished.lock().expect("not poisoned"),
+        vec![in_hand.id],
+        "the handler finished"
+    );
+    assert_eq!(report.handled, 1);
+
+    // Committed: the group's next consumer starts after it.
+    let (running, mut receiver) = support::forwarding_runner(config, &group, topic.name());
+    let marker = support::message(topic.name(), "8", 2);
+    bus.publish(&marker).await?;
+    let arrived = support::receive_all(
+        &mut receiver,
+        &[marker.id].into_iter().collect(),
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(
+        arrived,
+        vec![marker],
+        "the drained message is not delivered again"
+    );
+    running.stop().await;
+    bus.close(Duration::from_secs(10)).await?;
+    Ok(())
+}
