@@ -311,12 +311,10 @@ impl SidecarBuilder {
             pid_file,
             _state_db: state_db,
         };
-        let path = if self.app_port.is_some() {
-            "/v1.0/healthz"
-        } else {
-            "/v1.0/healthz/outbound"
-        };
-        wait_healthy(&mut sidecar, path, self.ready_timeout)
+        // The full healthz, not /healthz/outbound: only it waits for the runtime's start-up to
+        // finish (components loaded, app reachable if there is one), so a daprd about to exit
+        // on a broken component never counts as started.
+        wait_healthy(&mut sidecar, "/v1.0/healthz", self.ready_timeout)
             .await
             .map_err(|why| {
                 sidecar_err(format!(
