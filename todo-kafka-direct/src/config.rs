@@ -11,6 +11,7 @@ use rdkafka::ClientConfig;
 
 /// Where the brokers are and how the clients behave. Built once at start-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct KafkaConfig {
     /// Bootstrap servers, `host:port[,host:port...]`.
     pub brokers: String,

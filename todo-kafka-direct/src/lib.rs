@@ -47,7 +47,8 @@
 //! librdkafka (`dynamic-linking`) fails the crate's version check (Debian has 2.0.2, the crate
 //! binds 2.12.1), and the CMake build (`cmake-build`) of librdkafka 2.12 does not compile without
 //! libcurl headers (librdkafka issue 5135), which would pull in curl and OpenSSL. TLS, SASL and
-//! zstd are therefore not built in; the local stack and in-cluster Strimzi listeners are plaintext.
+//! zstd are therefore not built in: connect to a plaintext listener (the local stack, or a Strimzi
+//! cluster's internal `plain` listener); managed Kafka that requires TLS is reached through Dapr.
 
 mod config;
 mod consumer;

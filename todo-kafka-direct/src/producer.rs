@@ -102,7 +102,8 @@ impl KafkaEventBus {
     }
 
     /// Delivers what is still queued (waiting at most `timeout`), for a clean shutdown. Messages
-    /// not delivered by then are reported as failed to their `publish` callers.
+    /// still undelivered then stay queued until the last clone of the bus is dropped, which fails
+    /// their `publish` calls with [`PortError::Unavailable`]: the outbox keeps them for later.
     pub async fn close(&self, timeout: Duration) -> Result<(), PortError> {
         let result = self.flush(timeout).await;
         if let Err(error) = &result {

@@ -4,6 +4,8 @@
 
 mod support;
 
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -320,6 +322,117 @@ async fn shutdown_lets_the_message_in_hand_finish_and_commits_it() -> anyhow::Re
         "the drained message is not delivered again"
     );
     running.stop().await;
+    bus.close(Duration::from_secs(10)).await?;
+    Ok(())
+}
+
+/// Set for the child process of [`a_consumer_process_killed_mid_stream_loses_nothing`]:
+/// `brokers|topic|group`.
+const CRASH_CHILD: &str = "TODO_KAFKA_DIRECT_CRASH_CHILD";
+
+/// Prints `handled <event id>` for every message, slowly, and never commits on its own.
+struct PrintHandled;
+
+#[async_trait]
+impl MessageHandler for PrintHandled {
+    async fn handle(&self, message: &Message) -> Result<(), HandleError> {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "handled {}", message.id);
+        let _ = out.flush();
+        Ok(())
+    }
+}
+
+/// The consumer that gets SIGKILLed: run only as a child process of the test below.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "the child process of a_consumer_process_killed_mid_stream_loses_nothing"]
+async fn crash_child_consumer() {
+    let Ok(spec) = std::env::var(CRASH_CHILD) else {
+        return;
+    };
+    let mut parts = spec.split('|');
+    let (brokers, topic, group) = (
+        parts.next().expect("brokers"),
+        parts.next().expect("topic"),
+        parts.next().expect("group"),
+    );
+    let config = KafkaConfig::new(brokers).with_property("session.timeout.ms", "6000");
+    // Commits only every hour: everything it handles is still uncommitted when it is killed.
+    let runner = ConsumerRunner::new(config, group, &[topic], Arc::new(PrintHandled))
+        .with_commit_interval(Duration::from_secs(3600), u64::MAX);
+    // Should the parent die before killing it, it stops by itself.
+    let _ = tokio::time::timeout(
+        Duration::from_secs(120),
+        runner.run(tokio_util::sync::CancellationToken::new()),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_process_killed_mid_stream_loses_nothing() -> anyhow::Result<()> {
+    let topic = TestTopic::create("sigkill", 3).await?;
+    let config = support::config(&topic, "sigkill").with_property("session.timeout.ms", "6000");
+    let bus = KafkaEventBus::new(&config)?;
+    let group = support::group("sigkill");
+    let sent = publish_sequence(&bus, topic.name(), 1000).await;
+
+    // A consumer in another process handles a few hundred messages and is SIGKILLed: no drain,
+    // no commit, no leaving the group.
+    let mut child = Command::new(std::env::current_exe()?)
+        .args([
+            "crash_child_consumer",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env(
+            CRASH_CHILD,
+            format!("{}|{}|{group}", topic.brokers(), topic.name()),
+        )
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let stdout = child.stdout.take().expect("piped");
+    let handled_by_child = tokio::task::spawn_blocking(move || {
+        let mut ids = Vec::new();
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(id) = line.strip_prefix("handled ") {
+                ids.push(EventId(id.parse().expect("an event id")));
+                if ids.len() == 300 {
+                    child.kill().expect("killing the child consumer");
+                    let _ = child.wait();
+                    break;
+                }
+            }
+        }
+        ids
+    })
+    .await?;
+    assert_eq!(
+        handled_by_child.len(),
+        300,
+        "the child consumer handled 300 messages before it was killed"
+    );
+
+    // Its effects were recorded (as a consumer's processed-event table would hold them).
+    let recorder = Arc::new(IdempotentRecorder::default());
+    for id in &handled_by_child {
+        recorder.seen.lock().expect("not poisoned").insert(*id, 1);
+    }
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let next = Arc::new(Recording::new(recorder.clone(), order));
+    let running = Running::spawn(runner(&config, &group, topic.name(), next));
+    // The dead member's partitions come back after its 6 s session timeout.
+    wait_for_distinct(&recorder, sent.len(), Duration::from_secs(90)).await;
+    running.stop().await;
+
+    assert_eq!(recorder.distinct(), sent.len(), "every message was handled");
+    assert!(
+        recorder.duplicates() >= 300,
+        "the killed consumer's uncommitted messages are delivered again ({} duplicates)",
+        recorder.duplicates()
+    );
     bus.close(Duration::from_secs(10)).await?;
     Ok(())
 }
