@@ -67,6 +67,8 @@ const WORDS: &[&str] = &[
     "x",
     "xy",
     "xyz",
+    "xyz_1",
+    "XYZ%2",
 ];
 /// Words searched for: substrings of the above, whole words, and misses.
 const SEARCH: &[&str] = &[
@@ -105,6 +107,11 @@ const SEARCH: &[&str] = &[
     "xy",
     "x",
     "nothing",
+    "xyz_",
+    "xyz%",
+    "c:\\tmp",
+    "z_1",
+    "oat-milk",
 ];
 const TAGS: &[&str] = &["work", "home", "urgent", "errand", "q3", "ünï"];
 
