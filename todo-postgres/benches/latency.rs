@@ -12,7 +12,7 @@
 //! PostgreSQL. Flags after `--`: `--samples N` (sequential samples per scenario, default 2000),
 //! `--clients N` (concurrent clients of the load phase, default 8; 0 skips it), `--seconds N` (length of
 //! each load phase, default 5), `--compare-search` (also time the keyword-search alternatives),
-//! `--explain` (print each query's plan).
+//! `--explain` (print each query's plan), `--only TEXT` (only the scenarios whose name contains TEXT).
 //!
 //! The data: user 0 is a heavy user with 10 000 tasks (the API's target load); the other 999 users have
 //! about 991 tasks each. Titles are 2–4 and descriptions 0–12 words drawn (skewed towards common words)
@@ -82,6 +82,7 @@ struct Args {
     reload: bool,
     compare_search: bool,
     explain: bool,
+    only: Option<String>,
 }
 
 fn parse_args() -> Option<Args> {
@@ -104,6 +105,11 @@ fn parse_args() -> Option<Args> {
         reload: raw.iter().any(|a| a == "--reload"),
         compare_search: raw.iter().any(|a| a == "--compare-search"),
         explain: raw.iter().any(|a| a == "--explain"),
+        only: raw
+            .iter()
+            .position(|a| a == "--only")
+            .and_then(|i| raw.get(i + 1))
+            .cloned(),
     })
 }
 
@@ -208,7 +214,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
     println!("| scenario | rows | p50 | p90 | p99 | max |");
     println!("|---|---|---|---|---|---|");
-    for scenario in Scenario::ALL {
+    let scenarios: Vec<Scenario> = Scenario::ALL
+        .into_iter()
+        .filter(|s| {
+            args.only
+                .as_ref()
+                .is_none_or(|only| s.name().contains(only.as_str()))
+        })
+        .collect();
+    for &scenario in &scenarios {
         let report = bench.sequential(scenario, args.samples).await?;
         println!("{}", report.row(scenario));
     }
@@ -220,7 +234,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         println!("| scenario | ops/s | p50 | p99 | max |");
         println!("|---|---|---|---|---|");
         let bench = Arc::new(bench);
-        for scenario in Scenario::ALL {
+        for &scenario in &scenarios {
             let (throughput, report) = bench
                 .clone()
                 .concurrent(scenario, args.clients, Duration::from_secs(args.seconds))
@@ -234,6 +248,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             );
         }
     }
+    println!("\nload average at the end: {}", load_average());
     Ok(())
 }
 
@@ -366,6 +381,7 @@ async fn print_environment(pool: &PgPool) -> anyhow::Result<()> {
     .fetch_one(pool)
     .await?;
     println!("## Environment\n");
+    println!("- load average at start: {}", load_average());
     println!("- server: {}", row.get::<String, _>(0));
     println!(
         "- data: {} tasks, {} tag rows; tasks table with indexes {}",
@@ -474,6 +490,13 @@ impl Report {
             ms(self.max())
         )
     }
+}
+
+/// The 1, 5 and 15 minute load averages, to judge how much else was running.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 fn ms(d: Duration) -> String {
