@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Load test of the REST API (SPEC §10): seeds 10 000 tasks for one user, then drives
+#   1. create task            POST /api/v1/tasks
+#   2. search + filter + sort GET  /api/v1/tasks?q=…&priority=high&sort=due_date&limit=50
+# with wrk (Debian package) at 32 keep-alive connections, and samples the server's resident memory.
+#
+#   benches/api-load.sh                 # embedded: in-memory storage
+#   benches/api-load.sh postgres        # PostgreSQL from infra/todo-infra (run dir .run/bench)
+# Env: DURATION (15s), CONNECTIONS (32), THREADS (2), SEED (10000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-memory}
+duration=${DURATION:-15s}
+connections=${CONNECTIONS:-32}
+threads=${THREADS:-2}
+seed=${SEED:-10000}
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/todo/target}"
+command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null
+
+cargo build --release -q -p todo-server
+bin="$CARGO_TARGET_DIR/release/todo-server"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+env=(TODO_ADDR="127.0.0.1:$port" TODO_JWT_SECRET="bench-secret-bench-secret-bench-secret" TODO_LOG=warn TODO_AUTH_RATE_PER_MINUTE=100000)
+if [ "$mode" = postgres ]; then
+  infra/todo-infra --run-dir .run/bench up postgres >/dev/null
+  pg=$(infra/todo-infra --run-dir .run/bench env | sed -n 's/^export TODO_PG_URL=//p' | tr -d "'\"")
+  db="bench_$(date +%s)"
+  psql "$pg" -qc "create database $db" >/dev/null
+  env+=(DATABASE_URL="${pg%/*}/$db")
+fi
+env "${env[@]}" "$bin" >/tmp/todo-bench-server.log 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.2; done
+
+token=$(curl -sf "$base/api/v1/auth/signup" -H 'content-type: application/json' \
+  -d '{"email":"bench@example.com","password":"bench password"}' | python3 -c 'import sys,json; print(json.load(sys.stdin)["token"])')
+
+echo "seeding $seed tasks ($mode)…"
+python3 - "$base" "$token" "$seed" <<'PY'
+import json, sys, urllib.request, concurrent.futures, random
+base, token, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+words = ["buy", "groceries", "milk", "report", "call", "mum", "gym", "plan", "trip", "fix", "bike", "read"]
+def create(i):
+    rnd = random.Random(i)
+    body = {"title": " ".join(rnd.choice(words) for _ in range(3)) + f" {i}",
+            "description": " ".join(rnd.choice(words) for _ in range(8)),
+            "priority": rnd.choice(["high", "medium", "low"]),
+            "tags": [rnd.choice(["work", "home", "personal"])],
+            "due_date": f"2031-{rnd.randint(1,12):02d}-{rnd.randint(1,28):02d}T09:00:00Z"}
+    req = urllib.request.Request(base + "/api/v1/tasks", json.dumps(body).encode(),
+        {"content-type": "application/json", "authorization": "Bearer " + token})
+    urllib.request.urlopen(req).read()
+with concurrent.futures.ThreadPoolExecutor(16) as pool:
+    list(pool.map(create, range(n)))
+PY
+
+cat > /tmp/todo-bench-create.lua <<LUA
+wrk.method = "POST"
+wrk.headers["content-type"] = "application/json"
+wrk.headers["authorization"] = "Bearer $token"
+wrk.body = '{"title":"Buy groceries","description":"milk and eggs","priority":"high","tags":["home"],"due_date":"2031-06-01T09:00:00Z"}'
+LUA
+rss() { awk '/VmRSS/ {print $2/1024 " MiB"}' /proc/$server/status; }
+echo "RSS after seeding: $(rss)"
+echo "== create task: wrk -t$threads -c$connections -d$duration"
+wrk -t"$threads" -c"$connections" -d"$duration" --latency -s /tmp/todo-bench-create.lua "$base/api/v1/tasks" | grep -E 'Requests/sec|Latency|50%|99%|Non-2xx'
+echo "RSS under load: $(rss)"
+echo "== search page: q=groceries&priority=high&sort=due_date&limit=50"
+wrk -t"$threads" -c"$connections" -d"$duration" --latency -H "authorization: Bearer $token" \
+  "$base/api/v1/tasks?q=groceries&priority=high&sort=due_date&limit=50" | grep -E 'Requests/sec|Latency|50%|99%|Non-2xx'
+echo "RSS under load: $(rss)"
