@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load test of the REST API (SPEC §10): seeds 10 000 tasks for one user, then drives
-#   1. create task            POST /api/v1/tasks
-#   2. search + filter + sort GET  /api/v1/tasks?q=…&priority=high&sort=due_date&limit=50
+#   1. search + filter + sort GET  /api/v1/tasks?q=…&priority=high&sort=due_date&limit=50 (over the 10 000)
+#   2. create task            POST /api/v1/tasks
 # with wrk (Debian package) at 32 keep-alive connections, and samples the server's resident memory.
 #
 #   benches/api-load.sh                 # embedded: in-memory storage
@@ -64,10 +64,10 @@ wrk.body = '{"title":"Buy groceries","description":"milk and eggs","priority":"h
 LUA
 rss() { awk '/VmRSS/ {print $2/1024 " MiB"}' /proc/$server/status; }
 echo "RSS after seeding: $(rss)"
-echo "== create task: wrk -t$threads -c$connections -d$duration"
-wrk -t"$threads" -c"$connections" -d"$duration" --latency -s /tmp/todo-bench-create.lua "$base/api/v1/tasks" | grep -E 'Requests/sec|Latency|50%|99%|Non-2xx'
-echo "RSS under load: $(rss)"
 echo "== search page: q=groceries&priority=high&sort=due_date&limit=50"
 wrk -t"$threads" -c"$connections" -d"$duration" --latency -H "authorization: Bearer $token" \
   "$base/api/v1/tasks?q=groceries&priority=high&sort=due_date&limit=50" | grep -E 'Requests/sec|Latency|50%|99%|Non-2xx'
+echo "RSS under load: $(rss)"
+echo "== create task: wrk -t$threads -c$connections -d$duration"
+wrk -t"$threads" -c"$connections" -d"$duration" --latency -s /tmp/todo-bench-create.lua "$base/api/v1/tasks" | grep -E 'Requests/sec|Latency|50%|99%|Non-2xx'
 echo "RSS under load: $(rss)"

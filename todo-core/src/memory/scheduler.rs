@@ -5,7 +5,7 @@
 //! [`InMemoryScheduler::next_due`], takes the due jobs and runs them; [`InMemoryScheduler::on_change`]
 //! tells it to recompute its sleep when a job is scheduled or cancelled.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -27,9 +27,30 @@ pub struct InMemoryScheduler {
 
 #[derive(Debug, Default)]
 struct SchedulerState {
-    jobs: BTreeMap<String, Job>,
+    jobs: Jobs,
     generation: u64,
     down: bool,
+}
+
+/// Jobs by name, indexed by due time so the driver's calls stay logarithmic with many pending reminders.
+#[derive(Debug, Default)]
+struct Jobs {
+    by_name: BTreeMap<String, Job>,
+    by_due: BTreeSet<(DateTime<Utc>, String)>,
+}
+
+impl Jobs {
+    fn insert(&mut self, job: Job) {
+        self.remove(&job.name);
+        self.by_due.insert((job.due, job.name.clone()));
+        self.by_name.insert(job.name.clone(), job);
+    }
+
+    fn remove(&mut self, name: &str) -> Option<Job> {
+        let job = self.by_name.remove(name)?;
+        self.by_due.remove(&(job.due, job.name.clone()));
+        Some(job)
+    }
 }
 
 impl std::fmt::Debug for InMemoryScheduler {
@@ -52,31 +73,29 @@ impl InMemoryScheduler {
         let mut state = lock(&self.state);
         let due: Vec<String> = state
             .jobs
-            .values()
-            .filter(|job| job.due <= now)
-            .map(|job| job.name.clone())
-            .collect();
-        let mut jobs: Vec<Job> = due
+            .by_due
             .iter()
-            .filter_map(|name| state.jobs.remove(name))
+            .take_while(|(at, _)| *at <= now)
+            .map(|(_, name)| name.clone())
             .collect();
-        jobs.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.name.cmp(&b.name)));
-        jobs
+        due.iter()
+            .filter_map(|name| state.jobs.remove(name))
+            .collect()
     }
 
     /// When the earliest job is due, if there is one.
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
-        lock(&self.state).jobs.values().map(|job| job.due).min()
+        lock(&self.state).jobs.by_due.first().map(|(due, _)| *due)
     }
 
     /// The scheduled jobs, by name.
     pub fn jobs(&self) -> Vec<Job> {
-        lock(&self.state).jobs.values().cloned().collect()
+        lock(&self.state).jobs.by_name.values().cloned().collect()
     }
 
     /// The job called `name`, if scheduled.
     pub fn job(&self, name: &str) -> Option<Job> {
-        lock(&self.state).jobs.get(name).cloned()
+        lock(&self.state).jobs.by_name.get(name).cloned()
     }
 
     /// Counts schedules and cancels: a driver that saw another value must recompute its next wake-up.
@@ -95,7 +114,7 @@ impl InMemoryScheduler {
         lock(&self.state).down = !available;
     }
 
-    fn change(&self, apply: impl FnOnce(&mut BTreeMap<String, Job>)) -> PortResult<()> {
+    fn change(&self, apply: impl FnOnce(&mut Jobs)) -> PortResult<()> {
         {
             let mut state = lock(&self.state);
             if state.down {
@@ -115,9 +134,7 @@ impl InMemoryScheduler {
 #[async_trait]
 impl Scheduler for InMemoryScheduler {
     async fn schedule(&self, job: Job) -> PortResult<()> {
-        self.change(|jobs| {
-            jobs.insert(job.name.clone(), job);
-        })
+        self.change(|jobs| jobs.insert(job))
     }
 
     async fn cancel(&self, name: &str) -> PortResult<()> {

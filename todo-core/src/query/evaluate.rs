@@ -111,10 +111,17 @@ pub fn evaluate<'a>(
             })
         })
         .collect();
-    hits.sort_by(|(va, a), (vb, b)| compare_positions(query.order, (va, a.id), (vb, b.id)));
+    let order = |(va, a): &(SortValue, &Task), (vb, b): &(SortValue, &Task)| {
+        compare_positions(query.order, (va, a.id), (vb, b.id))
+    };
     let limit = query.limit.max(1);
     let more = hits.len() > limit;
-    hits.truncate(limit);
+    if more {
+        // Only the page is sorted: select its items first (linear), then order them.
+        hits.select_nth_unstable_by(limit, order);
+        hits.truncate(limit);
+    }
+    hits.sort_by(order);
     let next_cursor = if more {
         hits.last().map(|(value, task)| Cursor {
             sort: query.sort,
