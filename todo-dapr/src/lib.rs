@@ -10,7 +10,7 @@
 //!
 //! | port | adapter | Dapr API |
 //! |---|---|---|
-//! | [`EventBus`](todo_core::ports::EventBus) | [`DaprEventBus`] | `POST /v1.0/publish/{pubsub}/{topic}` (CloudEvent, partition key = task id); `publish_all` via `/v1.0-alpha1/publishBulk` |
+//! | [`EventBus`](todo_core::ports::EventBus) | [`DaprEventBus`] | `POST /v1.0/publish/{pubsub}/{topic}` (CloudEvent, partition key = task id); `publish_all` via `/v1.0/publish/bulk/{pubsub}/{topic}` |
 //! | [`Scheduler`](todo_core::ports::Scheduler) | [`DaprScheduler`] | Jobs API: `POST`/`DELETE /v1.0/jobs/{name}` (one-shot `dueTime`, `overwrite: true`) |
 //! | [`StateStore`](todo_core::ports::StateStore) | [`DaprStateStore`] | `/v1.0/state/{store}` with ETags and `first-write`; [`DaprStateStore::transaction`] |
 //! | [`SecretStore`](todo_core::ports::SecretStore) | [`DaprSecretStore`] | `GET /v1.0/secrets/{store}/{name}` |

@@ -86,7 +86,7 @@ impl DaprEventBus {
         }
     }
 
-    /// Publishes messages of one topic in one bulk request (`/v1.0-alpha1/publishBulk`); `Ok` only
+    /// Publishes messages of one topic in one bulk request (`/v1.0/publish/bulk/{pubsub}/{topic}`); `Ok` only
     /// when every entry was published.
     pub async fn try_publish_bulk(
         &self,
@@ -107,7 +107,7 @@ impl DaprEventBus {
             .collect();
         let url = self
             .client
-            .url(&["v1.0-alpha1", "publishBulk", &self.pubsub, topic]);
+            .url(&["v1.0", "publish", "bulk", &self.pubsub, topic]);
         let request = ApiRequest::new("bulk publish", Method::POST, url)
             .json(&Value::Array(entries))
             .retry(Retry::Idempotent);

@@ -8,10 +8,11 @@
 //! | `Concurrency::IfAbsent` | save without ETag, `concurrency: first-write` |
 //! | `delete(key, Some(etag))` | `DELETE` with `If-Match` |
 //!
-//! Dapr answers a stale ETag with 409 (mapped to `PortError::Conflict`). An `IfAbsent` save over an
-//! existing key is refused by the store, but `state.postgresql` reports that as a plain 500
-//! (`ERR_STATE_SAVE … no item was updated`) rather than an ETag error; this adapter recognises it and
-//! answers `Conflict` too, so the port means the same on every store.
+//! Dapr answers a stale ETag with 409 (mapped to `PortError::Conflict`). Two refusals arrive as a 500
+//! instead, and this adapter recognises them and answers `Conflict` too, so the port means the same on
+//! every store: `state.postgresql` reports an `IfAbsent` save over an existing key as
+//! `ERR_STATE_SAVE … no item was updated`, and daprd reports any ETag failure inside a transaction as
+//! `ERR_STATE_TRANSACTION … possible etag mismatch`.
 
 use async_trait::async_trait;
 use reqwest::Method;
@@ -99,9 +100,13 @@ fn save_item(key: &str, value: &Value, concurrency: &Concurrency) -> Value {
     }
 }
 
-/// `state.postgresql`'s answer to a first-write over an existing key: a 500, not an ETag error.
-fn is_first_write_refusal(response: &ApiResponse) -> bool {
-    response.status.as_u16() == 500 && response.body_text().contains("no item was updated")
+/// A conditional write the store refused, reported as a 500 rather than a 409: `state.postgresql`
+/// answers a first-write over an existing key with "no item was updated", and daprd reports any ETag
+/// failure inside a transaction as `ERR_STATE_TRANSACTION … possible etag mismatch`.
+fn is_refused_write(response: &ApiResponse) -> bool {
+    let body = response.body_text();
+    response.status.as_u16() == 500
+        && (body.contains("no item was updated") || body.contains("etag mismatch"))
 }
 
 /// Keyed JSON state in a Dapr state store.
@@ -142,11 +147,11 @@ impl DaprStateStore {
             } else {
                 Retry::Idempotent
             })
-            .keep_if(is_first_write_refusal);
+            .keep_if(is_refused_write);
         let response = self.client.send(request).await?;
         if response.status.is_success() {
             Ok(())
-        } else if is_first_write_refusal(&response) {
+        } else if is_refused_write(&response) {
             Err(PortError::Conflict(format!(
                 "state transaction: {}",
                 response.body_text()
@@ -200,11 +205,11 @@ impl StateStore for DaprStateStore {
         let request = ApiRequest::new("save state", Method::POST, url)
             .json(&body)
             .retry(retry)
-            .keep_if(is_first_write_refusal);
+            .keep_if(is_refused_write);
         let response = self.client.send(request).await?;
         if response.status.is_success() {
             Ok(())
-        } else if concurrency == Concurrency::IfAbsent && is_first_write_refusal(&response) {
+        } else if concurrency == Concurrency::IfAbsent && is_refused_write(&response) {
             Err(PortError::Conflict(format!("key {key} already exists")))
         } else {
             Err(self.client.api_error("save state", &response).into())
