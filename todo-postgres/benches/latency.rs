@@ -37,7 +37,7 @@ use todo_core::query::{Order, SortKey, StatusFilter, TaskQuery};
 use todo_core::usecases::TaskService;
 use todo_postgres::{connect, migrate, PoolSettings, PostgresTaskRepository};
 
-const DATASET_VERSION: i32 = 2;
+const DATASET_VERSION: i32 = 3;
 const TASKS: i64 = 1_000_000;
 const USERS: i64 = 1_000;
 const HEAVY_USER_TASKS: i64 = 10_000;
@@ -335,8 +335,8 @@ async fn load_dataset(pool: &PgPool) -> anyhow::Result<()> {
 
     let step = Instant::now();
     sqlx::query(
-        "INSERT INTO task_tags (task_id, tag)
-         SELECT DISTINCT t.id, ($1::text[])[1 + floor(random() * cardinality($1::text[]))::int]
+        "INSERT INTO task_tags (task_id, user_id, tag)
+         SELECT DISTINCT t.id, t.user_id, ($1::text[])[1 + floor(random() * cardinality($1::text[]))::int]
          FROM tasks t, generate_series(1, (t.id * 7 % 4)::int) AS k",
     )
     .bind(TAGS.to_vec())

@@ -23,7 +23,7 @@
 //! |---|---|
 //! | `users` | accounts (e-mail unique case-insensitively, password hash) and every task owner (an owner is recorded on its first task, so tasks can reference it before sign-up or with an external identity provider) |
 //! | `tasks` | one row per task: SPEC §3 fields with `priority` and `status` as Postgres enums, the series fields of [`Series`](todo_core::model::Series) (`series_id`, `series_anchor`, `occurrence`, `predecessor_id`), the recurrence's storage text, `version`, and two derived columns `title_key` and `search_text` |
-//! | `task_tags` | one row per (task, tag), `UNIQUE (task_id, tag)`, deleted with the task |
+//! | `task_tags` | one row per (task, tag) with the task's owner, `UNIQUE (task_id, tag)`, deleted with the task |
 //! | `task_recurrence` | per recurring task: the pattern (`daily`/`weekly`/`monthly`/`custom` + RRULE) and the due date of its next occurrence |
 //! | `outbox` | events committed with their change, until relayed (and for a retention period after) |
 //! | `processed_events` | (consumer group, event id) pairs: idempotent consumers |
@@ -58,10 +58,16 @@
 //! index of `tasks` leads with it:
 //!
 //! - `tasks_user_due_asc`, `tasks_user_due_desc`, `tasks_user_priority`, `tasks_user_created`,
-//!   `tasks_user_title`: `(user_id, sort value, id)`, so a page (the first, or any page after a
-//!   keyset cursor) is one range scan in the requested order that stops after `limit + 1` matching
-//!   rows. The due-date sort uses `coalesce(due_date, ±infinity)` so tasks without a due date come
-//!   last in both orders, which takes one index per direction; the other keys scan backwards.
+//!   `tasks_user_title`: `(user_id, sort value, id) INCLUDE (status, priority, due_date)`. A page
+//!   query has two steps: an inner query picks the page's ids in order and the outer one reads those
+//!   rows. The inner one is one range scan in the requested order (from the start, or from a keyset
+//!   cursor) that stops after `limit + 1` matches, and it checks the status, priority, due-range and
+//!   overdue filters on the index entries, so rows that miss the page are never read. The due-date
+//!   sort uses `coalesce(due_date, ±infinity)` so tasks without a due date come last in both orders,
+//!   which takes one index per direction; the other keys scan backwards for `desc`.
+//! - `task_tags_user_tag`: `task_tags (user_id, tag, task_id)`. `task_tags` carries its task's owner
+//!   (kept equal by a composite foreign key to `tasks (id, user_id)`), so a tag filter is one range
+//!   of this index, hashed once per query, and the tag counts of a user are an index-only scan.
 //! - `tasks_user_search_trgm`: a GIN index on `(user_id, search_text gin_trgm_ops)` (`btree_gin`
 //!   provides the uuid column). The reference search is a substring match of each word, which
 //!   full-text search (whole, normalised words) cannot reproduce, so search uses trigrams: each word
@@ -72,7 +78,7 @@
 //!   digits in a row has no trigram to look up; it becomes `strpos(search_text, word) > 0`, which the
 //!   index never serves (as a `LIKE`, a cached generic plan could scan the whole index for it).
 //! - `tasks_pending_reminders`: a partial index for the reminder reconciler.
-//! - `task_tags (task_id, tag)` (the unique constraint) answers the tag filters as index-only probes.
+//! - `task_tags (task_id, tag)` (the unique constraint) reads each task's tags.
 //!
 //! The measurements behind these choices (1 000 000 tasks, 1 000 users) are in `docs/benchmarks.md`
 //! (PostgreSQL section), produced by `cargo bench -p todo-postgres --bench latency`.

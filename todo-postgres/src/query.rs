@@ -6,8 +6,8 @@
 //! | reference | SQL |
 //! |---|---|
 //! | every word in the lower-cased title or description | per word, `search_text LIKE '%word%'` with `%`, `_` and `\` escaped, or `strpos(search_text, word) > 0` for a word without three letters or digits in a row (which no trigram index can serve); `search_text` is lower-cased in Rust |
-//! | priorities / tags any of | `priority = ANY(..)` / `EXISTS` over `task_tags` |
-//! | tags all of | the count of matching `task_tags` rows equals the number of tags |
+//! | priorities / tags any of | `priority = ANY(..)` / `id IN` the user's `task_tags` rows with one of the tags |
+//! | tags all of | `id IN` the user's `task_tags` rows with the tags, grouped, as many as there are tags |
 //! | due range excludes tasks without a due date | `due_date >= ..`, `due_date <= ..` (NULL fails both) |
 //! | overdue | `status = 'pending' AND due_date < now` |
 //! | no due date sorts last in both orders | sort on `coalesce(due_date, ±infinity)` |
@@ -84,13 +84,18 @@ fn statement(
     query: &TaskQuery,
     now: DateTime<Utc>,
 ) -> PortResult<QueryBuilder<'static, Postgres>> {
+    let expression = sort_expression(query.sort, query.order);
+    let (comparison, direction) = match query.order {
+        Order::Asc => (" > ", " ASC"),
+        Order::Desc => (" < ", " DESC"),
+    };
+    // Two steps: the inner query picks the page's ids with the filters (from the indexes alone when
+    // no search word needs the row), the outer one reads only those rows.
     let mut sql = QueryBuilder::new(prefix);
-    sql.push(concat!(
-        "SELECT ",
-        task_columns!(),
-        " FROM tasks t WHERE t.user_id = "
-    ));
-    sql.push_bind(user.0);
+    sql.push(concat!("SELECT ", task_columns!(), " FROM (SELECT t.id, "))
+        .push(expression)
+        .push(" AS sort_key FROM tasks t WHERE t.user_id = ")
+        .push_bind(user.0);
 
     if let StatusFilter::Only(status) = query.status {
         sql.push(" AND t.status = ")
@@ -103,27 +108,23 @@ fn statement(
             .push_bind(labels)
             .push("::task_priority[])");
     }
+    // Tag filters read one range of task_tags (user_id, tag, task_id), hashed once per query.
     if !query.tags_any.is_empty() {
-        let tags: Vec<String> = query
-            .tags_any
-            .iter()
-            .map(|t| t.as_str().to_owned())
-            .collect();
-        sql.push(" AND EXISTS (SELECT 1 FROM task_tags g WHERE g.task_id = t.id AND g.tag = ANY(")
-            .push_bind(tags)
+        sql.push(" AND t.id IN (SELECT g.task_id FROM task_tags g WHERE g.user_id = ")
+            .push_bind(user.0)
+            .push(" AND g.tag = ANY(")
+            .push_bind(tag_names(&query.tags_any))
             .push("::text[]))");
     }
     if !query.tags_all.is_empty() {
-        let tags: Vec<String> = query
-            .tags_all
-            .iter()
-            .map(|t| t.as_str().to_owned())
-            .collect();
-        let count = i64::try_from(tags.len()).unwrap_or(i64::MAX);
-        sql.push(" AND (SELECT count(*) FROM task_tags g WHERE g.task_id = t.id AND g.tag = ANY(")
-            .push_bind(tags)
-            .push("::text[])) = ")
-            .push_bind(count);
+        let count = i64::try_from(query.tags_all.len()).unwrap_or(i64::MAX);
+        sql.push(" AND t.id IN (SELECT g.task_id FROM task_tags g WHERE g.user_id = ")
+            .push_bind(user.0)
+            .push(" AND g.tag = ANY(")
+            .push_bind(tag_names(&query.tags_all))
+            .push("::text[]) GROUP BY g.task_id HAVING count(*) = ")
+            .push_bind(count)
+            .push(")");
     }
     if let Some(from) = query.due_from {
         sql.push(" AND t.due_date >= ").push_bind(from);
@@ -148,11 +149,6 @@ fn statement(
         }
     }
 
-    let expression = sort_expression(query.sort, query.order);
-    let (comparison, direction) = match query.order {
-        Order::Asc => (" > ", " ASC"),
-        Order::Desc => (" < ", " DESC"),
-    };
     // A cursor of another sort or order names no position in this one: start from the first page,
     // as the reference does.
     let cursor = query
@@ -187,15 +183,23 @@ fn statement(
         }
         sql.push(", ").push_bind(cursor.id.0).push(")");
     }
+    let limit = i64::try_from(query.limit.max(1)).unwrap_or(i64::MAX - 1);
     sql.push(" ORDER BY ")
         .push(expression)
         .push(direction)
         .push(", t.id")
         .push(direction)
-        .push(" LIMIT ");
-    let limit = i64::try_from(query.limit.max(1)).unwrap_or(i64::MAX - 1);
-    sql.push_bind(limit + 1);
+        .push(" LIMIT ")
+        .push_bind(limit + 1)
+        .push(") AS page JOIN tasks t ON t.id = page.id ORDER BY page.sort_key")
+        .push(direction)
+        .push(", page.id")
+        .push(direction);
     Ok(sql)
+}
+
+fn tag_names(tags: &std::collections::BTreeSet<todo_core::model::Tag>) -> Vec<String> {
+    tags.iter().map(|t| t.as_str().to_owned()).collect()
 }
 
 #[cfg(test)]

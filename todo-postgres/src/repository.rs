@@ -38,8 +38,8 @@ const SELECT_PENDING_IN_SERIES: &str = concat!(
 
 const SELECT_TAG_COUNTS: &str = "\
 SELECT g.tag, count(*) AS tasks
-FROM task_tags g JOIN tasks t ON t.id = g.task_id
-WHERE t.user_id = $1
+FROM task_tags g
+WHERE g.user_id = $1
 GROUP BY g.tag
 ORDER BY g.tag COLLATE \"C\"";
 

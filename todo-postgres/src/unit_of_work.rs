@@ -25,7 +25,7 @@ WITH owner AS (
     VALUES ($1, $2, $3, $4, $5::task_status, $6::task_priority, $7, $8, $9, $10, $11, $12, $13, $14,
         $15, $16, $17, $18, $19, $20)
 ), tags AS (
-    INSERT INTO task_tags (task_id, tag) SELECT $1, tag FROM unnest($21::text[]) AS tag
+    INSERT INTO task_tags (task_id, user_id, tag) SELECT $1, $2, tag FROM unnest($21::text[]) AS tag
 ), recurrence AS (
     INSERT INTO task_recurrence (task_id, pattern, rrule, next_due_date)
     SELECT $1, $22::recurrence_pattern, $23, $24 WHERE $22 IS NOT NULL
@@ -47,7 +47,8 @@ WITH updated AS (
     DELETE FROM task_tags g USING updated u
     WHERE g.task_id = u.id AND g.tag <> ALL ($21::text[])
 ), added_tags AS (
-    INSERT INTO task_tags (task_id, tag) SELECT u.id, tag FROM updated u, unnest($21::text[]) AS tag
+    INSERT INTO task_tags (task_id, user_id, tag)
+    SELECT u.id, $2, tag FROM updated u, unnest($21::text[]) AS tag
     ON CONFLICT (task_id, tag) DO NOTHING
 ), recurrence_ended AS (
     DELETE FROM task_recurrence r USING updated u WHERE r.task_id = u.id AND $22::text IS NULL
