@@ -15,8 +15,8 @@ use todo_core::testkit::{
     SecretStoreSuite, SeededSecret, StateStoreSuite,
 };
 use todo_dapr::{
-    job_fn, DaprApp, DaprEventBus, DaprScheduler, DaprSecretStore, DaprStateStore,
-    StateOperation, Subscription, DEFAULT_PUBSUB, DEFAULT_SECRET_STORE, DEFAULT_STATE_STORE,
+    job_fn, DaprApp, DaprEventBus, DaprScheduler, DaprSecretStore, DaprStateStore, StateOperation,
+    Subscription, DEFAULT_PUBSUB, DEFAULT_SECRET_STORE, DEFAULT_STATE_STORE,
 };
 use todo_testkit::{PubSubBroker, Sidecar, TestDatabase, TestTopic};
 use tokio::sync::{mpsc, Mutex};
@@ -65,7 +65,12 @@ impl BusHarness for DaprBus {
         if !groups.contains_key(group) {
             let forward = Arc::new(Forward::default());
             let router = DaprApp::new()
-                .subscribe(Subscription::new(DEFAULT_PUBSUB, topic, group, forward.clone()))
+                .subscribe(Subscription::new(
+                    DEFAULT_PUBSUB,
+                    topic,
+                    group,
+                    forward.clone(),
+                ))
                 .router();
             let app = Served::start(router).await;
             let sidecar = sidecar_for(group, app.port, PubSubBroker::Kafka).await;
@@ -144,9 +149,16 @@ async fn the_dapr_state_store_conforms_on_postgresql() {
     // Transactions: all or nothing.
     let ok = [
         StateOperation::upsert("tx-a", serde_json::json!(1), Concurrency::IfAbsent),
-        StateOperation::upsert("tx-b", serde_json::json!({ "b": true }), Concurrency::Overwrite),
+        StateOperation::upsert(
+            "tx-b",
+            serde_json::json!({ "b": true }),
+            Concurrency::Overwrite,
+        ),
     ];
-    store.transaction(&ok).await.expect("a transaction of two upserts");
+    store
+        .transaction(&ok)
+        .await
+        .expect("a transaction of two upserts");
     let a = store.get("tx-a").await.unwrap().expect("tx-a saved");
     assert_eq!(a.value, serde_json::json!(1));
     assert_eq!(
@@ -162,7 +174,11 @@ async fn the_dapr_state_store_conforms_on_postgresql() {
         matches!(result, Err(PortError::Conflict(_))),
         "an IfAbsent over an existing key fails the transaction: {result:?}"
     );
-    assert_eq!(store.get("tx-c").await.unwrap(), None, "nothing of it applied");
+    assert_eq!(
+        store.get("tx-c").await.unwrap(),
+        None,
+        "nothing of it applied"
+    );
     let stale = [
         StateOperation::upsert("tx-d", serde_json::json!("d"), Concurrency::Overwrite),
         StateOperation::delete("tx-b", Some(todo_core::ports::ETag("1".into()))),
@@ -172,7 +188,11 @@ async fn the_dapr_state_store_conforms_on_postgresql() {
         matches!(result, Err(PortError::Conflict(_))),
         "a stale ETag fails the transaction: {result:?}"
     );
-    assert_eq!(store.get("tx-d").await.unwrap(), None, "nothing of it applied");
+    assert_eq!(
+        store.get("tx-d").await.unwrap(),
+        None,
+        "nothing of it applied"
+    );
     store
         .transaction(&[StateOperation::delete("tx-a", Some(a.etag))])
         .await
@@ -191,8 +211,9 @@ async fn the_dapr_secret_store_conforms_on_the_local_file_store() {
         value: "dev-only-smtp-password".into(),
     };
     SecretStoreSuite::new(store.clone(), seeded).run_all().await;
-    let key = todo_core::ports::SecretStore::value(store.as_ref(), "jwt-signing-key", "jwt-signing-key")
-        .await
-        .expect("a single-valued secret");
+    let key =
+        todo_core::ports::SecretStore::value(store.as_ref(), "jwt-signing-key", "jwt-signing-key")
+            .await
+            .expect("a single-valued secret");
     assert_eq!(key, "dev-only-jwt-signing-key-not-for-production");
 }

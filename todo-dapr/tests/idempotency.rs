@@ -14,7 +14,9 @@ use serde_json::json;
 use todo_core::events::{consumers, topics, Message};
 use todo_core::memory::{InMemoryScheduler, InMemoryStateStore, InMemoryTaskRepository};
 use todo_core::model::{NewTask, TaskInput, UserId};
-use todo_core::ports::{EventBus, HandleError, MessageHandler, SystemClock, TaskRepository, UuidV7Generator};
+use todo_core::ports::{
+    EventBus, HandleError, MessageHandler, SystemClock, TaskRepository, UuidV7Generator,
+};
 use todo_core::usecases::{RecurringConsumer, RecurringTaskHandler, TaskService};
 use todo_dapr::cloudevent::to_cloud_event;
 use todo_dapr::{DaprApp, DaprEventBus, Subscription, DEFAULT_PUBSUB};
@@ -60,8 +62,13 @@ async fn a_redelivered_completed_event_creates_one_next_occurrence() {
         )
         .await
         .expect("created");
-    service.complete_task(user, task.id).await.expect("completed");
-    let topic = TestTopic::create("dapr-recurring", 3).await.expect("a topic");
+    service
+        .complete_task(user, task.id)
+        .await
+        .expect("completed");
+    let topic = TestTopic::create("dapr-recurring", 3)
+        .await
+        .expect("a topic");
     let mut completed = repo
         .outbox()
         .into_iter()
@@ -99,7 +106,11 @@ async fn a_redelivered_completed_event_creates_one_next_occurrence() {
     while calls.load(Ordering::SeqCst) < 2 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(calls.load(Ordering::SeqCst), 2, "both deliveries reached the consumer");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "both deliveries reached the consumer"
+    );
 
     // And once more as daprd redelivers: the same CloudEvent posted to the route.
     let mut envelope = to_cloud_event(&completed, "todo-api");
@@ -119,11 +130,19 @@ async fn a_redelivered_completed_event_creates_one_next_occurrence() {
         .json()
         .await
         .expect("JSON");
-    assert_eq!(answer, json!({ "status": "SUCCESS" }), "a duplicate is a success, not a retry");
+    assert_eq!(
+        answer,
+        json!({ "status": "SUCCESS" }),
+        "a duplicate is a success, not a retry"
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 3);
 
     let tasks = repo.tasks();
-    assert_eq!(tasks.len(), 2, "the completed task and exactly one next occurrence: {tasks:#?}");
+    assert_eq!(
+        tasks.len(),
+        2,
+        "the completed task and exactly one next occurrence: {tasks:#?}"
+    );
     let next = repo
         .successor(user, task.id)
         .await

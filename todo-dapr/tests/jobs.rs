@@ -137,8 +137,14 @@ async fn a_reminder_due_in_two_seconds_reaches_the_job_route_and_becomes_a_remin
         );
     };
     let late = fired.at - remind_at;
-    eprintln!("reminder job fired {} ms after its due time", late.num_milliseconds());
-    assert!(late > -chrono::Duration::milliseconds(500), "fired early: {late}");
+    eprintln!(
+        "reminder job fired {} ms after its due time",
+        late.num_milliseconds()
+    );
+    assert!(
+        late > -chrono::Duration::milliseconds(500),
+        "fired early: {late}"
+    );
     assert!(late < chrono::Duration::seconds(3), "fired late: {late}");
     assert_eq!(fired.data["task_id"], json!(task.id.0));
 
@@ -147,9 +153,17 @@ async fn a_reminder_due_in_two_seconds_reaches_the_job_route_and_becomes_a_remin
         .into_iter()
         .filter(|entry| entry.message.topic == topics::REMINDERS)
         .collect();
-    assert_eq!(reminder_events.len(), 1, "one reminders event for the firing");
+    assert_eq!(
+        reminder_events.len(),
+        1,
+        "one reminders event for the firing"
+    );
     assert_eq!(reminder_events[0].message.key, task.id.to_string());
-    assert_eq!(app.scheduler.get(&name).await.expect("read"), None, "a one-shot job is gone once fired");
+    assert_eq!(
+        app.scheduler.get(&name).await.expect("read"),
+        None,
+        "a one-shot job is gone once fired"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -167,12 +181,17 @@ async fn a_rescheduled_job_fires_once_at_the_new_time() {
             .await
             .expect("schedule");
     }
-    let firings = app.firings(&name, moved + chrono::Duration::seconds(4)).await;
+    let firings = app
+        .firings(&name, moved + chrono::Duration::seconds(4))
+        .await;
     let [fired] = firings.as_slice() else {
         panic!("expected exactly one firing, got {firings:?}");
     };
     assert_eq!(fired.data, json!({ "v": 2 }));
-    assert!(fired.at >= moved - chrono::Duration::milliseconds(500), "{fired:?} before {moved}");
+    assert!(
+        fired.at >= moved - chrono::Duration::milliseconds(500),
+        "{fired:?} before {moved}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,7 +208,10 @@ async fn a_cancelled_job_never_fires_and_cancelling_twice_is_fine() {
         .await
         .expect("schedule");
     app.scheduler.cancel(&name).await.expect("cancel");
-    app.scheduler.cancel(&name).await.expect("cancel a job that is gone");
+    app.scheduler
+        .cancel(&name)
+        .await
+        .expect("cancel a job that is gone");
     let firings = app.firings(&name, due + chrono::Duration::seconds(3)).await;
     assert!(firings.is_empty(), "a cancelled job fired: {firings:?}");
 }
@@ -207,12 +229,17 @@ async fn a_job_due_in_the_past_fires_at_once() {
         })
         .await
         .expect("schedule");
-    let firings = app.firings(&name, scheduled_at + chrono::Duration::seconds(3)).await;
+    let firings = app
+        .firings(&name, scheduled_at + chrono::Duration::seconds(3))
+        .await;
     let [fired] = firings.as_slice() else {
         panic!("expected one firing, got {firings:?}");
     };
     let delay = fired.at - scheduled_at;
-    eprintln!("overdue job fired {} ms after it was scheduled", delay.num_milliseconds());
+    eprintln!(
+        "overdue job fired {} ms after it was scheduled",
+        delay.num_milliseconds()
+    );
     assert!(delay < chrono::Duration::seconds(1), "{delay}");
     assert_eq!(fired.data, json!({ "late": true }));
 }

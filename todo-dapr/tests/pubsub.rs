@@ -51,7 +51,12 @@ async fn a_task_event_arrives_intact(broker: PubSubBroker, topic: &str) -> Messa
     let forward = Arc::new(Forward::default());
     let mut received = forward.listen();
     let router = DaprApp::new()
-        .subscribe(Subscription::new(DEFAULT_PUBSUB, topic, "checker", forward.clone()))
+        .subscribe(Subscription::new(
+            DEFAULT_PUBSUB,
+            topic,
+            "checker",
+            forward.clone(),
+        ))
         .router();
     let app = Served::start(router).await;
     let sidecar = sidecar_for("subscriber", app.port, broker).await;
@@ -88,7 +93,11 @@ async fn a_task_event_published_through_kafka_arrives_intact() {
         .await
         .expect("reading the topic");
     assert_eq!(records.len(), 1);
-    assert_eq!(records[0].key.as_deref(), Some(b"4242".as_slice()), "keyed by task id");
+    assert_eq!(
+        records[0].key.as_deref(),
+        Some(b"4242".as_slice()),
+        "keyed by task id"
+    );
     let envelope: Value =
         serde_json::from_slice(records[0].value.as_deref().unwrap_or_default()).expect("JSON");
     assert_eq!(envelope["specversion"], "1.0");
@@ -107,7 +116,10 @@ async fn the_same_event_arrives_intact_through_redis_with_only_the_component_swa
     let topic = unique_name("dapr-task-events");
     a_task_event_arrives_intact(PubSubBroker::Redis, &topic).await;
     // It went through Redis: pubsub.redis keeps each topic as a stream.
-    let redis = Stack::get().expect("the stack").redis_addr().expect("redis");
+    let redis = Stack::get()
+        .expect("the stack")
+        .redis_addr()
+        .expect("redis");
     assert_eq!(redis_stream_length(redis, &topic).await, 1);
 }
 
@@ -226,7 +238,9 @@ async fn a_dropped_message_is_dead_lettered_and_a_retried_one_is_redelivered_unt
 /// app answered `RETRY` straight to the dead-letter topic.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_resiliency_policy_a_retried_message_is_dead_lettered_at_once() {
-    let topic = TestTopic::create("dapr-no-policy", 1).await.expect("a topic");
+    let topic = TestTopic::create("dapr-no-policy", 1)
+        .await
+        .expect("a topic");
     let dead_letters = TestTopic::create("dapr-no-policy-dlq", 1)
         .await
         .expect("a dead-letter topic");
@@ -265,7 +279,17 @@ async fn without_the_resiliency_policy_a_retried_message_is_dead_lettered_at_onc
         payload: json!({ "event_id": id, "action": "retry" }),
     };
     bus.publish(&retried).await.expect("publish");
-    let dead_letter = next_of(&mut dead, |_| true, Duration::from_secs(30), "a dead letter").await;
+    let dead_letter = next_of(
+        &mut dead,
+        |_| true,
+        Duration::from_secs(30),
+        "a dead letter",
+    )
+    .await;
     assert_eq!(dead_letter.id, retried.id);
-    assert_eq!(picky.calls.load(Ordering::SeqCst), 1, "delivered once, then dead-lettered");
+    assert_eq!(
+        picky.calls.load(Ordering::SeqCst),
+        1,
+        "delivered once, then dead-lettered"
+    );
 }

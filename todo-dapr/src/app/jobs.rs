@@ -74,7 +74,7 @@ pub(super) struct JobRoutes {
 
 impl JobRoutes {
     pub(super) fn new(mut handlers: Vec<(String, Arc<dyn JobHandler>)>) -> Self {
-        handlers.sort_by(|(a, _), (b, _)| b.len().cmp(&a.len()));
+        handlers.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
         Self { handlers }
     }
 

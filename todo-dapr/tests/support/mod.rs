@@ -130,7 +130,11 @@ fn workspace_root() -> PathBuf {
 fn infra(run_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     let script = workspace_root().join("infra").join("todo-infra");
     let mut command = Command::new("bash");
-    command.arg(&script).arg("--run-dir").arg(run_dir).args(args);
+    command
+        .arg(&script)
+        .arg("--run-dir")
+        .arg(run_dir)
+        .args(args);
     for var in [
         "TODO_INFRA_RUN_DIR",
         "TODO_PG_PORT",
