@@ -89,13 +89,30 @@ fn statement(
         Order::Asc => (" > ", " ASC"),
         Order::Desc => (" < ", " DESC"),
     };
-    // Two steps: the inner query picks the page's ids with the filters (from the indexes alone when
-    // no search word needs the row), the outer one reads only those rows.
+    // With filters the sort indexes can check (and no search word, which needs the row), two steps:
+    // an inner query picks the page's ids from index entries alone, the outer one reads only those
+    // rows. Otherwise one step: the rows read are the page's rows anyway.
+    let two_step = query.words.is_empty()
+        && (query.status != StatusFilter::All
+            || !query.priorities.is_empty()
+            || !query.tags_any.is_empty()
+            || !query.tags_all.is_empty()
+            || query.due_from.is_some()
+            || query.due_to.is_some()
+            || query.overdue);
     let mut sql = QueryBuilder::new(prefix);
-    sql.push(concat!("SELECT ", task_columns!(), " FROM (SELECT t.id, "))
-        .push(expression)
-        .push(" AS sort_key FROM tasks t WHERE t.user_id = ")
-        .push_bind(user.0);
+    if two_step {
+        sql.push(concat!("SELECT ", task_columns!(), " FROM (SELECT t.id, "))
+            .push(expression)
+            .push(" AS sort_key FROM tasks t WHERE t.user_id = ");
+    } else {
+        sql.push(concat!(
+            "SELECT ",
+            task_columns!(),
+            " FROM tasks t WHERE t.user_id = "
+        ));
+    }
+    sql.push_bind(user.0);
 
     if let StatusFilter::Only(status) = query.status {
         sql.push(" AND t.status = ")
@@ -190,11 +207,13 @@ fn statement(
         .push(", t.id")
         .push(direction)
         .push(" LIMIT ")
-        .push_bind(limit + 1)
-        .push(") AS page JOIN tasks t ON t.id = page.id ORDER BY page.sort_key")
-        .push(direction)
-        .push(", page.id")
-        .push(direction);
+        .push_bind(limit + 1);
+    if two_step {
+        sql.push(") AS page JOIN tasks t ON t.id = page.id ORDER BY page.sort_key")
+            .push(direction)
+            .push(", page.id")
+            .push(direction);
+    }
     Ok(sql)
 }
 
@@ -227,6 +246,26 @@ mod tests {
             .into_sql();
         assert!(sql.contains("t.search_text LIKE $2"), "{sql}");
         assert!(sql.contains("strpos(t.search_text, $3) > 0"), "{sql}");
+    }
+
+    #[test]
+    fn only_filtered_listings_pick_their_ids_first() {
+        let sql = |query: TaskQuery| {
+            page_statement(UserId(uuid::Uuid::nil()), &query, Utc::now())
+                .unwrap()
+                .into_sql()
+        };
+        let filtered = TaskQuery {
+            status: StatusFilter::Only(todo_core::model::Status::Pending),
+            ..TaskQuery::default()
+        };
+        assert!(sql(filtered.clone()).contains("AS page JOIN tasks t"));
+        assert!(!sql(TaskQuery::default()).contains("AS page"));
+        let searched = TaskQuery {
+            words: vec!["milk".into()],
+            ..filtered
+        };
+        assert!(!sql(searched).contains("AS page"));
     }
 
     #[test]
