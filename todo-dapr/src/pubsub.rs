@@ -52,7 +52,9 @@ impl DaprEventBus {
     ///
     /// Dapr's bulk publish is native for Kafka (one producer batch, order kept per key). For a broker
     /// without native bulk support daprd publishes the entries concurrently, so per-key order within a
-    /// batch is not kept there; turn bulk off for such a broker if order matters.
+    /// batch is not kept there; turn bulk off for such a broker if order matters. daprd also decodes
+    /// bulk entries as plain JSON, so integers beyond 2^53 in a payload lose precision there, where
+    /// single publishes keep every number exactly.
     #[must_use]
     pub fn with_bulk_size(mut self, bulk_size: usize) -> Self {
         self.bulk_size = bulk_size;

