@@ -76,11 +76,13 @@ async fn migrations_build_the_schema_from_empty_and_a_rerun_changes_nothing() {
     );
     assert_eq!(schema_fingerprint(&pool).await, before, "schema unchanged");
 
-    let locks: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let locks: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert_eq!(locks, 0, "no advisory lock outlives a migration");
 }
 
@@ -136,4 +138,58 @@ async fn a_migration_waits_for_the_lock_holder() {
         .await
         .unwrap()
         .expect("migrate after the lock is released");
+}
+
+#[tokio::test]
+async fn a_database_with_tasks_is_upgraded_in_place() {
+    use std::borrow::Cow;
+    use todo_core::model::{TaskId, UserId};
+    use todo_core::ports::TaskRepository;
+    use todo_core::query::TaskQuery;
+
+    let (_db, pool) = empty_database().await;
+    // The schema as of the second migration, with a task written by that version.
+    let old = sqlx::migrate::Migrator {
+        migrations: Cow::Owned(MIGRATOR.iter().take(2).cloned().collect()),
+        ignore_missing: false,
+        locking: true,
+        no_tx: false,
+    };
+    old.run(&pool).await.expect("the first two migrations");
+    let user = uuid::Uuid::new_v4();
+    for statement in [
+        "INSERT INTO users (id) VALUES ($1)",
+        "INSERT INTO tasks (id, user_id, title, created_at, updated_at, title_key, search_text)
+         VALUES (1, $1, 'Buy milk', now(), now(), 'buy milk', E'buy milk\\n')",
+        "INSERT INTO task_tags (task_id, tag) VALUES (1, 'home'), (1, 'errand')",
+    ] {
+        let query = sqlx::query(statement);
+        let query = if statement.contains("$1") {
+            query.bind(user)
+        } else {
+            query
+        };
+        query
+            .execute(&pool)
+            .await
+            .expect("writing as the old schema");
+    }
+
+    migrate(&pool).await.expect("upgrading");
+    let repo = todo_postgres::PostgresTaskRepository::new(pool.clone());
+    let task = repo
+        .get(UserId(user), TaskId(1))
+        .await
+        .unwrap()
+        .expect("the task survives the upgrade");
+    assert_eq!(task.tags.len(), 2);
+    let tagged = TaskQuery {
+        tags_any: [todo_core::model::Tag::parse("home").unwrap()].into(),
+        ..TaskQuery::default()
+    };
+    let page = repo
+        .query(UserId(user), &tagged, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1, "tag filters see the backfilled owner");
 }
