@@ -16,7 +16,8 @@ use crate::error::DaprError;
 pub const DEFAULT_PUBSUB: &str = "kafka-pubsub";
 
 /// Publishes through the sidecar's pub/sub API. `Ok` means daprd answered 204, which it does only
-/// after the component's publish returned: for `pubsub.kafka`, after the broker acknowledged.
+/// after the component's publish returned: for `pubsub.kafka`, after the broker acknowledged (the
+/// component's default `producerRequiredAcks` is `all`).
 ///
 /// A failed publish is retried with backoff ([`crate::RetryPolicy`]); a publish that timed out may
 /// have gone through, so a retry can duplicate a message (delivery is at-least-once anyway).
