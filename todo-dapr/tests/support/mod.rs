@@ -226,6 +226,7 @@ impl Drop for FixedPortSidecar {
             .arg(&self.run_dir)
             .args(["sidecar-stop", &self.app_id])
             .output();
+        let _ = std::fs::remove_dir_all(self.run_dir.join("sidecars").join(&self.app_id));
     }
 }
 
