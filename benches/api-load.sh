@@ -56,6 +56,11 @@ with concurrent.futures.ThreadPoolExecutor(16) as pool:
     list(pool.map(create, range(n)))
 PY
 
+if [ "$mode" = postgres ]; then
+  # Fresh statistics, as autovacuum would have them on a database that has lived a while.
+  psql "${pg%/*}/$db" -qc "analyze" >/dev/null
+fi
+
 cat > /tmp/todo-bench-create.lua <<LUA
 wrk.method = "POST"
 wrk.headers["content-type"] = "application/json"
