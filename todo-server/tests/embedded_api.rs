@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 mod support;
-use support::{in_future, titles, Server, PRIORITIES};
+use support::{in_future, read_until, titles, Server, PRIORITIES};
 
 #[tokio::test]
 async fn a_weekly_task_completed_has_exactly_one_next_weeks_task() {
@@ -82,14 +82,7 @@ async fn a_reminder_reaches_the_users_stream_at_remind_at() {
         .create(json!({"title": "Buy groceries", "due_date": due, "remind_before": 1}))
         .await;
     assert_eq!(task["remind_at"], json!(due - chrono::Duration::minutes(1)));
-    let mut seen = String::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !seen.contains("event: reminder") {
-        let chunk = tokio::time::timeout_at(deadline, body.next())
-            .await
-            .expect("a reminder within 10 s");
-        seen.push_str(&String::from_utf8_lossy(&chunk.unwrap().unwrap()));
-    }
+    let seen = read_until(&mut body, "event: reminder", Duration::from_secs(10)).await;
     assert!(seen.contains("\"title\":\"Buy groceries\""), "{seen}");
     assert!(
         Utc::now() >= due - chrono::Duration::minutes(1),

@@ -3,13 +3,12 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::json;
 use todo_testkit::TestDatabase;
 
 mod support;
-use support::{in_future, Server};
+use support::{in_future, read_until, Server};
 
 #[tokio::test]
 async fn tasks_and_a_pending_reminder_survive_a_restart() {
@@ -55,14 +54,7 @@ async fn tasks_and_a_pending_reminder_survive_a_restart() {
         .await
         .unwrap();
     assert_eq!(got.status(), StatusCode::OK);
-    let mut seen = String::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while !seen.contains("event: reminder") {
-        let chunk = tokio::time::timeout_at(deadline, body.next())
-            .await
-            .expect("the rebuilt schedule fires the reminder");
-        seen.push_str(&String::from_utf8_lossy(&chunk.unwrap().unwrap()));
-    }
+    let seen = read_until(&mut body, "event: reminder", Duration::from_secs(15)).await;
     assert!(seen.contains("Buy groceries"));
     drop(body);
     server.stop().await;

@@ -159,25 +159,30 @@ impl TestTopic {
 
 impl Drop for TestTopic {
     fn drop(&mut self) {
-        let (brokers, name) = (self.brokers.clone(), self.name.clone());
-        // Best effort, on a helper thread with its own runtime (Drop cannot await).
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(async {
-                let client = ClientBuilder::new(vec![brokers]).build().await.ok()?;
-                client
-                    .controller_client()
-                    .ok()?
-                    .delete_topic(name, 5_000)
-                    .await
-                    .ok()
-            })
-        })
-        .join();
+        delete_topic(&self.brokers, &self.name);
     }
+}
+
+/// Deletes topic `name`, best effort, on a helper thread with its own runtime, so it can be called from
+/// `Drop` (which cannot await).
+pub fn delete_topic(brokers: &str, name: &str) {
+    let (brokers, name) = (brokers.to_owned(), name.to_owned());
+    let _ = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        runtime.block_on(async {
+            let client = ClientBuilder::new(vec![brokers]).build().await.ok()?;
+            client
+                .controller_client()
+                .ok()?
+                .delete_topic(name, 5_000)
+                .await
+                .ok()
+        })
+    })
+    .join();
 }
 
 /// The partition Kafka's default partitioner (Java client, murmur2) picks for `key`.

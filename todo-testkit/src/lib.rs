@@ -37,7 +37,7 @@ mod stack;
 
 pub use dapr::{PubSubBroker, Sidecar, SidecarBuilder};
 pub use error::TestkitError;
-pub use kafka::{partition_for_key, ConsumedRecord, TestTopic};
+pub use kafka::{delete_topic, partition_for_key, ConsumedRecord, TestTopic};
 pub use names::{free_port, unique_name};
 pub use postgres::TestDatabase;
 pub use stack::Stack;

@@ -190,23 +190,7 @@ impl DeadLetterTopic {
 
 impl Drop for DeadLetterTopic {
     fn drop(&mut self) {
-        let (brokers, name) = (self.brokers.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(async {
-                let client = ClientBuilder::new(vec![brokers]).build().await.ok()?;
-                client
-                    .controller_client()
-                    .ok()?
-                    .delete_topic(name, 5_000)
-                    .await
-                    .ok()
-            })
-        })
-        .join();
+        todo_testkit::delete_topic(&self.brokers, &self.name);
     }
 }
 

@@ -140,3 +140,25 @@ pub fn titles(items: &[Value]) -> Vec<String> {
 pub fn in_future(seconds: i64) -> DateTime<Utc> {
     (Utc::now() + chrono::Duration::seconds(seconds)).trunc_subsecs(0)
 }
+
+/// Reads an event stream until its text contains `needle`, failing the test after `within`.
+pub async fn read_until<S, B, E>(body: &mut S, needle: &str, within: Duration) -> String
+where
+    S: futures_util::Stream<Item = Result<B, E>> + Unpin,
+    B: AsRef<[u8]>,
+    E: std::fmt::Debug,
+{
+    use futures_util::StreamExt;
+    let deadline = tokio::time::Instant::now() + within;
+    let mut seen = String::new();
+    while !seen.contains(needle) {
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .unwrap_or_else(|_| panic!("`{needle}` within {within:?}; got: {seen}"));
+        let chunk = chunk
+            .expect("the stream ended")
+            .expect("a chunk of the stream");
+        seen.push_str(&String::from_utf8_lossy(chunk.as_ref()));
+    }
+    seen
+}
