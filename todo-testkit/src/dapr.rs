@@ -38,6 +38,7 @@ pub struct SidecarBuilder {
     state_database_url: Option<String>,
     args: Vec<String>,
     ready_timeout: Duration,
+    http_port: Option<u16>,
 }
 
 /// A running `daprd` for one app; killed on drop.
@@ -67,6 +68,7 @@ impl Sidecar {
             state_database_url: None,
             args: Vec::new(),
             ready_timeout: Duration::from_secs(60),
+            http_port: None,
         }
     }
 
@@ -165,6 +167,13 @@ impl SidecarBuilder {
         self
     }
 
+    /// Serves daprd's HTTP API on `port` instead of a free one, so an app can be configured with the
+    /// sidecar's address before the sidecar starts (daprd waits for its app before it is healthy).
+    pub fn http_port(mut self, port: u16) -> Self {
+        self.http_port = Some(port);
+        self
+    }
+
     /// How long to wait for daprd's health endpoint (default 60 s).
     pub fn ready_timeout(mut self, timeout: Duration) -> Self {
         self.ready_timeout = timeout;
@@ -233,7 +242,10 @@ impl SidecarBuilder {
             &vars,
         )?;
 
-        let http_port = free_port()?;
+        let http_port = match self.http_port {
+            Some(port) => port,
+            None => free_port()?,
+        };
         let grpc_port = free_port()?;
         let internal_port = free_port()?;
         let metrics_port = free_port()?;

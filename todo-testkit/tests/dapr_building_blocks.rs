@@ -233,3 +233,20 @@ async fn a_sidecar_that_cannot_start_fails_loudly_with_its_log() -> anyhow::Resu
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_sidecar_can_be_given_its_http_port_before_it_starts() -> anyhow::Result<()> {
+    let port = todo_testkit::free_port()?;
+    let sidecar = Sidecar::builder("fixed-port")
+        .http_port(port)
+        .start()
+        .await?;
+    assert_eq!(sidecar.http_port(), port);
+    let health = reqwest::get(format!("http://127.0.0.1:{port}/v1.0/healthz")).await?;
+    assert!(
+        health.status().is_success(),
+        "daprd answers on the chosen port: {}",
+        health.status()
+    );
+    Ok(())
+}
