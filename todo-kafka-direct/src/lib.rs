@@ -18,15 +18,17 @@
 //! the event JSON, the id and type travel in `ce_id` and `ce_type` headers ([`envelope`]).
 //!
 //! ```no_run
-//! # async fn demo(handler: std::sync::Arc<dyn todo_core::ports::MessageHandler>)
-//! #     -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn demo(
+//! #     handler: std::sync::Arc<dyn todo_core::ports::MessageHandler>,
+//! #     event: todo_core::events::DomainEvent,
+//! # ) -> Result<(), Box<dyn std::error::Error>> {
 //! use todo_core::ports::EventBus;
 //! use todo_kafka_direct::{ConsumerRunner, KafkaConfig, KafkaEventBus, Subscription};
 //! use tokio_util::sync::CancellationToken;
 //!
 //! let config = KafkaConfig::new("127.0.0.1:9092").with_client_id("todo-api");
 //! let bus = KafkaEventBus::new(&config)?;
-//! # let message: todo_core::events::Message = unimplemented!();
+//! let message = event.to_message(); // topic, key = task id, id, type, JSON payload
 //! bus.publish(&message).await?; // Ok once Kafka acknowledged it
 //!
 //! let shutdown = CancellationToken::new();
