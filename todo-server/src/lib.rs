@@ -9,7 +9,9 @@
 //! - [`auth`]: accounts, password hashes and tokens;
 //! - [`stream`]: per-user fan-out of live events;
 //! - [`runtime`]: the outbox relay, reminder firing and reconciliation loops;
-//! - [`metrics`]: Prometheus metrics.
+//! - [`metrics`]: Prometheus metrics;
+//! - [`transport`]: the distributed event bus (Dapr or Kafka), publishing and consuming;
+//! - [`services`]: the distributed services, one per process.
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -18,7 +20,9 @@ pub mod config;
 pub mod http;
 pub mod metrics;
 pub mod runtime;
+pub mod services;
 pub mod stream;
+pub mod transport;
 
 use std::net::SocketAddr;
 

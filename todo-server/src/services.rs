@@ -1,0 +1,1 @@
+//! The distributed services, one per process: `api`, `recurring`, `notification` and `audit`.
