@@ -14,6 +14,7 @@ use todo_core::memory::{
     InMemoryEventBus, InMemoryScheduler, InMemoryStateStore, InMemoryTaskRepository,
     InMemoryUserRepository,
 };
+use todo_core::model::{TaskId, UserId};
 use todo_core::ports::{
     AuditLog, Clock, EventBus, IdGenerator, MessageHandler, OutboxStore, SystemClock,
     TaskRepository, UserRepository, UuidV7Generator,
@@ -22,6 +23,7 @@ use todo_core::usecases::{
     AuditConsumer, AuditHandler, OutboxRelay, RecurringConsumer, RecurringTaskHandler,
     ReminderFiredHandler, ReminderReconciler, SuccessorPolicy, TaskService,
 };
+use todo_dapr::SidecarHealth;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
@@ -40,8 +42,8 @@ pub struct AppState {
     pub accounts: Accounts,
     /// Per-user live events.
     pub hub: Arc<StreamHub>,
-    /// Readiness: can we reach storage?
-    pub repo: Arc<dyn TaskRepository>,
+    /// What `/readyz` checks.
+    pub readiness: Readiness,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
     /// Limits sign-up and login attempts per client address.
@@ -52,14 +54,43 @@ pub struct AppState {
     pub closing: CancellationToken,
 }
 
-/// A running service: its HTTP state and its background tasks.
+/// What a service needs to be ready: its storage answers and, in Dapr mode, its sidecar is healthy.
+#[derive(Clone)]
+pub struct Readiness {
+    repo: Arc<dyn TaskRepository>,
+    sidecar: Option<SidecarHealth>,
+}
+
+impl Readiness {
+    /// Checks `repo` and, when given, the sidecar.
+    pub fn new(repo: Arc<dyn TaskRepository>, sidecar: Option<SidecarHealth>) -> Self {
+        Self { repo, sidecar }
+    }
+
+    /// `Ok` when every dependency answers; otherwise what does not.
+    pub async fn check(&self) -> Result<(), String> {
+        if let Err(error) = self.repo.get(UserId(uuid::Uuid::nil()), TaskId(1)).await {
+            return Err(format!("storage unavailable: {error}"));
+        }
+        match &self.sidecar {
+            Some(sidecar) if !sidecar.is_healthy().await => {
+                Err("the Dapr sidecar is unreachable".to_owned())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A running service: its routes and its background tasks.
 pub struct Service {
-    /// Shared with the router.
-    pub state: AppState,
+    /// Every route the service serves.
+    pub router: axum::Router,
     /// Background loops; awaited on shutdown.
     pub workers: JoinSet<()>,
     /// Cancels the background loops.
     pub shutdown: CancellationToken,
+    /// Cancelled when the server starts shutting down, so long-lived streams end.
+    pub closing: CancellationToken,
 }
 
 /// Why the service could not be assembled.
@@ -74,11 +105,11 @@ pub enum BuildError {
 }
 
 /// The storage ports, from one adapter.
-struct Stores {
-    tasks: Arc<dyn TaskRepository>,
-    outbox: Arc<dyn OutboxStore>,
-    audit: Arc<dyn AuditLog>,
-    users: Arc<dyn UserRepository>,
+pub(crate) struct Stores {
+    pub(crate) tasks: Arc<dyn TaskRepository>,
+    pub(crate) outbox: Arc<dyn OutboxStore>,
+    pub(crate) audit: Arc<dyn AuditLog>,
+    pub(crate) users: Arc<dyn UserRepository>,
 }
 
 impl Stores {
@@ -95,7 +126,10 @@ impl Stores {
     }
 }
 
-async fn open_stores(storage: &Storage, clock: Arc<dyn Clock>) -> Result<Stores, BuildError> {
+pub(crate) async fn open_stores(
+    storage: &Storage,
+    clock: Arc<dyn Clock>,
+) -> Result<Stores, BuildError> {
     match storage {
         Storage::Memory => {
             let memory = Arc::new(InMemoryTaskRepository::with_clock(clock));
@@ -128,6 +162,7 @@ pub async fn migrate(config: &Config) -> Result<(), BuildError> {
     Ok(())
 }
 
+/// The JWT key of the embedded mode: the configured one, or a random one for this process.
 fn jwt_secret(config: &Config) -> Vec<u8> {
     match &config.jwt_secret {
         Some(secret) => secret.as_bytes().to_vec(),
@@ -210,14 +245,7 @@ pub async fn build_all(config: Config) -> Result<Service, BuildError> {
 
     let shutdown = CancellationToken::new();
     let mut workers = JoinSet::new();
-    let relay = OutboxRelay::new(stores.outbox.clone(), bus, clock.clone());
-    workers.spawn(crate::runtime::relay_outbox(
-        relay,
-        stores.outbox.clone(),
-        clock.clone(),
-        Duration::from_millis(50),
-        shutdown.clone(),
-    ));
+    spawn_relay(&mut workers, &stores, bus, clock.clone(), &shutdown);
     let firing = ReminderFiredHandler::new(repo.clone(), clock.clone());
     workers.spawn(crate::runtime::fire_reminders(
         scheduler.clone(),
@@ -228,24 +256,54 @@ pub async fn build_all(config: Config) -> Result<Service, BuildError> {
     let reconciler = ReminderReconciler::new(repo.clone(), scheduler, clock);
     workers.spawn(crate::runtime::reconcile_reminders(
         reconciler,
-        Duration::from_secs(300),
+        config.reconcile_interval,
         shutdown.clone(),
     ));
 
-    let per_minute = NonZeroU32::new(config.auth_rate_per_minute).unwrap_or(NonZeroU32::MIN);
-    let state = AppState {
-        tasks,
-        accounts,
-        hub,
-        repo,
-        metrics: crate::metrics::install(),
-        auth_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
-        config: Arc::new(config),
-        closing: CancellationToken::new(),
-    };
+    let state = api_state(&config, tasks, accounts, hub, Readiness::new(repo, None));
     Ok(Service {
-        state,
+        closing: state.closing.clone(),
+        router: crate::http::router(state),
         workers,
         shutdown,
     })
+}
+
+/// Relays the outbox of `stores` to `bus` until `shutdown`, then drains it.
+pub(crate) fn spawn_relay(
+    workers: &mut JoinSet<()>,
+    stores: &Stores,
+    bus: Arc<dyn EventBus>,
+    clock: Arc<dyn Clock>,
+    shutdown: &CancellationToken,
+) {
+    let relay = OutboxRelay::new(stores.outbox.clone(), bus, clock.clone());
+    workers.spawn(crate::runtime::relay_outbox(
+        relay,
+        stores.outbox.clone(),
+        clock,
+        Duration::from_millis(50),
+        shutdown.clone(),
+    ));
+}
+
+/// The API's HTTP state.
+pub(crate) fn api_state(
+    config: &Config,
+    tasks: TaskService,
+    accounts: Accounts,
+    hub: Arc<StreamHub>,
+    readiness: Readiness,
+) -> AppState {
+    let per_minute = NonZeroU32::new(config.auth_rate_per_minute).unwrap_or(NonZeroU32::MIN);
+    AppState {
+        tasks,
+        accounts,
+        hub,
+        readiness,
+        metrics: crate::metrics::install(),
+        auth_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
+        config: Arc::new(config.clone()),
+        closing: CancellationToken::new(),
+    }
 }

@@ -45,6 +45,14 @@ pub struct Config {
     pub auth_rate_per_minute: u32,
     /// `TODO_BODY_LIMIT_BYTES`: largest request body.
     pub body_limit: usize,
+    /// `TODO_KAFKA_BROKERS`: bootstrap servers when `TODO_BUS=kafka`.
+    pub kafka_brokers: Option<String>,
+    /// `TODO_REPLICA_ID`: this process among the replicas of its service (default: the host name,
+    /// which Kubernetes sets to the pod name). Names its broadcast consumer group.
+    pub replica_id: String,
+    /// `TODO_RECONCILE_SECONDS`: how often the API re-schedules every pending reminder from the
+    /// database.
+    pub reconcile_interval: Duration,
 }
 
 /// A configuration value was invalid.
@@ -127,6 +135,23 @@ impl Config {
                     }),
             }
         };
+        let kafka_brokers = get("TODO_KAFKA_BROKERS").map(str::to_owned);
+        if bus == Bus::Kafka && kafka_brokers.is_none() {
+            return Err(err("TODO_KAFKA_BROKERS", "required when TODO_BUS=kafka"));
+        }
+        let replica_id = get("TODO_REPLICA_ID")
+            .map(str::to_owned)
+            .or_else(|| get("HOSTNAME").map(str::to_owned))
+            .unwrap_or_else(|| format!("pid-{}", std::process::id()));
+        if !replica_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(err(
+                "TODO_REPLICA_ID",
+                "letters, digits, '-', '_' and '.' only",
+            ));
+        }
         let jwt_secret = get("TODO_JWT_SECRET").map(str::to_owned);
         if jwt_secret.as_ref().is_some_and(|s| s.len() < 32) {
             return Err(err("TODO_JWT_SECRET", "must be at least 32 bytes"));
@@ -148,6 +173,13 @@ impl Config {
             auth_rate_per_minute: number("TODO_AUTH_RATE_PER_MINUTE", 30, 1..=100_000)? as u32,
             body_limit: number("TODO_BODY_LIMIT_BYTES", 64 * 1024, 1024..=16 * 1024 * 1024)?
                 as usize,
+            kafka_brokers,
+            replica_id,
+            reconcile_interval: Duration::from_secs(number(
+                "TODO_RECONCILE_SECONDS",
+                300,
+                1..=86_400,
+            )?),
         })
     }
 }
@@ -204,12 +236,16 @@ mod tests {
             ("TODO_JWT_SECRET", "short"),
             ("TODO_JWT_TTL_MINUTES", "0"),
             ("TODO_BODY_LIMIT_BYTES", "lots"),
+            ("TODO_REPLICA_ID", "a b"),
+            ("TODO_RECONCILE_SECONDS", "0"),
         ] {
             let error = Config::from_vars(&vars(&[(name, value)])).unwrap_err();
             assert_eq!(error.variable, name);
         }
         let error = Config::from_vars(&vars(&[("TODO_STORAGE", "postgres")])).unwrap_err();
         assert_eq!(error.variable, "DATABASE_URL");
+        let error = Config::from_vars(&vars(&[("TODO_BUS", "kafka")])).unwrap_err();
+        assert_eq!(error.variable, "TODO_KAFKA_BROKERS");
     }
 
     #[test]

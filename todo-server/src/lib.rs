@@ -36,12 +36,12 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app::Service {
-        state,
+        router,
         mut workers,
         shutdown: token,
+        closing,
     } = service;
-    let closing = state.closing.clone();
-    let router = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let router = router.into_make_service_with_connect_info::<SocketAddr>();
     let stop = token.clone();
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {

@@ -4,11 +4,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use todo_core::error::TaskError;
 use todo_core::memory::InMemoryScheduler;
-use todo_core::ports::{Clock, OutboxStore};
+use todo_core::ports::{Clock, HandleError, OutboxStore};
 use todo_core::usecases::{
     OutboxRelay, ReminderFiredHandler, ReminderOutcome, ReminderPayload, ReminderReconciler,
 };
+use todo_dapr::{job_fn, JobHandler};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -72,7 +75,8 @@ pub async fn fire_reminders(
         for job in scheduler.take_due(now) {
             let delay = (now - job.due).num_milliseconds().max(0) as f64 / 1000.0;
             metrics::histogram!("todo_reminder_firing_delay_seconds").record(delay);
-            handle_firing(&handler, &job.payload).await;
+            // A failed firing was logged; the periodic reconciliation schedules it again.
+            let _ = handle_firing(&handler, &job.payload).await;
         }
         let wait = scheduler
             .next_due()
@@ -87,19 +91,24 @@ pub async fn fire_reminders(
     }
 }
 
-/// Handles one fired reminder job's payload, counting the outcome.
-pub async fn handle_firing(handler: &ReminderFiredHandler, payload: &serde_json::Value) {
+/// Handles one fired reminder job's payload, counting the outcome and the firing delay. An undecodable
+/// payload is dropped (`Ok`); a port error is returned so that the caller can retry the firing.
+pub async fn handle_firing(
+    handler: &ReminderFiredHandler,
+    payload: &serde_json::Value,
+) -> Result<(), TaskError> {
     let payload: ReminderPayload = match serde_json::from_value(payload.clone()) {
         Ok(p) => p,
         Err(error) => {
             warn!(%error, "undecodable reminder job payload dropped");
             metrics::counter!("todo_reminders_dropped_total", "reason" => "malformed").increment(1);
-            return;
+            return Ok(());
         }
     };
     match handler.handle(&payload).await {
         Ok(ReminderOutcome::Sent(_)) => {
-            metrics::counter!("todo_reminders_fired_total").increment(1)
+            metrics::counter!("todo_reminders_fired_total").increment(1);
+            Ok(())
         }
         Ok(outcome) => {
             debug!(task_id = %payload.task_id, ?outcome, "reminder firing dropped");
@@ -111,28 +120,68 @@ pub async fn handle_firing(handler: &ReminderFiredHandler, payload: &serde_json:
                 _ => "due_passed",
             };
             metrics::counter!("todo_reminders_dropped_total", "reason" => reason).increment(1);
+            Ok(())
         }
-        Err(error) => warn!(task_id = %payload.task_id, %error, "reminder firing failed"),
+        Err(error) => {
+            warn!(task_id = %payload.task_id, %error, "reminder firing failed");
+            Err(error)
+        }
     }
 }
 
-/// Reconciles reminders at start and then every `interval`.
+/// The Dapr scheduler's reminder callbacks: [`handle_firing`], recording how late each firing came
+/// (against its `remind_at`, or the moment it was scheduled for when that was already past). A port
+/// error asks the scheduler to call again.
+pub fn reminder_jobs(handler: ReminderFiredHandler, clock: Arc<dyn Clock>) -> Arc<dyn JobHandler> {
+    let handler = Arc::new(handler);
+    job_fn(move |name, data| {
+        let handler = handler.clone();
+        let clock = clock.clone();
+        async move {
+            if let Some(remind_at) = data
+                .get("remind_at")
+                .and_then(|v| serde_json::from_value::<DateTime<Utc>>(v.clone()).ok())
+            {
+                let late = (clock.now() - remind_at).num_milliseconds();
+                if late >= 0 {
+                    metrics::histogram!("todo_reminder_firing_delay_seconds")
+                        .record(late as f64 / 1000.0);
+                }
+            }
+            handle_firing(&handler, &data)
+                .await
+                .map_err(|error| match error {
+                    TaskError::Invalid(e) => HandleError::Drop(format!("job {name}: {e}")),
+                    other => HandleError::Retry(format!("job {name}: {other}")),
+                })
+        }
+    })
+}
+
+/// Reconciles reminders at start and then every `interval`. A failed pass (the database or the
+/// sidecar not reachable yet, as when a service starts before its sidecar) is tried again within
+/// seconds rather than after a whole interval.
 pub async fn reconcile_reminders(
     reconciler: ReminderReconciler,
     interval: Duration,
     shutdown: CancellationToken,
 ) {
+    const RETRY: Duration = Duration::from_secs(3);
     loop {
-        match reconciler.reconcile().await {
+        let wait = match reconciler.reconcile().await {
             Ok(count) => {
                 metrics::counter!("todo_reminders_scheduled_total").increment(count as u64);
-                debug!(count, "reminders reconciled")
+                debug!(count, "reminders reconciled");
+                interval
             }
-            Err(error) => warn!(%error, "reminder reconciliation failed"),
-        }
+            Err(error) => {
+                warn!(%error, "reminder reconciliation failed; trying again shortly");
+                interval.min(RETRY)
+            }
+        };
         tokio::select! {
             () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(interval) => {}
+            () = tokio::time::sleep(wait) => {}
         }
     }
 }

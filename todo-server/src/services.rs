@@ -1,1 +1,411 @@
 //! The distributed services, one per process: `api`, `recurring`, `notification` and `audit`.
+//!
+//! Each shares PostgreSQL and talks to the others only through events (Dapr pub/sub, or Kafka
+//! directly: see [`crate::transport`]):
+//!
+//! | service | consumes | publishes (through its outbox) | also |
+//! |---|---|---|---|
+//! | `api` | `task-events` (reminders of occurrences created elsewhere); `task-updates` and `reminders` on every replica (live streams) | `task-events`, `task-updates`, `reminders` | REST API, reminder jobs and their callbacks |
+//! | `recurring` | `task-events` | `task-events` (the next occurrences) | series-ended marks in the Dapr state store |
+//! | `notification` | `reminders` | — | stores each notification (the inbox) |
+//! | `audit` | `task-events` | — | the append-only history |
+//!
+//! Reminder jobs belong to the API: a Dapr job calls back the app that created it, so the API
+//! schedules the reminder of every task, including the occurrences the recurring service creates (it
+//! learns of them from their `created` event).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::extract::{Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use todo_core::events::{consumers, topics, DomainEvent, Message, TaskEventType};
+use todo_core::memory::{InMemoryScheduler, InMemoryStateStore};
+use todo_core::ports::{
+    Clock, HandleError, IdGenerator, MessageHandler, Scheduler, SecretStore, StateStore,
+    SystemClock, UuidV7Generator,
+};
+use todo_core::usecases::{
+    reminder_job, AuditConsumer, AuditHandler, RecurringConsumer, RecurringTaskHandler,
+    ReminderFiredHandler, ReminderReconciler, SuccessorPolicy, TaskService,
+};
+use todo_dapr::{
+    DaprClient, DaprScheduler, DaprSecretStore, DaprStateStore, SidecarHealth,
+    DEFAULT_SECRET_STORE, DEFAULT_STATE_STORE,
+};
+use todo_kafka_direct::KafkaConfig;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::app::{api_state, open_stores, spawn_relay, BuildError, Readiness, Service, Stores};
+use crate::auth::Accounts;
+use crate::config::{Bus, Config, Storage};
+use crate::http::ApiError;
+use crate::stream::{StreamConsumer, StreamHub};
+use crate::transport::Transport;
+
+/// The secret (in the Dapr secret store) that holds the JWT signing key.
+pub const JWT_SECRET_NAME: &str = "jwt-signing-key";
+
+/// One of the distributed services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// REST API, live streams, reminder jobs.
+    Api,
+    /// Next occurrences of recurring tasks.
+    Recurring,
+    /// Reminder delivery.
+    Notification,
+    /// The audit log.
+    Audit,
+}
+
+impl Role {
+    /// The subcommand's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Api => "api",
+            Role::Recurring => "recurring",
+            Role::Notification => "notification",
+            Role::Audit => "audit",
+        }
+    }
+}
+
+/// What every service is assembled from.
+struct Base {
+    config: Config,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+    stores: Stores,
+    transport: Transport,
+    sidecar: Option<SidecarHealth>,
+    workers: JoinSet<()>,
+    shutdown: CancellationToken,
+}
+
+/// Builds the service `role` from `config`: PostgreSQL (`DATABASE_URL`, migrated at start) and the
+/// bus `TODO_BUS` (`dapr`: the sidecar at `DAPR_HTTP_PORT`; `kafka`: `TODO_KAFKA_BROKERS`).
+pub async fn build(role: Role, config: Config) -> Result<Service, BuildError> {
+    let name = role.name();
+    if config.storage == Storage::Memory {
+        return Err(BuildError::Unsupported(format!(
+            "`todo-server {name}` needs DATABASE_URL: the services share PostgreSQL (for everything in one process without infrastructure, run `todo-server all`)"
+        )));
+    }
+    let transport = match config.bus {
+        Bus::Dapr => {
+            let client = DaprClient::from_env()
+                .map_err(|e| BuildError::Unsupported(format!("configuration: {e}")))?;
+            Transport::dapr(client, &format!("todo-{name}"))
+        }
+        Bus::Kafka => {
+            let brokers = config.kafka_brokers.clone().unwrap_or_default();
+            let kafka = KafkaConfig::new(brokers)
+                .with_client_id(format!("todo-{name}-{}", config.replica_id))
+                .with_source(format!("todo-{name}"));
+            Transport::kafka(kafka, &config.replica_id)
+                .map_err(|e| BuildError::Unsupported(format!("kafka: {e}")))?
+        }
+        Bus::Memory => {
+            return Err(BuildError::Unsupported(format!(
+                "`todo-server {name}` needs TODO_BUS=dapr or TODO_BUS=kafka (the in-process bus only connects the services of `todo-server all`)"
+            )))
+        }
+    };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let stores = open_stores(&config.storage, clock.clone()).await?;
+    let sidecar = transport.dapr_client().cloned().map(SidecarHealth::new);
+    let base = Base {
+        config,
+        clock,
+        ids: Arc::new(UuidV7Generator),
+        stores,
+        transport,
+        sidecar,
+        workers: JoinSet::new(),
+        shutdown: CancellationToken::new(),
+    };
+    info!(service = name, bus = ?base.config.bus, "starting");
+    match role {
+        Role::Api => build_api(base).await,
+        Role::Recurring => Ok(build_recurring(base)),
+        Role::Notification => Ok(build_notification(base)),
+        Role::Audit => Ok(build_audit(base)),
+    }
+}
+
+async fn build_api(mut base: Base) -> Result<Service, BuildError> {
+    let repo = base.stores.tasks.clone();
+    let clock = base.clock.clone();
+    let secret = api_jwt_secret(&base).await?;
+    let scheduler: Arc<dyn Scheduler> = match base.transport.dapr_client().cloned() {
+        Some(client) => {
+            let handler = ReminderFiredHandler::new(repo.clone(), clock.clone());
+            base.transport
+                .on_reminder_jobs(crate::runtime::reminder_jobs(handler, clock.clone()));
+            Arc::new(DaprScheduler::new(client))
+        }
+        None => {
+            // Without Dapr, each API replica fires reminders from its own in-process schedule,
+            // rebuilt from the database; a firing is recorded, so replicas never notify twice.
+            let scheduler = Arc::new(InMemoryScheduler::new());
+            base.workers.spawn(crate::runtime::fire_reminders(
+                scheduler.clone(),
+                ReminderFiredHandler::new(repo.clone(), clock.clone()),
+                clock.clone(),
+                base.shutdown.clone(),
+            ));
+            scheduler
+        }
+    };
+    base.workers.spawn(crate::runtime::reconcile_reminders(
+        ReminderReconciler::new(repo.clone(), scheduler.clone(), clock.clone()),
+        base.config.reconcile_interval,
+        base.shutdown.clone(),
+    ));
+    base.transport.consume(
+        topics::TASK_EVENTS,
+        "api-reminders",
+        Arc::new(OccurrenceReminders {
+            scheduler: scheduler.clone(),
+            clock: clock.clone(),
+        }),
+    );
+    let hub = Arc::new(StreamHub::new());
+    for topic in [topics::TASK_UPDATES, topics::REMINDERS] {
+        base.transport.broadcast(
+            topic,
+            &format!("api-stream-{topic}"),
+            Arc::new(StreamConsumer(hub.clone())),
+        );
+    }
+    spawn_relay(
+        &mut base.workers,
+        &base.stores,
+        base.transport.publisher(),
+        clock.clone(),
+        &base.shutdown,
+    );
+
+    let tasks = TaskService::new(repo.clone(), scheduler, clock.clone(), base.ids.clone())
+        .with_successor_policy(SuccessorPolicy::ViaEvents);
+    let accounts = Accounts::new(
+        base.stores.users.clone(),
+        clock,
+        base.ids.clone(),
+        &secret,
+        base.config.jwt_ttl,
+    );
+    let readiness = Readiness::new(repo, base.sidecar.clone());
+    let state = api_state(&base.config, tasks, accounts, hub, readiness);
+    let closing = state.closing.clone();
+    let mut router = crate::http::router(state);
+    if let Some(sidecar) = base.sidecar.clone() {
+        router = router.layer(middleware::from_fn_with_state(sidecar, require_sidecar));
+    }
+    let router = router.merge(base.transport.start(&mut base.workers, &base.shutdown));
+    Ok(Service {
+        router,
+        workers: base.workers,
+        shutdown: base.shutdown,
+        closing,
+    })
+}
+
+/// The API's JWT key: `TODO_JWT_SECRET`, or with Dapr the secret store's `jwt-signing-key`. Every
+/// replica must sign with the same key, so there is no random fallback here.
+async fn api_jwt_secret(base: &Base) -> Result<Vec<u8>, BuildError> {
+    if let Some(secret) = &base.config.jwt_secret {
+        return Ok(secret.as_bytes().to_vec());
+    }
+    let Some(client) = base.transport.dapr_client() else {
+        return Err(BuildError::Unsupported(
+            "configuration: TODO_JWT_SECRET: required by `todo-server api` with TODO_BUS=kafka"
+                .into(),
+        ));
+    };
+    let secrets = DaprSecretStore::new(client.clone(), DEFAULT_SECRET_STORE);
+    let mut attempts = 0;
+    let values = loop {
+        // The sidecar may start after the app: wait for it a little.
+        match secrets.get(JWT_SECRET_NAME).await {
+            Ok(values) => break values,
+            Err(error) if attempts < 30 => {
+                attempts += 1;
+                warn!(%error, "JWT signing key not readable from the secret store yet");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(error) => {
+                return Err(BuildError::Unsupported(format!(
+                    "secret `{JWT_SECRET_NAME}` in `{DEFAULT_SECRET_STORE}`: {error} (or set TODO_JWT_SECRET)"
+                )))
+            }
+        }
+    };
+    let key = values
+        .get(JWT_SECRET_NAME)
+        .or_else(|| values.values().next())
+        .cloned()
+        .unwrap_or_default();
+    if key.len() < 32 {
+        return Err(BuildError::Unsupported(format!(
+            "secret `{JWT_SECRET_NAME}` must be at least 32 bytes"
+        )));
+    }
+    Ok(key.into_bytes())
+}
+
+fn build_recurring(mut base: Base) -> Service {
+    let state: Arc<dyn StateStore> = match base.transport.dapr_client() {
+        Some(client) => Arc::new(DaprStateStore::new(client.clone(), DEFAULT_STATE_STORE)),
+        // Without Dapr the series-ended marks live in this process; the database's constraints
+        // (one successor per task, one occurrence per due date) still hold across replicas.
+        None => Arc::new(InMemoryStateStore::new()),
+    };
+    let handler = RecurringTaskHandler::new(
+        base.stores.tasks.clone(),
+        state,
+        base.clock.clone(),
+        base.ids.clone(),
+    );
+    base.transport.consume(
+        topics::TASK_EVENTS,
+        consumers::RECURRING,
+        Arc::new(RecurringConsumer(handler)),
+    );
+    spawn_relay(
+        &mut base.workers,
+        &base.stores,
+        base.transport.publisher(),
+        base.clock.clone(),
+        &base.shutdown,
+    );
+    worker_service(base)
+}
+
+fn build_audit(mut base: Base) -> Service {
+    let handler = AuditHandler::new(base.stores.audit.clone());
+    base.transport.consume(
+        topics::TASK_EVENTS,
+        consumers::AUDIT,
+        Arc::new(AuditConsumer(handler)),
+    );
+    worker_service(base)
+}
+
+fn build_notification(mut base: Base) -> Service {
+    base.transport.consume(
+        topics::REMINDERS,
+        consumers::NOTIFICATION,
+        Arc::new(NotificationLog),
+    );
+    worker_service(base)
+}
+
+/// A service without the REST API: operations routes and, with Dapr, the routes daprd calls.
+fn worker_service(mut base: Base) -> Service {
+    let readiness = Readiness::new(base.stores.tasks.clone(), base.sidecar.clone());
+    let metrics = crate::metrics::install();
+    let ops = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/readyz",
+            get(move || {
+                let readiness = readiness.clone();
+                async move {
+                    match readiness.check().await {
+                        Ok(()) => (StatusCode::OK, "ready".to_owned()),
+                        Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, reason),
+                    }
+                }
+            }),
+        )
+        .route(
+            "/metrics",
+            get(move || {
+                let metrics = metrics.clone();
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                        metrics.render(),
+                    )
+                }
+            }),
+        );
+    let router = ops.merge(base.transport.start(&mut base.workers, &base.shutdown));
+    Service {
+        router,
+        workers: base.workers,
+        shutdown: base.shutdown,
+        closing: CancellationToken::new(),
+    }
+}
+
+/// With the sidecar unreachable, a change could be stored but neither published nor scheduled in
+/// time: answer 503 with `Retry-After` instead. Reads need no sidecar and keep working.
+async fn require_sidecar(
+    State(sidecar): State<SidecarHealth>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let writes = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if writes && request.uri().path().starts_with("/api/v1/tasks") && !sidecar.is_healthy().await {
+        return ApiError::unavailable(
+            "the Dapr sidecar is unreachable, so changes are refused for now; try again shortly",
+            Some(Duration::from_secs(5)),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+/// Schedules the reminder of each occurrence the recurring service created (the API owns reminder
+/// jobs; the tasks it creates itself were scheduled when they were created).
+struct OccurrenceReminders {
+    scheduler: Arc<dyn Scheduler>,
+    clock: Arc<dyn Clock>,
+}
+
+#[async_trait]
+impl MessageHandler for OccurrenceReminders {
+    async fn handle(&self, message: &Message) -> Result<(), HandleError> {
+        let event = match DomainEvent::decode(&message.topic, &message.payload) {
+            Ok(DomainEvent::Task(event)) => event,
+            Ok(_) => return Err(HandleError::Drop("not a task event".into())),
+            Err(e) => return Err(HandleError::Drop(e.to_string())),
+        };
+        let task = &event.task_data;
+        let from_recurring = task.series.is_some_and(|s| s.predecessor.is_some());
+        if event.event_type != TaskEventType::Created || !from_recurring {
+            return Ok(());
+        }
+        match reminder_job(task, self.clock.now()) {
+            Some(job) => self
+                .scheduler
+                .schedule(job)
+                .await
+                .map_err(|e| HandleError::Retry(e.to_string())),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Placeholder removed below.
+struct NotificationLog;
+
+#[async_trait]
+impl MessageHandler for NotificationLog {
+    async fn handle(&self, _message: &Message) -> Result<(), HandleError> {
+        Ok(())
+    }
+}

@@ -4,7 +4,6 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect};
 use axum::Json;
-use todo_core::model::{TaskId, UserId};
 
 use crate::app::AppState;
 
@@ -15,12 +14,14 @@ pub async fn healthz() -> &'static str {
 
 /// `GET /readyz`: storage answers (and, in Dapr mode, the sidecar is healthy).
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.repo.get(UserId(uuid::Uuid::nil()), TaskId(1)).await {
-        Ok(_) => (StatusCode::OK, "ready".to_owned()),
-        Err(error) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("storage unavailable: {error}"),
-        ),
+    readiness(&state.readiness).await
+}
+
+/// The answer of `/readyz` for `readiness`.
+pub async fn readiness(readiness: &crate::app::Readiness) -> (StatusCode, String) {
+    match readiness.check().await {
+        Ok(()) => (StatusCode::OK, "ready".to_owned()),
+        Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, reason),
     }
 }
 
