@@ -132,3 +132,13 @@ async fn in_memory_user_repository_conforms() {
     .run_all()
     .await;
 }
+
+#[tokio::test]
+async fn the_in_memory_notification_store_conforms() {
+    let suite = todo_core::testkit::NotificationStoreSuite::new(Arc::new(
+        todo_core::memory::InMemoryNotificationStore::new(),
+    ));
+    suite.run_all().await;
+    // Fresh users and ids per case: a second run on the same store passes too.
+    suite.run_all().await;
+}

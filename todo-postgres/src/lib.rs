@@ -94,6 +94,7 @@
 
 mod audit;
 mod error;
+mod notifications;
 pub mod outbox;
 pub mod query;
 mod repository;

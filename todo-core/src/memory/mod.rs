@@ -9,6 +9,7 @@
 mod audit;
 mod clock;
 mod event_bus;
+mod notifications;
 mod outbox;
 mod repository;
 mod scheduler;
@@ -18,6 +19,7 @@ mod users;
 
 pub use clock::{ManualClock, SequentialIds};
 pub use event_bus::{DeadLetter, InMemoryEventBus};
+pub use notifications::InMemoryNotificationStore;
 pub use repository::InMemoryTaskRepository;
 pub use scheduler::InMemoryScheduler;
 pub use secret_store::InMemorySecretStore;

@@ -6,6 +6,7 @@
 mod audit;
 mod clock;
 mod event_bus;
+mod notifications;
 mod outbox;
 mod repository;
 mod scheduler;
@@ -16,6 +17,7 @@ mod users;
 pub use audit::{AuditEntry, AuditLog};
 pub use clock::{Clock, IdGenerator, SystemClock, UuidV7Generator};
 pub use event_bus::{EventBus, HandleError, MessageHandler};
+pub use notifications::{Notification, NotificationStore};
 pub use outbox::{OutboxEntry, OutboxStore};
 pub use repository::{
     Changes, Page, ProcessedEvent, ReminderEntry, TagCount, TaskRepository, TaskWrite,

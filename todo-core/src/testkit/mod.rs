@@ -14,6 +14,7 @@
 //! | [`StateStore`](crate::ports::StateStore) | [`StateStoreSuite`] | the store |
 //! | [`SecretStore`](crate::ports::SecretStore) | [`SecretStoreSuite`] | the store and one seeded secret |
 //! | [`UserRepository`](crate::ports::UserRepository) | [`UserRepositorySuite`] | the store |
+//! | [`NotificationStore`](crate::ports::NotificationStore) | [`NotificationStoreSuite`] | the store |
 //!
 //! ```no_run
 //! # async fn example() {
@@ -27,6 +28,7 @@
 
 mod event_bus;
 mod fixtures;
+mod notifications;
 mod outbox;
 mod query;
 mod repository;
@@ -37,6 +39,7 @@ mod state_store;
 mod users;
 
 pub use event_bus::{BusHarness, ChannelHandler, EventBusSuite};
+pub use notifications::NotificationStoreSuite;
 pub use repository::TaskRepositorySuite;
 pub use scheduler::{FiredJob, FiredJobs, SchedulerHarness, SchedulerSuite};
 pub use secret_store::{SecretStoreSuite, SeededSecret};

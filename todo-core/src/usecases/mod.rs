@@ -5,6 +5,7 @@ mod audit;
 mod consumers;
 #[cfg(test)]
 mod mocks;
+mod notifications;
 mod outbox_relay;
 mod recurring;
 mod reminders;
@@ -12,6 +13,7 @@ mod tasks;
 
 pub use audit::AuditHandler;
 pub use consumers::{AuditConsumer, RecurringConsumer};
+pub use notifications::NotificationHandler;
 pub use outbox_relay::{backoff_delay, Backoff, OutboxRelay, RelayReport};
 pub use recurring::{RecurringOutcome, RecurringTaskHandler};
 pub use reminders::{
