@@ -11,17 +11,17 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use rand::RngCore;
 use todo_core::events::{consumers, topics};
 use todo_core::memory::{
-    InMemoryEventBus, InMemoryScheduler, InMemoryStateStore, InMemoryTaskRepository,
-    InMemoryUserRepository,
+    InMemoryEventBus, InMemoryNotificationStore, InMemoryScheduler, InMemoryStateStore,
+    InMemoryTaskRepository, InMemoryUserRepository,
 };
 use todo_core::model::{TaskId, UserId};
 use todo_core::ports::{
-    AuditLog, Clock, EventBus, IdGenerator, MessageHandler, OutboxStore, SystemClock,
-    TaskRepository, UserRepository, UuidV7Generator,
+    AuditLog, Clock, EventBus, IdGenerator, MessageHandler, NotificationStore, OutboxStore,
+    SystemClock, TaskRepository, UserRepository, UuidV7Generator,
 };
 use todo_core::usecases::{
-    AuditConsumer, AuditHandler, OutboxRelay, RecurringConsumer, RecurringTaskHandler,
-    ReminderFiredHandler, ReminderReconciler, SuccessorPolicy, TaskService,
+    AuditConsumer, AuditHandler, NotificationHandler, OutboxRelay, RecurringConsumer,
+    RecurringTaskHandler, ReminderFiredHandler, ReminderReconciler, SuccessorPolicy, TaskService,
 };
 use todo_dapr::SidecarHealth;
 use tokio::task::JoinSet;
@@ -44,6 +44,8 @@ pub struct AppState {
     pub hub: Arc<StreamHub>,
     /// What `/readyz` checks.
     pub readiness: Readiness,
+    /// The stored reminders (the inbox).
+    pub notifications: Arc<dyn NotificationStore>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
     /// Limits sign-up and login attempts per client address.
@@ -110,18 +112,20 @@ pub(crate) struct Stores {
     pub(crate) outbox: Arc<dyn OutboxStore>,
     pub(crate) audit: Arc<dyn AuditLog>,
     pub(crate) users: Arc<dyn UserRepository>,
+    pub(crate) notifications: Arc<dyn NotificationStore>,
 }
 
 impl Stores {
     fn of<S>(store: Arc<S>) -> Self
     where
-        S: TaskRepository + OutboxStore + AuditLog + UserRepository + 'static,
+        S: TaskRepository + OutboxStore + AuditLog + UserRepository + NotificationStore + 'static,
     {
         Stores {
             tasks: store.clone(),
             outbox: store.clone(),
             audit: store.clone(),
-            users: store,
+            users: store.clone(),
+            notifications: store,
         }
     }
 }
@@ -138,6 +142,7 @@ pub(crate) async fn open_stores(
                 outbox: memory.clone(),
                 audit: memory,
                 users: Arc::new(InMemoryUserRepository::new()),
+                notifications: Arc::new(InMemoryNotificationStore::new()),
             })
         }
         Storage::Postgres(url) => {
@@ -223,8 +228,16 @@ pub async fn build_all(config: Config) -> Result<Service, BuildError> {
         consumers::NOTIFICATION,
         metered(
             consumers::NOTIFICATION,
-            Arc::new(StreamConsumer(hub.clone())),
+            Arc::new(NotificationHandler::new(
+                stores.notifications.clone(),
+                clock.clone(),
+            )),
         ),
+    );
+    memory_bus.subscribe(
+        topics::REMINDERS,
+        "api-stream",
+        metered("api-stream", Arc::new(StreamConsumer(hub.clone()))),
     );
     memory_bus.subscribe(
         topics::TASK_UPDATES,
@@ -260,7 +273,14 @@ pub async fn build_all(config: Config) -> Result<Service, BuildError> {
         shutdown.clone(),
     ));
 
-    let state = api_state(&config, tasks, accounts, hub, Readiness::new(repo, None));
+    let state = api_state(
+        &config,
+        &stores,
+        tasks,
+        accounts,
+        hub,
+        Readiness::new(repo, None),
+    );
     Ok(Service {
         closing: state.closing.clone(),
         router: crate::http::router(state),
@@ -290,6 +310,7 @@ pub(crate) fn spawn_relay(
 /// The API's HTTP state.
 pub(crate) fn api_state(
     config: &Config,
+    stores: &Stores,
     tasks: TaskService,
     accounts: Accounts,
     hub: Arc<StreamHub>,
@@ -301,6 +322,7 @@ pub(crate) fn api_state(
         accounts,
         hub,
         readiness,
+        notifications: stores.notifications.clone(),
         metrics: crate::metrics::install(),
         auth_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
         config: Arc::new(config.clone()),

@@ -31,8 +31,8 @@ use todo_core::ports::{
     SystemClock, UuidV7Generator,
 };
 use todo_core::usecases::{
-    reminder_job, AuditConsumer, AuditHandler, RecurringConsumer, RecurringTaskHandler,
-    ReminderFiredHandler, ReminderReconciler, SuccessorPolicy, TaskService,
+    reminder_job, AuditConsumer, AuditHandler, NotificationHandler, RecurringConsumer,
+    RecurringTaskHandler, ReminderFiredHandler, ReminderReconciler, SuccessorPolicy, TaskService,
 };
 use todo_dapr::{
     DaprClient, DaprScheduler, DaprSecretStore, DaprStateStore, SidecarHealth,
@@ -204,7 +204,7 @@ async fn build_api(mut base: Base) -> Result<Service, BuildError> {
         base.config.jwt_ttl,
     );
     let readiness = Readiness::new(repo, base.sidecar.clone());
-    let state = api_state(&base.config, tasks, accounts, hub, readiness);
+    let state = api_state(&base.config, &base.stores, tasks, accounts, hub, readiness);
     let closing = state.closing.clone();
     let mut router = crate::http::router(state);
     if let Some(sidecar) = base.sidecar.clone() {
@@ -304,7 +304,10 @@ fn build_notification(mut base: Base) -> Service {
     base.transport.consume(
         topics::REMINDERS,
         consumers::NOTIFICATION,
-        Arc::new(NotificationLog),
+        Arc::new(NotificationHandler::new(
+            base.stores.notifications.clone(),
+            base.clock.clone(),
+        )),
     );
     worker_service(base)
 }
@@ -397,15 +400,5 @@ impl MessageHandler for OccurrenceReminders {
                 .map_err(|e| HandleError::Retry(e.to_string())),
             None => Ok(()),
         }
-    }
-}
-
-/// Placeholder removed below.
-struct NotificationLog;
-
-#[async_trait]
-impl MessageHandler for NotificationLog {
-    async fn handle(&self, _message: &Message) -> Result<(), HandleError> {
-        Ok(())
     }
 }

@@ -88,6 +88,46 @@ async fn a_reminder_reaches_the_users_stream_at_remind_at() {
         Utc::now() >= due - chrono::Duration::minutes(1),
         "not before remind_at"
     );
+
+    // The notification service stored it: it is in the inbox, unread, until marked read.
+    let mut inbox = Vec::new();
+    for _ in 0..50 {
+        let (status, page) = ada
+            .call(reqwest::Method::GET, "/api/v1/notifications", None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        inbox = page["items"].as_array().unwrap().clone();
+        if !inbox.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(inbox.len(), 1, "{inbox:?}");
+    assert_eq!(inbox[0]["task_id"], task["id"]);
+    assert_eq!(inbox[0]["read_at"], Value::Null);
+    let id = inbox[0]["id"].as_str().unwrap().to_owned();
+    assert!(seen.contains(&format!("id: {id}")), "stream and inbox share the id: {seen}");
+    let read = format!("/api/v1/notifications/{id}/read");
+    let (status, _) = ada.call(reqwest::Method::POST, &read, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, page) = ada
+        .call(reqwest::Method::GET, "/api/v1/notifications?limit=10", None)
+        .await;
+    assert!(page["items"][0]["read_at"].is_string(), "{page}");
+
+    // Nobody else sees or marks it; bad parameters are 400.
+    let bob = server.user("bob@example.com").await;
+    let (_, page) = bob
+        .call(reqwest::Method::GET, "/api/v1/notifications", None)
+        .await;
+    assert_eq!(page["items"], json!([]));
+    let (status, _) = bob.call(reqwest::Method::POST, &read, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = ada
+        .call(reqwest::Method::GET, "/api/v1/notifications?limit=0", None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["error"]["message"].as_str().unwrap().contains("limit"));
     server.stop().await;
 }
 

@@ -5,6 +5,7 @@ mod auth;
 mod dto;
 mod error;
 mod extract;
+mod notifications;
 mod ops;
 mod stream;
 mod tasks;
@@ -36,6 +37,7 @@ use crate::app::AppState;
         tasks::list_tasks, tasks::create_task, tasks::get_task, tasks::update_task, tasks::delete_task,
         tasks::complete_task, tasks::reopen_task, tasks::task_history, tasks::list_tags,
         stream::stream,
+        notifications::list_notifications, notifications::mark_read,
     ),
     modifiers(&BearerAuth),
 )]
@@ -97,6 +99,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tasks/{id}/history", get(tasks::task_history))
         .route("/api/v1/tags", get(tasks::list_tags))
         .route("/api/v1/stream", get(stream::stream))
+        .route(
+            "/api/v1/notifications",
+            get(notifications::list_notifications),
+        )
+        .route(
+            "/api/v1/notifications/{id}/read",
+            post(notifications::mark_read),
+        )
         .fallback(|| async {
             ApiError::new(
                 axum::http::StatusCode::NOT_FOUND,
