@@ -9,6 +9,8 @@ use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use todo_server::config::Config;
 
+pub mod deployment;
+
 pub struct Server {
     pub base: String,
     pub http: Client,
@@ -52,6 +54,16 @@ impl Server {
             http: Client::new(),
             stop: Some(stop),
             done: Some(done),
+        }
+    }
+
+    /// A server already running at `base` (not stopped by this handle).
+    pub fn remote(base: &str) -> Server {
+        Server {
+            base: base.trim_end_matches('/').to_owned(),
+            http: Client::new(),
+            stop: None,
+            done: None,
         }
     }
 

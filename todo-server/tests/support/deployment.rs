@@ -1,0 +1,128 @@
+//! The distributed deployment of `deploy/local/todo-local`, in a run dir of its own: PostgreSQL,
+//! Kafka and the Dapr scheduler, and each service beside its own daprd. Torn down (data deleted)
+//! on drop.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The Dapr API token of the local deployment (deploy/dapr/local/secrets.json).
+pub const DAPR_API_TOKEN: &str = "dev-only-dapr-api-token";
+
+pub struct Deployment {
+    run_dir: PathBuf,
+    /// `TODO_<SERVICE>_URL` and the other values of the deployment's `local.env`.
+    env: HashMap<String, String>,
+    /// `APP_PORT_<service>` and `DAPR_PORT_<service>`.
+    ports: HashMap<String, String>,
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace")
+        .to_path_buf()
+}
+
+fn read_vars(path: &PathBuf) -> HashMap<String, String> {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.trim_start_matches("export ").split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.trim_matches('\'').to_owned()))
+        .collect()
+}
+
+impl Deployment {
+    /// Starts everything with `bus` (`dapr` or `kafka`), running this test build's server binary.
+    /// Blocking: call it from `spawn_blocking`.
+    pub fn up(bus: &str) -> Deployment {
+        let run_dir = root().join(".run").join(todo_testkit::unique_name("e2e"));
+        // Built before it starts, so that a failed start is torn down too.
+        let mut deployment = Deployment {
+            run_dir,
+            env: HashMap::new(),
+            ports: HashMap::new(),
+        };
+        deployment.script(&["up", "--bus", bus]);
+        deployment.env = read_vars(&deployment.run_dir.join("local.env"));
+        deployment.ports = read_vars(&deployment.run_dir.join("local-ports.env"));
+        deployment
+    }
+
+    fn script(&self, args: &[&str]) -> String {
+        let output = Command::new("bash")
+            .arg(root().join("deploy").join("local").join("todo-local"))
+            .arg("--run-dir")
+            .arg(&self.run_dir)
+            .args(args)
+            .env("TODO_SERVER_BIN", env!("CARGO_BIN_EXE_todo-server"))
+            .env("TODO_LOG", "info,todo_dapr=debug")
+            .output()
+            .expect("running deploy/local/todo-local");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        eprint!("{stderr}");
+        assert!(
+            output.status.success(),
+            "todo-local {args:?} failed: {stderr}"
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// The base URL of a service (`api`, `recurring`, `notification`, `audit`).
+    pub fn url(&self, service: &str) -> String {
+        let key = format!("TODO_{}_URL", service.to_uppercase());
+        self.env[&key].clone()
+    }
+
+    /// The HTTP address of a service's daprd.
+    pub fn sidecar_url(&self, service: &str) -> String {
+        format!(
+            "http://127.0.0.1:{}",
+            self.ports[&format!("DAPR_PORT_{service}")]
+        )
+    }
+
+    /// Stops a service, a sidecar (`daprd-api`), or `kafka`, `postgres`, `scheduler`. Blocking.
+    pub fn stop(&self, name: &str) {
+        self.script(&["stop", name]);
+    }
+
+    /// Starts it again where it was. Blocking.
+    pub fn start(&self, name: &str) {
+        self.script(&["start", name]);
+    }
+
+    /// The last lines of a log (`api`, `daprd-api`, `kafka`, ...).
+    pub fn logs(&self, name: &str) -> String {
+        self.script(&["logs", name])
+    }
+}
+
+impl Drop for Deployment {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(root().join("deploy").join("local").join("todo-local"))
+            .arg("--run-dir")
+            .arg(&self.run_dir)
+            .arg("down")
+            .output();
+        let _ = Command::new("bash")
+            .arg(root().join("infra").join("todo-infra"))
+            .arg("--run-dir")
+            .arg(&self.run_dir)
+            .args(["down", "--purge"])
+            .output();
+    }
+}
+
+/// The sum of a Prometheus counter's samples whose labels include every `label="value"` given.
+pub fn counter(metrics: &str, name: &str, labels: &[&str]) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+        .filter(|l| labels.iter().all(|label| l.contains(label)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
