@@ -106,7 +106,10 @@ async fn a_reminder_reaches_the_users_stream_at_remind_at() {
     assert_eq!(inbox[0]["task_id"], task["id"]);
     assert_eq!(inbox[0]["read_at"], Value::Null);
     let id = inbox[0]["id"].as_str().unwrap().to_owned();
-    assert!(seen.contains(&format!("id: {id}")), "stream and inbox share the id: {seen}");
+    assert!(
+        seen.contains(&format!("id: {id}")),
+        "stream and inbox share the id: {seen}"
+    );
     let read = format!("/api/v1/notifications/{id}/read");
     let (status, _) = ada.call(reqwest::Method::POST, &read, None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
