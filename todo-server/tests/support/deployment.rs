@@ -11,6 +11,7 @@ pub const DAPR_API_TOKEN: &str = "dev-only-dapr-api-token";
 
 pub struct Deployment {
     run_dir: PathBuf,
+    bus: String,
     /// `TODO_<SERVICE>_URL` and the other values of the deployment's `local.env`.
     env: HashMap<String, String>,
     /// `APP_PORT_<service>` and `DAPR_PORT_<service>`.
@@ -42,6 +43,7 @@ impl Deployment {
         // Built before it starts, so that a failed start is torn down too.
         let mut deployment = Deployment {
             run_dir,
+            bus: bus.to_owned(),
             env: HashMap::new(),
             ports: HashMap::new(),
         };
@@ -82,6 +84,35 @@ impl Deployment {
             "http://127.0.0.1:{}",
             self.ports[&format!("DAPR_PORT_{service}")]
         )
+    }
+
+    /// Publishes `event` (a SPEC §4 JSON event of `topic`) again, as a redelivery would bring it:
+    /// through the API's sidecar with Dapr, or straight to Kafka.
+    pub async fn redeliver(&self, topic: &str, event: &serde_json::Value) {
+        use todo_core::events::DomainEvent;
+        use todo_core::ports::EventBus;
+        let message = DomainEvent::decode(topic, event)
+            .expect("a valid event")
+            .to_message();
+        if self.bus == "dapr" {
+            let response = reqwest::Client::new()
+                .post(format!(
+                    "{}/v1.0/publish/kafka-pubsub/{topic}?metadata.partitionKey={}",
+                    self.sidecar_url("api"),
+                    message.key
+                ))
+                .header("dapr-api-token", DAPR_API_TOKEN)
+                .json(event)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), reqwest::StatusCode::NO_CONTENT);
+        } else {
+            let config =
+                todo_kafka_direct::KafkaConfig::new(self.env["TODO_KAFKA_BROKERS"].clone());
+            let bus = todo_kafka_direct::KafkaEventBus::new(&config).unwrap();
+            bus.publish(&message).await.unwrap();
+        }
     }
 
     /// Stops a service, a sidecar (`daprd-api`), or `kafka`, `postgres`, `scheduler`. Blocking.

@@ -1,0 +1,420 @@
+//! The seed's scenarios as steps over HTTP, shared by the deployment tests (one deployment serves a
+//! whole sequence; each step is named after what it shows).
+
+use std::time::{Duration, Instant};
+
+use futures_util::{Stream, StreamExt};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use super::deployment::{counter, Deployment};
+use super::{in_future, read_until, titles, Server, User};
+
+/// Which outages to rehearse after the scenarios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outages {
+    /// Kafka stopped during writes.
+    Kafka,
+    /// Kafka stopped during writes, then the API's daprd stopped.
+    KafkaAndSidecar,
+}
+
+/// Runs every scenario, then the outages, against `deployment`.
+pub async fn run_all(deployment: &Deployment, outages: Outages) {
+    let server = Server::remote(&deployment.url("api"));
+    let ada = server.user("ada@example.com").await;
+    let bob = server.user("bob@example.com").await;
+    let mut ada_events = open_stream(&server, &ada).await;
+
+    // Started first: its reminder falls due while the other steps run.
+    let reminded = ada
+        .create(json!({"title": "Call the dentist", "due_date": in_future(75), "remind_before": 1}))
+        .await;
+    let deleted = a_recurring_task_deleted_before_its_reminder(&ada).await;
+    a_weekly_task_completed_has_one_next_occurrence_even_when_the_event_comes_twice(
+        deployment, &ada,
+    )
+    .await;
+    priority_tags_search_and_sort_over_many_tasks(&ada).await;
+    two_users_never_see_each_others_tasks(&ada, &bob).await;
+    the_reminder_reaches_the_stream_and_the_inbox_and_the_deleted_one_never_fires(
+        &ada,
+        &mut ada_events,
+        &reminded,
+        &deleted,
+    )
+    .await;
+    writes_succeed_with_kafka_stopped_and_their_events_arrive_after_it_restarts(deployment, &ada)
+        .await;
+    if outages == Outages::KafkaAndSidecar {
+        with_the_sidecar_stopped_writes_get_503_reads_work_and_it_recovers(deployment, &ada).await;
+    }
+}
+
+/// A user's live event stream.
+pub type Events = std::pin::Pin<Box<dyn Stream<Item = reqwest::Result<Vec<u8>>> + Send>>;
+
+pub async fn open_stream(server: &Server, user: &User) -> Events {
+    let response = server
+        .http
+        .get(format!("{}/api/v1/stream", server.base))
+        .bearer_auth(&user.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    Box::pin(
+        response
+            .bytes_stream()
+            .map(|chunk| chunk.map(|b| b.to_vec())),
+    )
+}
+
+/// Polls `check` every 200 ms until it returns `Some`, failing after `within`.
+pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(started.elapsed() < within, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+pub async fn history(user: &User, id: &Value) -> Vec<Value> {
+    let (status, body) = user
+        .call(Method::GET, &format!("/api/v1/tasks/{id}/history"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["items"].as_array().unwrap().clone()
+}
+
+pub async fn metrics(url: &str) -> String {
+    reqwest::get(format!("{url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+pub async fn a_recurring_task_deleted_before_its_reminder(ada: &User) -> Value {
+    let task = ada
+        .create(json!({
+            "title": "Daily standup", "due_date": in_future(70), "remind_before": 1,
+            "recurrence": "daily"
+        }))
+        .await;
+    let (status, _) = ada
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/tasks/{}", task["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    task
+}
+
+pub async fn a_weekly_task_completed_has_one_next_occurrence_even_when_the_event_comes_twice(
+    deployment: &Deployment,
+    ada: &User,
+) {
+    // Due in two hours: its reminder (an hour before) stays in the future.
+    let due = in_future(7200);
+    let task = ada
+        .create(json!({"title": "Weekly review", "due_date": due, "recurrence": "weekly"}))
+        .await;
+    let (status, done) = ada
+        .call(
+            Method::POST,
+            &format!("/api/v1/tasks/{}/complete", task["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["task"]["status"], "completed");
+
+    // The recurring service creates the next one from the `completed` event.
+    let next_week = json!(due + chrono::Duration::days(7));
+    let next = eventually("the next occurrence", Duration::from_secs(60), || async {
+        let pending = ada.list("q=weekly&status=pending").await;
+        (!pending.is_empty()).then_some(pending)
+    })
+    .await;
+    assert_eq!(next.len(), 1, "{next:?}");
+    assert_eq!(next[0]["due_date"], next_week);
+    assert_eq!(next[0]["series_id"], task["series_id"]);
+
+    // The same `completed` event, delivered again (published anew through the API's sidecar).
+    let completed = eventually(
+        "the audit entry of the completion",
+        Duration::from_secs(60),
+        || async {
+            history(ada, &task["id"])
+                .await
+                .into_iter()
+                .find(|e| e["action"] == "completed")
+        },
+    )
+    .await;
+    let event = json!({
+        "event_id": completed["event_id"],
+        "schema_version": 1,
+        "event_type": "completed",
+        "task_id": task["id"],
+        "user_id": completed["task"]["user_id"],
+        "task_data": completed["task"],
+        "timestamp": completed["at"],
+    });
+    let recurring = deployment.url("recurring");
+    let handled = |m: &str| {
+        counter(
+            m,
+            "todo_events_consumed_total",
+            &["group=\"recurring-task-service\"", "outcome=\"ok\""],
+        )
+    };
+    let before = handled(&metrics(&recurring).await);
+    deployment.redeliver("task-events", &event).await;
+    eventually("the duplicate handled", Duration::from_secs(60), || async {
+        (handled(&metrics(&recurring).await) > before).then_some(())
+    })
+    .await;
+    let pending = ada.list("q=weekly&status=pending").await;
+    assert_eq!(pending.len(), 1, "still one next occurrence: {pending:?}");
+    let all = ada.list("q=weekly&status=all").await;
+    assert_eq!(all.len(), 2, "{all:?}");
+}
+
+pub async fn priority_tags_search_and_sort_over_many_tasks(ada: &User) {
+    let specs = [
+        ("Buy groceries", "high", vec!["home"], 5),
+        ("Groceries for the party", "low", vec!["home", "party"], 3),
+        ("Write the report", "high", vec!["work"], 1),
+        ("Review pull requests", "medium", vec!["work"], 2),
+        ("Plan the sprint", "low", vec!["work"], 4),
+        ("Call mum", "medium", vec![], 6),
+        ("Pay the rent", "high", vec!["home"], 7),
+        ("Book flights", "medium", vec![], 8),
+        ("Fix the bike", "low", vec![], 9),
+        ("Read a book", "low", vec![], 10),
+        ("Water the plants", "medium", vec!["home"], 11),
+        ("Prepare slides", "high", vec!["work"], 12),
+        ("Compare grocery prices", "low", vec![], 13),
+    ];
+    for (title, priority, tags, days) in &specs {
+        ada.create(json!({
+            "title": title, "priority": priority, "tags": tags,
+            "due_date": in_future(86_400 * days + 7_200),
+        }))
+        .await;
+    }
+    let groceries = titles(&ada.list("q=groceries").await);
+    assert_eq!(groceries, ["Groceries for the party", "Buy groceries"]);
+    let work = ada.list("tags=work").await;
+    assert_eq!(work.len(), 4);
+    assert!(
+        work.iter().all(|t| t["tags"] == json!(["work"])),
+        "{work:?}"
+    );
+    let high = ada.list("priority=high&status=pending").await;
+    assert_eq!(
+        titles(&high),
+        [
+            "Write the report",
+            "Buy groceries",
+            "Pay the rent",
+            "Prepare slides"
+        ]
+    );
+    let by_due = ada
+        .list("sort=due_date&order=asc&status=pending&limit=200")
+        .await;
+    let dues: Vec<String> = by_due
+        .iter()
+        .filter_map(|t| t["due_date"].as_str().map(str::to_owned))
+        .collect();
+    let mut sorted = dues.clone();
+    sorted.sort();
+    assert_eq!(dues, sorted, "chronological");
+}
+
+pub async fn two_users_never_see_each_others_tasks(ada: &User, bob: &User) {
+    let secret = ada.create(json!({"title": "Ada's secret plan"})).await;
+    assert!(bob.list("status=all").await.is_empty());
+    assert!(bob.list("q=secret").await.is_empty());
+    for method in [Method::GET, Method::DELETE] {
+        let (status, _) = bob
+            .call(method, &format!("/api/v1/tasks/{}", secret["id"]), None)
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    let (status, _) = bob
+        .call(
+            Method::GET,
+            &format!("/api/v1/tasks/{}/history", secret["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+pub async fn the_reminder_reaches_the_stream_and_the_inbox_and_the_deleted_one_never_fires(
+    ada: &User,
+    events: &mut Events,
+    reminded: &Value,
+    deleted: &Value,
+) {
+    let remind_at: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(reminded["remind_at"].clone()).unwrap();
+    let wait = (remind_at - chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default();
+    let seen = read_until(
+        events,
+        "\"title\":\"Call the dentist\"",
+        wait + Duration::from_secs(30),
+    )
+    .await;
+    assert!(chrono::Utc::now() >= remind_at, "not before remind_at");
+    assert!(seen.contains("event: reminder"), "{seen}");
+    let inbox = eventually(
+        "the stored notification",
+        Duration::from_secs(30),
+        || async {
+            let (_, page) = ada.call(Method::GET, "/api/v1/notifications", None).await;
+            let items = page["items"].as_array().cloned().unwrap_or_default();
+            (!items.is_empty()).then_some(items)
+        },
+    )
+    .await;
+    assert_eq!(inbox.len(), 1, "{inbox:?}");
+    assert_eq!(inbox[0]["task_id"], reminded["id"]);
+
+    // The deleted daily task's reminder was due before this one; it never fired, and its series
+    // has no occurrence.
+    assert!(!seen.contains("Daily standup"), "{seen}");
+    assert!(ada.list("q=standup&status=all").await.is_empty());
+    let (status, _) = ada
+        .call(
+            Method::GET,
+            &format!("/api/v1/tasks/{}", deleted["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+pub async fn writes_succeed_with_kafka_stopped_and_their_events_arrive_after_it_restarts(
+    deployment: &Deployment,
+    ada: &User,
+) {
+    tokio::task::block_in_place(|| deployment.stop("kafka"));
+    let mut written = Vec::new();
+    for n in 1..=5 {
+        let task = ada
+            .create(json!({"title": format!("Written during the outage {n}")}))
+            .await;
+        written.push(task);
+    }
+    let (status, _) = ada
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/tasks/{}", written[0]["id"]),
+            Some(json!({"priority": "high"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "updates succeed too");
+    for task in &written {
+        assert!(
+            history(ada, &task["id"]).await.is_empty(),
+            "no event can reach the audit service while Kafka is down"
+        );
+    }
+    tokio::task::block_in_place(|| deployment.start("kafka"));
+    for (i, task) in written.iter().enumerate() {
+        let expected = if i == 0 {
+            vec!["created", "updated"]
+        } else {
+            vec!["created"]
+        };
+        let actions = eventually(
+            "events after Kafka is back",
+            Duration::from_secs(120),
+            || async {
+                let actions: Vec<String> = history(ada, &task["id"])
+                    .await
+                    .iter()
+                    .map(|e| e["action"].as_str().unwrap().to_owned())
+                    .collect();
+                (actions.len() >= expected.len()).then_some(actions)
+            },
+        )
+        .await;
+        assert_eq!(actions, expected, "nothing lost, nothing doubled");
+    }
+    let backlog = eventually("the outbox drained", Duration::from_secs(30), || async {
+        let m = metrics(&deployment.url("api")).await;
+        let backlog = counter(&m, "todo_outbox_backlog", &[]);
+        (backlog == 0.0).then_some(backlog)
+    })
+    .await;
+    assert_eq!(backlog, 0.0);
+}
+
+pub async fn with_the_sidecar_stopped_writes_get_503_reads_work_and_it_recovers(
+    deployment: &Deployment,
+    ada: &User,
+) {
+    tokio::task::block_in_place(|| deployment.stop("daprd-api"));
+    let api = deployment.url("api");
+    let refused = eventually("503 on writes", Duration::from_secs(10), || async {
+        let response = reqwest::Client::new()
+            .post(format!("{api}/api/v1/tasks"))
+            .bearer_auth(&ada.token)
+            .json(&json!({"title": "Refused while the sidecar is down"}))
+            .send()
+            .await
+            .unwrap();
+        (response.status() == StatusCode::SERVICE_UNAVAILABLE).then_some(response)
+    })
+    .await;
+    assert!(refused.headers().contains_key("retry-after"));
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unavailable");
+    assert!(
+        ada.list("q=refused&status=all").await.is_empty(),
+        "a refused write changed nothing"
+    );
+    assert!(
+        !ada.list("status=all").await.is_empty(),
+        "reads keep working"
+    );
+    let ready = reqwest::get(format!("{api}/readyz")).await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    tokio::task::block_in_place(|| deployment.start("daprd-api"));
+    let task = eventually("writes accepted again", Duration::from_secs(60), || async {
+        let (status, task) = ada
+            .call(
+                Method::POST,
+                "/api/v1/tasks",
+                Some(json!({"title": "Written after the sidecar came back"})),
+            )
+            .await;
+        (status == StatusCode::CREATED).then_some(task)
+    })
+    .await;
+    let ready = reqwest::get(format!("{api}/readyz")).await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    eventually("its event published", Duration::from_secs(60), || async {
+        (!history(ada, &task["id"]).await.is_empty()).then_some(())
+    })
+    .await;
+}
