@@ -24,6 +24,7 @@ use todo_core::usecases::{
     RecurringTaskHandler, ReminderFiredHandler, ReminderReconciler, SuccessorPolicy, TaskService,
 };
 use todo_dapr::SidecarHealth;
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
@@ -31,6 +32,7 @@ use tracing::warn;
 use crate::auth::Accounts;
 use crate::config::{Bus, Config, Storage};
 use crate::metrics::{MeteredBus, MeteredHandler};
+use crate::runtime::outbox_signal::SignallingRepository;
 use crate::stream::{StreamConsumer, StreamHub};
 
 /// Everything the HTTP handlers need.
@@ -113,6 +115,8 @@ pub(crate) struct Stores {
     pub(crate) audit: Arc<dyn AuditLog>,
     pub(crate) users: Arc<dyn UserRepository>,
     pub(crate) notifications: Arc<dyn NotificationStore>,
+    /// Signalled by `tasks` after each commit with events; the outbox relay waits on it.
+    pub(crate) relay_wake: Arc<Notify>,
 }
 
 impl Stores {
@@ -126,7 +130,18 @@ impl Stores {
             audit: store.clone(),
             users: store.clone(),
             notifications: store,
+            relay_wake: Arc::new(Notify::new()),
         }
+        .signalling()
+    }
+
+    /// Makes `tasks` wake the outbox relay after each commit with events.
+    fn signalling(mut self) -> Self {
+        self.tasks = Arc::new(SignallingRepository::new(
+            self.tasks,
+            self.relay_wake.clone(),
+        ));
+        self
     }
 }
 
@@ -143,7 +158,9 @@ pub(crate) async fn open_stores(
                 audit: memory,
                 users: Arc::new(InMemoryUserRepository::new()),
                 notifications: Arc::new(InMemoryNotificationStore::new()),
-            })
+                relay_wake: Arc::new(Notify::new()),
+            }
+            .signalling())
         }
         Storage::Postgres(url) => {
             let pool = todo_postgres::connect(url, &todo_postgres::PoolSettings::default()).await?;
@@ -302,7 +319,8 @@ pub(crate) fn spawn_relay(
         relay,
         stores.outbox.clone(),
         clock,
-        Duration::from_millis(50),
+        Duration::from_millis(250),
+        stores.relay_wake.clone(),
         shutdown.clone(),
     ));
 }

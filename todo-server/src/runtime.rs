@@ -1,6 +1,8 @@
 //! Background work of a service: the outbox relay, the in-process reminder scheduler and the reminder
 //! reconciler. Each loop honours the shutdown token and finishes its in-flight work first.
 
+pub mod outbox_signal;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,18 +18,22 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-/// Relays the outbox every `interval` until shutdown, then drains what is left.
+/// Relays the outbox as soon as `wake` is signalled (a commit with events in this process) and at
+/// least every `interval` (rows of other writers, retries that fell due) until shutdown, then drains
+/// what is left.
 pub async fn relay_outbox(
     relay: OutboxRelay,
     outbox: Arc<dyn OutboxStore>,
     clock: Arc<dyn Clock>,
     interval: Duration,
+    wake: Arc<Notify>,
     shutdown: CancellationToken,
 ) {
     const BATCH: usize = 200;
     loop {
         tokio::select! {
             () = shutdown.cancelled() => break,
+            () = wake.notified() => {}
             () = tokio::time::sleep(interval) => {}
         }
         loop {
