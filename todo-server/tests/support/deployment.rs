@@ -78,6 +78,15 @@ impl Deployment {
         self.env[&key].clone()
     }
 
+    /// The base URL of a unit started after `up`, such as a second replica (`api-2`).
+    pub fn unit_url(&self, unit: &str) -> String {
+        let ports = read_vars(&self.run_dir.join("local-ports.env"));
+        format!(
+            "http://127.0.0.1:{}",
+            ports[&format!("APP_PORT_{}", unit.replace('-', "_"))]
+        )
+    }
+
     /// The HTTP address of a service's daprd.
     pub fn sidecar_url(&self, service: &str) -> String {
         format!(
@@ -118,6 +127,14 @@ impl Deployment {
     /// Stops a service, a sidecar (`daprd-api`), or `kafka`, `postgres`, `scheduler`. Blocking.
     pub fn stop(&self, name: &str) {
         self.script(&["stop", name]);
+    }
+
+    /// Stops a unit (`api-2`) and, with Dapr, its sidecar. Blocking.
+    pub fn stop_unit(&self, unit: &str) {
+        self.stop(unit);
+        if self.bus == "dapr" {
+            self.stop(&format!("daprd-{unit}"));
+        }
     }
 
     /// Starts it again where it was. Blocking.

@@ -37,6 +37,7 @@ pub async fn run_all(deployment: &Deployment, outages: Outages) {
     .await;
     priority_tags_search_and_sort_over_many_tasks(&ada).await;
     two_users_never_see_each_others_tasks(&ada, &bob).await;
+    a_second_api_replica_streams_what_the_first_one_writes(deployment, &ada).await;
     the_reminder_reaches_the_stream_and_the_inbox_and_the_deleted_one_never_fires(
         &ada,
         &mut ada_events,
@@ -243,6 +244,80 @@ pub async fn priority_tags_search_and_sort_over_many_tasks(ada: &User) {
     let mut sorted = dues.clone();
     sorted.sort();
     assert_eq!(dues, sorted, "chronological");
+}
+
+/// The next chunk of a stream within `within`, if any.
+async fn next_chunk(events: &mut Events, within: Duration) -> Option<String> {
+    match tokio::time::timeout(within, events.next()).await {
+        Ok(Some(Ok(bytes))) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        _ => None,
+    }
+}
+
+pub async fn a_second_api_replica_streams_what_the_first_one_writes(
+    deployment: &Deployment,
+    ada: &User,
+) {
+    tokio::task::block_in_place(|| deployment.start("api-2"));
+    let replica = Server::remote(&deployment.unit_url("api-2"));
+    // The token the first replica issued is good on the second: they share the signing key.
+    let mut on_replica = open_stream(&replica, ada).await;
+    let mut on_first = open_stream(&Server::remote(&deployment.url("api")), ada).await;
+    let task = ada
+        .create(json!({"title": "Seen from the other replica"}))
+        .await;
+    // Written through the first replica, streamed by the second. Its broadcast subscription starts
+    // at the newest offset once it has joined, so toggle until an update comes through.
+    let started = Instant::now();
+    let mut seen = String::new();
+    for round in 0.. {
+        let action = if round % 2 == 0 { "complete" } else { "reopen" };
+        let (status, body) = ada
+            .call(
+                Method::POST,
+                &format!("/api/v1/tasks/{}/{action}", task["id"]),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        while let Some(chunk) = next_chunk(&mut on_replica, Duration::from_secs(2)).await {
+            seen.push_str(&chunk);
+            if seen.contains("event: task-update") {
+                break;
+            }
+        }
+        if seen.contains("event: task-update") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "the second replica never streamed an update: {seen}"
+        );
+    }
+    assert!(
+        seen.contains(&format!("\"task_id\":{}", task["id"])),
+        "{seen}"
+    );
+    // Every replica gets every update (broadcast), not a share of them: the one the second replica
+    // streamed reaches the first replica's stream too.
+    let at = seen.find("event: task-update").unwrap();
+    let id = seen[..at]
+        .rsplit("id: ")
+        .next()
+        .and_then(|rest| rest.lines().next())
+        .expect("the update's id line")
+        .trim()
+        .to_owned();
+    read_until(&mut on_first, &format!("id: {id}"), Duration::from_secs(30)).await;
+    let (status, _) = reqwest::Client::new()
+        .get(format!("{}/api/v1/tasks/{}", replica.base, task["id"]))
+        .bearer_auth(&ada.token)
+        .send()
+        .await
+        .map(|r| (r.status(), ()))
+        .unwrap();
+    assert_eq!(status, StatusCode::OK, "both replicas serve the same tasks");
+    tokio::task::block_in_place(|| deployment.stop_unit("api-2"));
 }
 
 pub async fn two_users_never_see_each_others_tasks(ada: &User, bob: &User) {
