@@ -402,3 +402,51 @@ impl MessageHandler for OccurrenceReminders {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        let vars: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_vars(&vars).unwrap()
+    }
+
+    async fn refusal(role: Role, pairs: &[(&str, &str)]) -> String {
+        match build(role, config(pairs)).await {
+            Ok(_) => panic!("`{}` started with {pairs:?}", role.name()),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_service_without_a_database_or_a_bus_says_what_is_missing() {
+        for role in [Role::Api, Role::Recurring, Role::Notification, Role::Audit] {
+            let message = refusal(role, &[("TODO_BUS", "dapr")]).await;
+            assert!(message.contains("DATABASE_URL"), "{message}");
+            let message = refusal(role, &[("DATABASE_URL", "postgres://127.0.0.1:1/x")]).await;
+            assert!(message.contains("TODO_BUS=dapr"), "{message}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bad_sidecar_address_is_a_configuration_error() {
+        std::env::set_var("DAPR_HTTP_ENDPOINT", "not a url");
+        let message = refusal(
+            Role::Audit,
+            &[
+                ("DATABASE_URL", "postgres://127.0.0.1:1/x"),
+                ("TODO_BUS", "dapr"),
+            ],
+        )
+        .await;
+        std::env::remove_var("DAPR_HTTP_ENDPOINT");
+        assert!(message.starts_with("configuration:"), "{message}");
+        assert!(message.contains("DAPR_HTTP_ENDPOINT"), "{message}");
+    }
+}
