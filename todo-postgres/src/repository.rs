@@ -2,6 +2,9 @@
 //! [`OutboxStore`](todo_core::ports::OutboxStore) and [`AuditLog`](todo_core::ports::AuditLog) of its
 //! database (see [`crate::outbox`] and [`crate::audit`]), since they share its transactions.
 
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{PgPool, Row};
@@ -55,18 +58,57 @@ LIMIT $3";
 const SELECT_PROCESSED: &str =
     "SELECT EXISTS (SELECT 1 FROM processed_events WHERE consumer = $1 AND event_id = $2)";
 
+/// How many task ids one round trip reserves from `tasks_id_seq`.
+const TASK_ID_BLOCK: i64 = 64;
+
+/// Reserves the next [`TASK_ID_BLOCK`] values of the task id sequence.
+const RESERVE_TASK_IDS: &str = "SELECT nextval('tasks_id_seq') FROM generate_series(1, $1)";
+
+/// Task ids reserved from the sequence and not handed out yet, smallest first.
+///
+/// Reserving a block per round trip takes the `nextval` query off almost every create. Like a sequence's
+/// own `CACHE`, the ids of a block still reserved when the process ends are skipped (ids have gaps
+/// anyway, after a rollback); successive calls still get increasing ids.
+#[derive(Debug, Default)]
+struct ReservedIds(Mutex<BTreeSet<i64>>);
+
+impl ReservedIds {
+    fn take(&self) -> Option<i64> {
+        self.lock().pop_first()
+    }
+
+    /// Adds a block (concurrent callers may each have reserved one) and takes the smallest id.
+    fn add_and_take(&self, block: Vec<i64>) -> Option<i64> {
+        let mut ids = self.lock();
+        ids.extend(block);
+        ids.pop_first()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeSet<i64>> {
+        // The set stays consistent whatever panicked while holding the lock.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// Tasks, their outbox, audit log and processed-event marks in one PostgreSQL database.
 ///
-/// Cheap to clone (it holds a connection pool). Run [`crate::migrate`] on the pool first.
+/// Cheap to clone (it holds a connection pool); clones share their reserved task ids. Run
+/// [`crate::migrate`] on the pool first.
 #[derive(Debug, Clone)]
 pub struct PostgresTaskRepository {
     pub(crate) pool: PgPool,
+    reserved_ids: Arc<ReservedIds>,
 }
 
 impl PostgresTaskRepository {
     /// A repository over `pool`, whose database is migrated.
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            reserved_ids: Arc::default(),
+        }
     }
 
     /// The pool it uses (for health checks and metrics).
@@ -78,11 +120,17 @@ impl PostgresTaskRepository {
 #[async_trait]
 impl TaskRepository for PostgresTaskRepository {
     async fn next_task_id(&self) -> PortResult<TaskId> {
-        let id: i64 = sqlx::query_scalar("SELECT nextval('tasks_id_seq')")
-            .fetch_one(&self.pool)
+        if let Some(id) = self.reserved_ids.take() {
+            return Ok(TaskId(id));
+        }
+        let block: Vec<i64> = sqlx::query_scalar(RESERVE_TASK_IDS)
+            .bind(TASK_ID_BLOCK)
+            .fetch_all(&self.pool)
             .await
             .map_err(port_error)?;
-        Ok(TaskId(id))
+        Ok(TaskId(self.reserved_ids.add_and_take(block).ok_or_else(
+            || corrupt("the task id sequence returned no value".to_owned()),
+        )?))
     }
 
     #[instrument(level = "debug", skip_all, fields(writes = changes.writes.len(), events = changes.outbox.len()))]
