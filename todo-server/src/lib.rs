@@ -24,6 +24,11 @@ pub mod services;
 pub mod stream;
 pub mod transport;
 
+/// mimalloc instead of glibc's malloc: shorter allocation paths (measured 8-20 % less server CPU per
+/// request under the API load, see docs/benchmarks.md) and no per-thread 64 MiB arenas.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
