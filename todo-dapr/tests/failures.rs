@@ -174,8 +174,7 @@ async fn with_the_broker_down_publish_fails_then_succeeds_once_kafka_is_back() {
     let sidecar = support::start(
         Sidecar::builder("broker-down")
             .app_port(app.port)
-            .var("TODO_KAFKA_BROKERS", kafka.brokers())
-            .component("resiliency.yaml", todo_dapr::RESILIENCY),
+            .var("TODO_KAFKA_BROKERS", kafka.brokers()),
     )
     .await;
     let bus = Arc::new(DaprEventBus::new(support::client(&sidecar), DEFAULT_PUBSUB));

@@ -234,6 +234,25 @@ async fn a_dropped_message_is_dead_lettered_and_a_retried_one_is_redelivered_unt
     );
 }
 
+/// A resiliency policy that leaves `kafka-pubsub` alone.
+const POLICY_FOR_ANOTHER_COMPONENT: &str = r#"apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata:
+  name: todo-pubsub-resiliency
+spec:
+  policies:
+    retries:
+      once:
+        policy: constant
+        duration: 1s
+        maxRetries: 0
+  targets:
+    components:
+      some-other-pubsub:
+        inbound:
+          retry: once
+"#;
+
 /// Why [`todo_dapr::RESILIENCY`] exists: without an inbound retry policy, daprd sends a message the
 /// app answered `RETRY` straight to the dead-letter topic.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -263,10 +282,13 @@ async fn without_the_resiliency_policy_a_retried_message_is_dead_lettered_at_onc
         ))
         .router();
     let app = Served::start(router).await;
+    // deploy/dapr/local loads the policy; this file replaces it with one that targets another
+    // component, leaving kafka-pubsub without an inbound retry policy.
     let sidecar = support::start(
         todo_testkit::Sidecar::builder("no-policy")
             .app_port(app.port)
-            .pubsub(PubSubBroker::Kafka),
+            .pubsub(PubSubBroker::Kafka)
+            .component("resiliency.yaml", POLICY_FOR_ANOTHER_COMPONENT),
     )
     .await;
     let bus = DaprEventBus::new(client(&sidecar), DEFAULT_PUBSUB);

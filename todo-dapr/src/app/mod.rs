@@ -76,7 +76,8 @@ use subscriptions::TopicRoutes;
 /// A Dapr resiliency policy that retries inbound deliveries of the `kafka-pubsub` component forever,
 /// with exponential backoff capped at 30 s: with it, `RETRY` means "try again later" even on
 /// subscriptions that have a dead-letter topic (see the module docs). Load it with the components
-/// (`--resources-path`).
+/// (`--resources-path`); it is the file `deploy/dapr/local/resiliency.yaml`, which every local sidecar
+/// loads.
 pub const RESILIENCY: &str = include_str!("../../resources/resiliency.yaml");
 
 /// Builds the router of the routes daprd calls. Register consumers and job handlers, then call

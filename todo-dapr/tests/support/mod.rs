@@ -53,16 +53,10 @@ pub async fn start(builder: SidecarBuilder) -> Sidecar {
         .unwrap_or_else(|e| panic!("starting a sidecar: {e}"))
 }
 
-/// A sidecar (from the testkit) for an app listening on `port`, with the subscription resiliency
-/// policy loaded.
+/// A sidecar (from the testkit) for an app listening on `port`; it loads the subscription
+/// resiliency policy (`todo_dapr::RESILIENCY`) with the components of `deploy/dapr/local`.
 pub async fn sidecar_for(prefix: &str, port: u16, broker: PubSubBroker) -> Sidecar {
-    start(
-        Sidecar::builder(prefix)
-            .app_port(port)
-            .pubsub(broker)
-            .component("resiliency.yaml", todo_dapr::RESILIENCY),
-    )
-    .await
+    start(Sidecar::builder(prefix).app_port(port).pubsub(broker)).await
 }
 
 /// A sidecar with no app (for publishing, state, secrets).
