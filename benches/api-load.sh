@@ -5,7 +5,7 @@
 # with wrk (Debian package) at 32 keep-alive connections, and samples the server's resident memory.
 #
 #   benches/api-load.sh                 # embedded: in-memory storage
-#   benches/api-load.sh postgres        # PostgreSQL from infra/todo-infra (run dir .run/bench)
+#   benches/api-load.sh postgres        # PostgreSQL from infra/todo-infra (a fresh database in its default run dir)
 # Env: DURATION (15s), CONNECTIONS (32), THREADS (2), SEED (10000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,8 +23,8 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 base="http://127.0.0.1:$port"
 env=(TODO_ADDR="127.0.0.1:$port" TODO_JWT_SECRET="bench-secret-bench-secret-bench-secret" TODO_LOG=warn TODO_AUTH_RATE_PER_MINUTE=100000)
 if [ "$mode" = postgres ]; then
-  infra/todo-infra --run-dir .run/bench up postgres >/dev/null
-  pg=$(infra/todo-infra --run-dir .run/bench env | sed -n 's/^export TODO_PG_URL=//p' | tr -d "'\"")
+  infra/todo-infra up postgres >/dev/null
+  pg=$(infra/todo-infra env | sed -n 's/^export TODO_PG_URL=//p' | tr -d "'\"")
   db="bench_$(date +%s)"
   psql "$pg" -qc "create database $db" >/dev/null
   env+=(DATABASE_URL="${pg%/*}/$db")
