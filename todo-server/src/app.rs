@@ -17,7 +17,7 @@ use todo_core::memory::{
 use todo_core::model::{TaskId, UserId};
 use todo_core::ports::{
     AuditLog, Clock, EventBus, IdGenerator, MessageHandler, NotificationStore, OutboxStore,
-    SystemClock, TaskRepository, UserRepository, UuidV7Generator,
+    Scheduler, SystemClock, TaskRepository, UserRepository, UuidV7Generator,
 };
 use todo_core::usecases::{
     AuditConsumer, AuditHandler, NotificationHandler, OutboxRelay, RecurringConsumer,
@@ -32,6 +32,7 @@ use tracing::warn;
 use crate::auth::Accounts;
 use crate::config::{Bus, Config, Storage};
 use crate::metrics::{MeteredBus, MeteredHandler};
+use crate::runtime::near_term::NearTermScheduler;
 use crate::runtime::outbox_signal::SignallingRepository;
 use crate::stream::{StreamConsumer, StreamHub};
 
@@ -213,8 +214,15 @@ pub async fn build_all(config: Config) -> Result<Service, BuildError> {
     let stores = open_stores(&config.storage, clock.clone()).await?;
     let repo = stores.tasks.clone();
     let users = stores.users.clone();
-    let scheduler = Arc::new(InMemoryScheduler::new());
-    let memory_bus = Arc::new(InMemoryEventBus::new());
+    // Reminders fire from an in-process schedule that holds only the jobs due soon; the periodic
+    // reconciliation brings later ones in from storage as they approach.
+    let in_process = Arc::new(InMemoryScheduler::new());
+    let scheduler: Arc<dyn Scheduler> = Arc::new(NearTermScheduler::new(
+        in_process.clone(),
+        clock.clone(),
+        NearTermScheduler::horizon_for(config.reconcile_interval),
+    ));
+    let memory_bus = Arc::new(InMemoryEventBus::new().without_history());
     let hub = Arc::new(StreamHub::new());
 
     let metered = |group: &'static str,
@@ -278,7 +286,7 @@ pub async fn build_all(config: Config) -> Result<Service, BuildError> {
     spawn_relay(&mut workers, &stores, bus, clock.clone(), &shutdown);
     let firing = ReminderFiredHandler::new(repo.clone(), clock.clone());
     workers.spawn(crate::runtime::fire_reminders(
-        scheduler.clone(),
+        in_process,
         firing,
         clock.clone(),
         shutdown.clone(),

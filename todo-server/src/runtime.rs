@@ -1,6 +1,7 @@
 //! Background work of a service: the outbox relay, the in-process reminder scheduler and the reminder
 //! reconciler. Each loop honours the shutdown token and finishes its in-flight work first.
 
+pub mod near_term;
 pub mod outbox_signal;
 
 use std::sync::Arc;

@@ -47,6 +47,7 @@ use crate::app::{api_state, open_stores, spawn_relay, BuildError, Readiness, Ser
 use crate::auth::Accounts;
 use crate::config::{Bus, Config, Storage};
 use crate::http::ApiError;
+use crate::runtime::near_term::NearTermScheduler;
 use crate::stream::{StreamConsumer, StreamHub};
 use crate::transport::Transport;
 
@@ -155,14 +156,18 @@ async fn build_api(mut base: Base) -> Result<Service, BuildError> {
         None => {
             // Without Dapr, each API replica fires reminders from its own in-process schedule,
             // rebuilt from the database; a firing is recorded, so replicas never notify twice.
-            let scheduler = Arc::new(InMemoryScheduler::new());
+            let in_process = Arc::new(InMemoryScheduler::new());
             base.workers.spawn(crate::runtime::fire_reminders(
-                scheduler.clone(),
+                in_process.clone(),
                 ReminderFiredHandler::new(repo.clone(), clock.clone()),
                 clock.clone(),
                 base.shutdown.clone(),
             ));
-            scheduler
+            Arc::new(NearTermScheduler::new(
+                in_process,
+                clock.clone(),
+                NearTermScheduler::horizon_for(base.config.reconcile_interval),
+            ))
         }
     };
     base.workers.spawn(crate::runtime::reconcile_reminders(
