@@ -1,7 +1,8 @@
 //! PostgreSQL adapters of the task manager: the [`TaskRepository`](todo_core::ports::TaskRepository),
-//! [`OutboxStore`](todo_core::ports::OutboxStore), [`AuditLog`](todo_core::ports::AuditLog) and
-//! [`UserRepository`](todo_core::ports::UserRepository) ports on one database, with embedded
-//! migrations.
+//! [`OutboxStore`](todo_core::ports::OutboxStore), [`AuditLog`](todo_core::ports::AuditLog),
+//! [`UserRepository`](todo_core::ports::UserRepository),
+//! [`NotificationStore`](todo_core::ports::NotificationStore) and
+//! [`StateStore`](todo_core::ports::StateStore) ports on one database, with embedded migrations.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,6 +29,8 @@
 //! | `outbox` | events committed with their change, until relayed (and for a retention period after) |
 //! | `processed_events` | (consumer group, event id) pairs: idempotent consumers |
 //! | `audit_log` | append-only history of task events, one row per event id |
+//! | `notifications` | the in-app inbox: one row per reminder firing (its event id), newest first per user |
+//! | `state_store` | keyed JSON with ETags from one sequence (the state port without Dapr) |
 //!
 //! Two unique constraints make duplicate occurrences impossible whatever the callers do:
 //! `UNIQUE (series_id, due_date)` (one occurrence per due date in a series) and
@@ -100,6 +103,7 @@ pub mod query;
 mod repository;
 mod row;
 mod setup;
+mod state;
 mod unit_of_work;
 mod users;
 

@@ -26,3 +26,12 @@ async fn the_postgres_user_repository_conforms() {
         .run_all()
         .await;
 }
+
+#[tokio::test]
+async fn the_postgres_state_store_conforms() {
+    let (_db, store) = support::fresh_store().await;
+    let suite = todo_core::testkit::StateStoreSuite::new(store);
+    suite.run_all().await;
+    // Fresh keys each run: a second run on the same table passes too.
+    suite.run_all().await;
+}

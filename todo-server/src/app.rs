@@ -17,7 +17,7 @@ use todo_core::memory::{
 use todo_core::model::{TaskId, UserId};
 use todo_core::ports::{
     AuditLog, Clock, EventBus, IdGenerator, MessageHandler, NotificationStore, OutboxStore,
-    Scheduler, SystemClock, TaskRepository, UserRepository, UuidV7Generator,
+    Scheduler, StateStore, SystemClock, TaskRepository, UserRepository, UuidV7Generator,
 };
 use todo_core::usecases::{
     AuditConsumer, AuditHandler, NotificationHandler, OutboxRelay, RecurringConsumer,
@@ -116,6 +116,8 @@ pub(crate) struct Stores {
     pub(crate) audit: Arc<dyn AuditLog>,
     pub(crate) users: Arc<dyn UserRepository>,
     pub(crate) notifications: Arc<dyn NotificationStore>,
+    /// Keyed state (the recurring service's series-ended marks) when Dapr's state API is not used.
+    pub(crate) state: Arc<dyn StateStore>,
     /// Signalled by `tasks` after each commit with events; the outbox relay waits on it.
     pub(crate) relay_wake: Arc<Notify>,
 }
@@ -123,14 +125,21 @@ pub(crate) struct Stores {
 impl Stores {
     fn of<S>(store: Arc<S>) -> Self
     where
-        S: TaskRepository + OutboxStore + AuditLog + UserRepository + NotificationStore + 'static,
+        S: TaskRepository
+            + OutboxStore
+            + AuditLog
+            + UserRepository
+            + NotificationStore
+            + StateStore
+            + 'static,
     {
         Stores {
             tasks: store.clone(),
             outbox: store.clone(),
             audit: store.clone(),
             users: store.clone(),
-            notifications: store,
+            notifications: store.clone(),
+            state: store,
             relay_wake: Arc::new(Notify::new()),
         }
         .signalling()
@@ -159,6 +168,7 @@ pub(crate) async fn open_stores(
                 audit: memory,
                 users: Arc::new(InMemoryUserRepository::new()),
                 notifications: Arc::new(InMemoryNotificationStore::new()),
+                state: Arc::new(InMemoryStateStore::new()),
                 relay_wake: Arc::new(Notify::new()),
             }
             .signalling())
@@ -230,7 +240,7 @@ pub async fn build_all(config: Config) -> Result<Service, BuildError> {
      -> Arc<dyn MessageHandler> { Arc::new(MeteredHandler { group, inner }) };
     let recurring = RecurringTaskHandler::new(
         repo.clone(),
-        Arc::new(InMemoryStateStore::new()),
+        stores.state.clone(),
         clock.clone(),
         ids.clone(),
     )

@@ -6,7 +6,7 @@
 //! | service | consumes | publishes (through its outbox) | also |
 //! |---|---|---|---|
 //! | `api` | `task-events` (reminders of occurrences created elsewhere); `task-updates` and `reminders` on every replica (live streams) | `task-events`, `task-updates`, `reminders` | REST API, reminder jobs and their callbacks |
-//! | `recurring` | `task-events` | `task-events` (the next occurrences) | series-ended marks in the Dapr state store |
+//! | `recurring` | `task-events` | `task-events` (the next occurrences) | series-ended marks in the Dapr state store (in PostgreSQL without Dapr) |
 //! | `notification` | `reminders` | — | stores each notification (the inbox) |
 //! | `audit` | `task-events` | — | the append-only history |
 //!
@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use todo_core::events::{consumers, topics, DomainEvent, Message, TaskEventType};
-use todo_core::memory::{InMemoryScheduler, InMemoryStateStore};
+use todo_core::memory::InMemoryScheduler;
 use todo_core::ports::{
     Clock, HandleError, IdGenerator, MessageHandler, Scheduler, SecretStore, StateStore,
     SystemClock, UuidV7Generator,
@@ -270,9 +270,8 @@ async fn api_jwt_secret(base: &Base) -> Result<Vec<u8>, BuildError> {
 fn build_recurring(mut base: Base) -> Service {
     let state: Arc<dyn StateStore> = match base.transport.dapr_client() {
         Some(client) => Arc::new(DaprStateStore::new(client.clone(), DEFAULT_STATE_STORE)),
-        // Without Dapr the series-ended marks live in this process; the database's constraints
-        // (one successor per task, one occurrence per due date) still hold across replicas.
-        None => Arc::new(InMemoryStateStore::new()),
+        // Without Dapr, the same marks live in PostgreSQL's `state_store` table.
+        None => base.stores.state.clone(),
     };
     let handler = RecurringTaskHandler::new(
         base.stores.tasks.clone(),
