@@ -19,11 +19,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use axum::extract::{Request, State};
-use axum::http::{header, Method, StatusCode};
+use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use todo_core::events::{consumers, topics, DomainEvent, Message, TaskEventType};
 use todo_core::memory::InMemoryScheduler;
 use todo_core::ports::{
@@ -319,33 +317,7 @@ fn build_notification(mut base: Base) -> Service {
 /// A service without the REST API: operations routes and, with Dapr, the routes daprd calls.
 fn worker_service(mut base: Base) -> Service {
     let readiness = Readiness::new(base.stores.tasks.clone(), base.sidecar.clone());
-    let metrics = crate::metrics::install();
-    let ops = Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route(
-            "/readyz",
-            get(move || {
-                let readiness = readiness.clone();
-                async move {
-                    match readiness.check().await {
-                        Ok(()) => (StatusCode::OK, "ready".to_owned()),
-                        Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, reason),
-                    }
-                }
-            }),
-        )
-        .route(
-            "/metrics",
-            get(move || {
-                let metrics = metrics.clone();
-                async move {
-                    (
-                        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                        metrics.render(),
-                    )
-                }
-            }),
-        );
+    let ops = crate::http::operations_routes(readiness, crate::metrics::install());
     let router = ops.merge(base.transport.start(&mut base.workers, &base.shutdown));
     Service {
         router,

@@ -26,6 +26,7 @@ use utoipa::{Modify, OpenApi};
 
 pub use dto::{AuthResponse, CompletionDto, TaskDto, TaskPageDto};
 pub use error::ApiError;
+pub use ops::routes as operations_routes;
 
 use crate::app::AppState;
 
@@ -118,9 +119,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(ops::root))
         .route("/docs", get(ops::docs))
         .route("/openapi.json", get(ops::openapi))
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics));
+        .merge(ops::routes(state.readiness.clone(), state.metrics.clone()));
     let cors = if state.config.cors_origins.is_empty() {
         CorsLayer::new()
     } else {

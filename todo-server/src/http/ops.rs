@@ -1,36 +1,50 @@
 //! Operations routes: liveness, readiness, metrics, the OpenAPI document and its browsable page.
 
-use axum::extract::State;
 use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect};
-use axum::Json;
+use axum::response::{Html, Redirect};
+use axum::routing::get;
+use axum::{Json, Router};
+use metrics_exporter_prometheus::PrometheusHandle;
 
-use crate::app::AppState;
+use crate::app::Readiness;
 
 /// `GET /healthz`: the process is alive.
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `GET /readyz`: storage answers (and, in Dapr mode, the sidecar is healthy).
-pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    readiness(&state.readiness).await
-}
-
-/// The answer of `/readyz` for `readiness`.
-pub async fn readiness(readiness: &crate::app::Readiness) -> (StatusCode, String) {
-    match readiness.check().await {
-        Ok(()) => (StatusCode::OK, "ready".to_owned()),
-        Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, reason),
-    }
-}
-
-/// `GET /metrics`: Prometheus text format.
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
+/// The operations routes every service serves: `GET /healthz` (the process is alive), `GET /readyz`
+/// (what `readiness` checks answers) and `GET /metrics` (Prometheus text format).
+pub fn routes<S: Clone + Send + Sync + 'static>(
+    readiness: Readiness,
+    metrics: PrometheusHandle,
+) -> Router<S> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route(
+            "/readyz",
+            get(move || {
+                let readiness = readiness.clone();
+                async move {
+                    match readiness.check().await {
+                        Ok(()) => (StatusCode::OK, "ready".to_owned()),
+                        Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, reason),
+                    }
+                }
+            }),
+        )
+        .route(
+            "/metrics",
+            get(move || {
+                let metrics = metrics.clone();
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                        metrics.render(),
+                    )
+                }
+            }),
+        )
 }
 
 /// `GET /openapi.json`.
