@@ -22,15 +22,16 @@ use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use todo_core::events::{consumers, topics, DomainEvent, Message, TaskEventType};
+use todo_core::events::{consumers, topics, Message, TaskEventType};
 use todo_core::memory::InMemoryScheduler;
 use todo_core::ports::{
     Clock, HandleError, IdGenerator, MessageHandler, Scheduler, SecretStore, StateStore,
     SystemClock, UuidV7Generator,
 };
 use todo_core::usecases::{
-    reminder_job, AuditConsumer, AuditHandler, NotificationHandler, RecurringConsumer,
-    RecurringTaskHandler, ReminderFiredHandler, ReminderReconciler, SuccessorPolicy, TaskService,
+    decode_task_event, reminder_job, AuditConsumer, AuditHandler, NotificationHandler,
+    RecurringConsumer, RecurringTaskHandler, ReminderFiredHandler, ReminderReconciler,
+    SuccessorPolicy, TaskService,
 };
 use todo_dapr::{
     DaprClient, DaprScheduler, DaprSecretStore, DaprStateStore, SidecarHealth,
@@ -358,11 +359,7 @@ struct OccurrenceReminders {
 #[async_trait]
 impl MessageHandler for OccurrenceReminders {
     async fn handle(&self, message: &Message) -> Result<(), HandleError> {
-        let event = match DomainEvent::decode(&message.topic, &message.payload) {
-            Ok(DomainEvent::Task(event)) => event,
-            Ok(_) => return Err(HandleError::Drop("not a task event".into())),
-            Err(e) => return Err(HandleError::Drop(e.to_string())),
-        };
+        let event = decode_task_event(message)?;
         let task = &event.task_data;
         let from_recurring = task.series.is_some_and(|s| s.predecessor.is_some());
         if event.event_type != TaskEventType::Created || !from_recurring {

@@ -4,14 +4,27 @@ use async_trait::async_trait;
 
 use super::{AuditHandler, RecurringTaskHandler};
 use crate::error::TaskError;
-use crate::events::{DomainEvent, Message, TaskEvent};
+use crate::events::{DomainEvent, Message, ReminderEvent, TaskEvent};
 use crate::ports::{HandleError, MessageHandler};
 
-fn decode_task_event(message: &Message) -> Result<TaskEvent, HandleError> {
+/// Decodes a `task-events` message for a consumer; anything else is `Drop` (dead-lettered).
+pub fn decode_task_event(message: &Message) -> Result<TaskEvent, HandleError> {
     match DomainEvent::decode(&message.topic, &message.payload) {
         Ok(DomainEvent::Task(event)) => Ok(event),
         Ok(_) => Err(HandleError::Drop(format!(
             "not a task event on `{}`",
+            message.topic
+        ))),
+        Err(e) => Err(HandleError::Drop(e.to_string())),
+    }
+}
+
+/// Decodes a `reminders` message for a consumer; anything else is `Drop` (dead-lettered).
+pub fn decode_reminder_event(message: &Message) -> Result<ReminderEvent, HandleError> {
+    match DomainEvent::decode(&message.topic, &message.payload) {
+        Ok(DomainEvent::Reminder(event)) => Ok(event),
+        Ok(_) => Err(HandleError::Drop(format!(
+            "not a reminder event on `{}`",
             message.topic
         ))),
         Err(e) => Err(HandleError::Drop(e.to_string())),

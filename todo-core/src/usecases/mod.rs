@@ -12,7 +12,7 @@ mod reminders;
 mod tasks;
 
 pub use audit::AuditHandler;
-pub use consumers::{AuditConsumer, RecurringConsumer};
+pub use consumers::{decode_reminder_event, decode_task_event, AuditConsumer, RecurringConsumer};
 pub use notifications::NotificationHandler;
 pub use outbox_relay::{backoff_delay, Backoff, OutboxRelay, RelayReport};
 pub use recurring::{RecurringOutcome, RecurringTaskHandler};

@@ -9,8 +9,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tracing::debug;
 
+use super::decode_reminder_event;
 use crate::error::PortError;
-use crate::events::{DomainEvent, Message, ReminderEvent};
+use crate::events::{Message, ReminderEvent};
 use crate::ports::{Clock, HandleError, MessageHandler, Notification, NotificationStore};
 
 /// Handles `reminders` for the notification service: stores one in-app notification per firing.
@@ -42,17 +43,6 @@ impl NotificationHandler {
     }
 }
 
-fn decode_reminder_event(message: &Message) -> Result<ReminderEvent, HandleError> {
-    match DomainEvent::decode(&message.topic, &message.payload) {
-        Ok(DomainEvent::Reminder(event)) => Ok(event),
-        Ok(_) => Err(HandleError::Drop(format!(
-            "not a reminder event on `{}`",
-            message.topic
-        ))),
-        Err(e) => Err(HandleError::Drop(e.to_string())),
-    }
-}
-
 /// `reminders` → [`NotificationHandler::handle_event`]. An undecodable message is dropped (dead
 /// letter); a storage failure is retried: redelivery is harmless, since recording is idempotent.
 #[async_trait]
@@ -69,6 +59,7 @@ impl MessageHandler for NotificationHandler {
 mod tests {
     use std::time::Duration as StdDuration;
 
+    use crate::events::DomainEvent;
     use chrono::{DateTime, Duration, Utc};
     use mockall::mock;
     use serde_json::json;
