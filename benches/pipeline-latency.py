@@ -14,41 +14,13 @@ Defaults come from deploy/local/todo-local env (TODO_API_URL, TODO_DATABASE_URL)
 
 import argparse
 import glob
-import json
-import os
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def local_env():
-    try:
-        out = subprocess.run([os.path.join(ROOT, "deploy/local/todo-local"), "env"],
-                             capture_output=True, text=True, check=True).stdout
-    except subprocess.CalledProcessError:
-        return {}
-    env = {}
-    for line in out.splitlines():
-        if line.startswith("export "):
-            key, _, value = line[len("export "):].partition("=")
-            env[key] = value.strip("'")
-    return env
-
-
-def call(url, method="GET", body=None, token=None):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method)
-    request.add_header("content-type", "application/json")
-    if token:
-        request.add_header("authorization", f"Bearer {token}")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        text = response.read()
-        return json.loads(text) if text else None
+from benchlib import call, local_env, percentile
 
 
 def psql(database_url, sql):
@@ -56,12 +28,6 @@ def psql(database_url, sql):
     psql_bin = binaries[-1] if binaries else "psql"
     return subprocess.run([psql_bin, "-X", "-q", "-tA", "-F", ",", database_url, "-c", sql],
                           capture_output=True, text=True, check=True).stdout
-
-
-def percentile(values, p):
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1)))))
-    return ordered[k]
 
 
 def main():

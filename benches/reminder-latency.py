@@ -14,57 +14,28 @@ The URL defaults to TODO_API_URL from deploy/local/todo-local env.
 import argparse
 import datetime as dt
 import json
-import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
 import urllib.request
 import uuid
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def api_url():
-    try:
-        out = subprocess.run([os.path.join(ROOT, "deploy/local/todo-local"), "env"],
-                             capture_output=True, text=True, check=True).stdout
-    except subprocess.CalledProcessError:
-        return "http://127.0.0.1:8080"
-    for line in out.splitlines():
-        if line.startswith("export TODO_API_URL="):
-            return line.split("=", 1)[1].strip("'")
-    return "http://127.0.0.1:8080"
-
-
-def call(url, body=None, token=None):
-    request = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode(),
-                                     method="GET" if body is None else "POST")
-    request.add_header("content-type", "application/json")
-    if token:
-        request.add_header("authorization", f"Bearer {token}")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
+from benchlib import call, local_env, percentile
 
 
 def parse_time(text):
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def percentile(values, p):
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1)))))]
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default=api_url())
+    parser.add_argument("--url", default=local_env().get("TODO_API_URL", "http://127.0.0.1:8080"))
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--spread", type=float, default=30.0)
     args = parser.parse_args()
 
-    token = call(f"{args.url}/api/v1/auth/signup",
+    token = call(f"{args.url}/api/v1/auth/signup", "POST",
                  {"email": f"reminders-{uuid.uuid4().hex[:8]}@example.com",
                   "password": "a good password"})["token"]
     delays, lock = {}, threading.Lock()
@@ -94,7 +65,7 @@ def main():
     for n in range(args.count):
         remind_at = int(start + args.spread * n / args.count) + 1
         due = dt.datetime.fromtimestamp(remind_at + 60, dt.timezone.utc)
-        call(f"{args.url}/api/v1/tasks",
+        call(f"{args.url}/api/v1/tasks", "POST",
              {"title": f"reminder {n}", "due_date": due.strftime("%Y-%m-%dT%H:%M:%SZ"),
               "remind_before": 1}, token)
     listener.join(timeout=args.spread + 60)
