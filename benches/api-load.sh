@@ -38,23 +38,7 @@ token=$(curl -sf "$base/api/v1/auth/signup" -H 'content-type: application/json' 
   -d '{"email":"bench@example.com","password":"bench password"}' | python3 -c 'import sys,json; print(json.load(sys.stdin)["token"])')
 
 echo "seeding $seed tasks ($mode)…"
-python3 - "$base" "$token" "$seed" <<'PY'
-import json, sys, urllib.request, concurrent.futures, random
-base, token, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-words = ["buy", "groceries", "milk", "report", "call", "mum", "gym", "plan", "trip", "fix", "bike", "read"]
-def create(i):
-    rnd = random.Random(i)
-    body = {"title": " ".join(rnd.choice(words) for _ in range(3)) + f" {i}",
-            "description": " ".join(rnd.choice(words) for _ in range(8)),
-            "priority": rnd.choice(["high", "medium", "low"]),
-            "tags": [rnd.choice(["work", "home", "personal"])],
-            "due_date": f"2031-{rnd.randint(1,12):02d}-{rnd.randint(1,28):02d}T09:00:00Z"}
-    req = urllib.request.Request(base + "/api/v1/tasks", json.dumps(body).encode(),
-        {"content-type": "application/json", "authorization": "Bearer " + token})
-    urllib.request.urlopen(req).read()
-with concurrent.futures.ThreadPoolExecutor(16) as pool:
-    list(pool.map(create, range(n)))
-PY
+python3 benches/seed-tasks.py "$base" "$token" "$seed"
 
 if [ "$mode" = postgres ]; then
   # Fresh statistics, as autovacuum would have them on a database that has lived a while.
