@@ -235,9 +235,13 @@ pub async fn build_all(config: Config) -> Result<Service, BuildError> {
     let memory_bus = Arc::new(InMemoryEventBus::new().without_history());
     let hub = Arc::new(StreamHub::new());
 
-    let metered = |group: &'static str,
-                   inner: Arc<dyn MessageHandler>|
-     -> Arc<dyn MessageHandler> { Arc::new(MeteredHandler { group, inner }) };
+    let metered =
+        |group: &'static str, inner: Arc<dyn MessageHandler>| -> Arc<dyn MessageHandler> {
+            Arc::new(MeteredHandler {
+                group: group.to_owned(),
+                inner,
+            })
+        };
     let recurring = RecurringTaskHandler::new(
         repo.clone(),
         stores.state.clone(),

@@ -48,7 +48,7 @@ impl EventBus for MeteredBus {
 /// Counts consumed and failed messages and times their handling, per topic and consumer group.
 pub struct MeteredHandler {
     /// Consumer group name.
-    pub group: &'static str,
+    pub group: String,
     /// The handler measured.
     pub inner: Arc<dyn MessageHandler>,
 }
@@ -60,7 +60,7 @@ impl MessageHandler for MeteredHandler {
         let result = self.inner.handle(message).await;
         let labels = [
             ("topic", message.topic.clone()),
-            ("group", self.group.to_owned()),
+            ("group", self.group.clone()),
         ];
         metrics::histogram!("todo_consumer_handling_seconds", &labels)
             .record(started.elapsed().as_secs_f64());
@@ -69,7 +69,7 @@ impl MessageHandler for MeteredHandler {
             Err(HandleError::Retry(_)) => "retry",
             Err(HandleError::Drop(_)) => "dropped",
         };
-        metrics::counter!("todo_events_consumed_total", "topic" => message.topic.clone(), "group" => self.group, "outcome" => outcome)
+        metrics::counter!("todo_events_consumed_total", "topic" => message.topic.clone(), "group" => self.group.clone(), "outcome" => outcome)
             .increment(1);
         result
     }

@@ -133,7 +133,7 @@ impl Transport {
     pub fn start(self, workers: &mut JoinSet<()>, shutdown: &CancellationToken) -> Router {
         let metered = |c: &Consumer| -> Arc<dyn MessageHandler> {
             Arc::new(MeteredHandler {
-                group: leak_label(&c.group),
+                group: c.group.clone(),
                 inner: c.handler.clone(),
             })
         };
@@ -193,9 +193,4 @@ impl Transport {
             }
         }
     }
-}
-
-/// Metric labels are `'static`; a process has a handful of consumers, each labelled once.
-fn leak_label(name: &str) -> &'static str {
-    Box::leak(name.to_owned().into_boxed_str())
 }
