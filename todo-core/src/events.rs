@@ -19,6 +19,11 @@ pub mod topics {
     pub const REMINDERS: &str = "reminders";
     /// Status changes, for the real-time UI stream.
     pub const TASK_UPDATES: &str = "task-updates";
+
+    /// Where a consumer parks the messages of `topic` it can never handle: `<topic>.dlq`.
+    pub fn dead_letter(topic: &str) -> String {
+        format!("{topic}.dlq")
+    }
 }
 
 /// Consumer group names.
@@ -29,6 +34,18 @@ pub mod consumers {
     pub const NOTIFICATION: &str = "notification-service";
     /// Keeps the audit log.
     pub const AUDIT: &str = "audit-service";
+    /// The API, scheduling the reminders of occurrences the recurring service created.
+    pub const API_REMINDERS: &str = "api-reminders";
+    /// Every API replica, feeding its users' live streams from `task-updates`.
+    pub const API_STREAM_TASK_UPDATES: &str = "api-stream-task-updates";
+    /// Every API replica, feeding its users' live streams from `reminders`.
+    pub const API_STREAM_REMINDERS: &str = "api-stream-reminders";
+}
+
+/// Scheduler job names.
+pub mod jobs {
+    /// The prefix of a task's reminder job: `reminder-task-{task_id}`.
+    pub const REMINDER_PREFIX: &str = "reminder-task-";
 }
 
 /// What happened to a task.

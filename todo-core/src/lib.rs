@@ -5,6 +5,8 @@ pub mod error;
 pub mod events;
 pub mod memory;
 pub mod model;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod ports;
 pub mod query;
 pub mod recurrence;

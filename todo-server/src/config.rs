@@ -1,29 +1,96 @@
 //! Configuration: environment variables (optionally preloaded from a `KEY=VALUE` file named by
-//! `TODO_CONFIG_FILE`), parsed once at start into a typed struct. A bad value stops the process with a
-//! message naming the variable.
+//! `TODO_CONFIG_FILE`), parsed once at start into typed structs. Nothing else in the server reads the
+//! environment. A bad value stops the process with a message naming the variable.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
+
+use todo_dapr::DaprConfig;
 
 /// Where tasks are stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Storage {
     /// In process; lost on exit. The embedded default.
     Memory,
-    /// PostgreSQL at this URL.
+    /// PostgreSQL at this URL (`postgres://` or `postgresql://`).
     Postgres(String),
 }
 
-/// Which event bus carries the events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl Storage {
+    /// The storage's address without its password, for logs and error messages.
+    pub fn redacted(&self) -> String {
+        match self {
+            Storage::Memory => "memory".to_owned(),
+            Storage::Postgres(url) => redact_password(url),
+        }
+    }
+}
+
+/// Which transport carries the events between the roles.
+#[derive(Debug, Clone)]
 pub enum Bus {
-    /// In process (only with `all`).
-    Memory,
-    /// Dapr pub/sub through the sidecar.
-    Dapr,
-    /// Apache Kafka directly.
-    Kafka,
+    /// In process: only the roles of one `todo-server all` process talk to each other.
+    InProcess,
+    /// Dapr pub/sub, jobs, state and secrets through the sidecar.
+    Dapr(Box<DaprSettings>),
+    /// Apache Kafka directly (the `kafka` cargo feature).
+    Kafka(KafkaSettings),
+}
+
+impl Bus {
+    /// The name `TODO_BUS` gives this transport.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Bus::InProcess => "memory",
+            Bus::Dapr(_) => "dapr",
+            Bus::Kafka(_) => "kafka",
+        }
+    }
+}
+
+/// How the service reaches its sidecar and how the sidecar proves itself to the service.
+#[derive(Debug, Clone)]
+pub struct DaprSettings {
+    /// `DAPR_HTTP_ENDPOINT` / `DAPR_HTTP_PORT`, `DAPR_API_TOKEN`: the sidecar's HTTP API.
+    pub client: DaprConfig,
+    /// `APP_API_TOKEN`: the token daprd sends on its calls to the app (none: calls are not checked).
+    pub app_api_token: Option<String>,
+}
+
+/// Where the Kafka brokers are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaSettings {
+    /// `TODO_KAFKA_BROKERS`: bootstrap servers, comma-separated.
+    pub brokers: String,
+}
+
+/// Accounts and tokens.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// `TODO_JWT_SECRET`: HMAC key for tokens. Unset: the secret store's key with Dapr, a random key
+    /// per process in `all`; required by `api` with Kafka.
+    pub jwt_secret: Option<String>,
+    /// `TODO_JWT_TTL_MINUTES`: token lifetime.
+    pub jwt_ttl: Duration,
+    /// `TODO_AUTH_RATE_PER_MINUTE`: sign-up/login attempts per client address per minute.
+    pub rate_per_minute: u32,
+}
+
+/// What the HTTP layer accepts.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// `TODO_CORS_ORIGINS`: comma-separated allowed origins; none by default.
+    pub cors_origins: Vec<String>,
+    /// `TODO_BODY_LIMIT_BYTES`: largest request body.
+    pub body_limit: usize,
+}
+
+/// How the process logs.
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    /// `TODO_LOG`: a `tracing` filter (`info`, `todo_server=debug,info`, ...); checked at parse time.
+    pub filter: String,
 }
 
 /// The server's configuration.
@@ -33,22 +100,16 @@ pub struct Config {
     pub addr: SocketAddr,
     /// `DATABASE_URL` / `TODO_STORAGE`.
     pub storage: Storage,
-    /// `TODO_BUS`.
+    /// `TODO_BUS` and the transport's own settings.
     pub bus: Bus,
-    /// `TODO_JWT_SECRET`: HMAC key for tokens; random per process when unset (embedded mode only).
-    pub jwt_secret: Option<String>,
-    /// `TODO_JWT_TTL_MINUTES`: token lifetime.
-    pub jwt_ttl: Duration,
-    /// `TODO_CORS_ORIGINS`: comma-separated allowed origins; none by default.
-    pub cors_origins: Vec<String>,
-    /// `TODO_AUTH_RATE_PER_MINUTE`: sign-up/login attempts per client address per minute.
-    pub auth_rate_per_minute: u32,
-    /// `TODO_BODY_LIMIT_BYTES`: largest request body.
-    pub body_limit: usize,
-    /// `TODO_KAFKA_BROKERS`: bootstrap servers when `TODO_BUS=kafka`.
-    pub kafka_brokers: Option<String>,
+    /// Accounts and tokens.
+    pub auth: AuthSettings,
+    /// The HTTP layer.
+    pub http: HttpSettings,
+    /// Logging.
+    pub log: LogSettings,
     /// `TODO_REPLICA_ID`: this process among the replicas of its service (default: the host name,
-    /// which Kubernetes sets to the pod name). Names its broadcast consumer group.
+    /// which Kubernetes sets to the pod name). Names its broadcast consumer groups.
     pub replica_id: String,
     /// `TODO_RECONCILE_SECONDS`: how often the API re-schedules every pending reminder from the
     /// database.
@@ -56,7 +117,7 @@ pub struct Config {
 }
 
 /// A configuration value was invalid.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("configuration: {variable}: {message}")]
 pub struct ConfigError {
     /// The variable at fault.
@@ -71,6 +132,9 @@ fn err(variable: &'static str, message: impl Into<String>) -> ConfigError {
         message: message.into(),
     }
 }
+
+/// The variables a Dapr configuration may read, so that a map lookup can name the one at fault.
+const DAPR_VARIABLES: [&str; 3] = ["DAPR_HTTP_ENDPOINT", "DAPR_HTTP_PORT", "DAPR_API_TOKEN"];
 
 impl Config {
     /// Reads the process environment (and `TODO_CONFIG_FILE`, whose values the environment overrides).
@@ -88,34 +152,6 @@ impl Config {
     /// Parses configuration from a map of variables.
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
         let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-        let addr = get("TODO_ADDR")
-            .unwrap_or("127.0.0.1:8080")
-            .parse()
-            .map_err(|_| err("TODO_ADDR", "expected host:port, e.g. 127.0.0.1:8080"))?;
-        let storage = match (get("TODO_STORAGE"), get("DATABASE_URL")) {
-            (Some("memory"), _) | (None, None) => Storage::Memory,
-            (Some("postgres") | None, Some(url)) => Storage::Postgres(url.to_owned()),
-            (Some("postgres"), None) => {
-                return Err(err("DATABASE_URL", "required when TODO_STORAGE=postgres"))
-            }
-            (Some(other), _) => {
-                return Err(err(
-                    "TODO_STORAGE",
-                    format!("`{other}`: expected memory or postgres"),
-                ))
-            }
-        };
-        let bus = match get("TODO_BUS").unwrap_or("memory") {
-            "memory" => Bus::Memory,
-            "dapr" => Bus::Dapr,
-            "kafka" => Bus::Kafka,
-            other => {
-                return Err(err(
-                    "TODO_BUS",
-                    format!("`{other}`: expected memory, dapr or kafka"),
-                ))
-            }
-        };
         let number = |name: &'static str, default: u64, range: std::ops::RangeInclusive<u64>| {
             match get(name) {
                 None => Ok(default),
@@ -135,10 +171,43 @@ impl Config {
                     }),
             }
         };
-        let kafka_brokers = get("TODO_KAFKA_BROKERS").map(str::to_owned);
-        if bus == Bus::Kafka && kafka_brokers.is_none() {
-            return Err(err("TODO_KAFKA_BROKERS", "required when TODO_BUS=kafka"));
+
+        let addr = get("TODO_ADDR")
+            .unwrap_or("127.0.0.1:8080")
+            .parse()
+            .map_err(|_| err("TODO_ADDR", "expected host:port, e.g. 127.0.0.1:8080"))?;
+        let storage = storage(get("TODO_STORAGE"), get("DATABASE_URL"))?;
+        let bus = match get("TODO_BUS").unwrap_or("memory") {
+            "memory" => Bus::InProcess,
+            "dapr" => Bus::Dapr(Box::new(DaprSettings {
+                client: DaprConfig::from_lookup(|name| vars.get(name).cloned()).map_err(|e| {
+                    let variable = DAPR_VARIABLES
+                        .into_iter()
+                        .find(|v| *v == e.variable)
+                        .unwrap_or("DAPR_HTTP_ENDPOINT");
+                    err(variable, e.message)
+                })?,
+                app_api_token: get("APP_API_TOKEN").map(str::to_owned),
+            })),
+            "kafka" => Bus::Kafka(KafkaSettings {
+                brokers: get("TODO_KAFKA_BROKERS")
+                    .ok_or_else(|| err("TODO_KAFKA_BROKERS", "required when TODO_BUS=kafka"))?
+                    .to_owned(),
+            }),
+            other => {
+                return Err(err(
+                    "TODO_BUS",
+                    format!("`{other}`: expected memory, dapr or kafka"),
+                ))
+            }
+        };
+        if matches!(bus, Bus::Kafka(_)) && !cfg!(feature = "kafka") {
+            return Err(err(
+                "TODO_BUS",
+                "this build has no Kafka client: build todo-server with `--features kafka`, or use TODO_BUS=dapr",
+            ));
         }
+
         let replica_id = get("TODO_REPLICA_ID")
             .map(str::to_owned)
             .or_else(|| get("HOSTNAME").map(str::to_owned))
@@ -156,24 +225,40 @@ impl Config {
         if jwt_secret.as_ref().is_some_and(|s| s.len() < 32) {
             return Err(err("TODO_JWT_SECRET", "must be at least 32 bytes"));
         }
+        let filter = get("TODO_LOG").unwrap_or("info").to_owned();
+        tracing_subscriber::EnvFilter::builder()
+            .parse(&filter)
+            .map_err(|e| {
+                err(
+                    "TODO_LOG",
+                    format!("`{filter}`: {e} (e.g. `info` or `todo_server=debug,info`)"),
+                )
+            })?;
+
         Ok(Config {
             addr,
             storage,
             bus,
-            jwt_secret,
-            jwt_ttl: Duration::from_secs(60 * number("TODO_JWT_TTL_MINUTES", 24 * 60, 1..=43_200)?),
-            cors_origins: get("TODO_CORS_ORIGINS")
-                .map(|list| {
-                    list.split(',')
-                        .map(|o| o.trim().to_owned())
-                        .filter(|o| !o.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
-            auth_rate_per_minute: number("TODO_AUTH_RATE_PER_MINUTE", 30, 1..=100_000)? as u32,
-            body_limit: number("TODO_BODY_LIMIT_BYTES", 64 * 1024, 1024..=16 * 1024 * 1024)?
-                as usize,
-            kafka_brokers,
+            auth: AuthSettings {
+                jwt_secret,
+                jwt_ttl: Duration::from_secs(
+                    60 * number("TODO_JWT_TTL_MINUTES", 24 * 60, 1..=43_200)?,
+                ),
+                rate_per_minute: number("TODO_AUTH_RATE_PER_MINUTE", 30, 1..=100_000)? as u32,
+            },
+            http: HttpSettings {
+                cors_origins: get("TODO_CORS_ORIGINS")
+                    .map(|list| {
+                        list.split(',')
+                            .map(|o| o.trim().to_owned())
+                            .filter(|o| !o.is_empty())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                body_limit: number("TODO_BODY_LIMIT_BYTES", 64 * 1024, 1024..=16 * 1024 * 1024)?
+                    as usize,
+            },
+            log: LogSettings { filter },
             replica_id,
             reconcile_interval: Duration::from_secs(number(
                 "TODO_RECONCILE_SECONDS",
@@ -181,6 +266,46 @@ impl Config {
                 1..=86_400,
             )?),
         })
+    }
+}
+
+/// `TODO_STORAGE` (`memory` or `postgres`) and `DATABASE_URL`: the URL alone chooses PostgreSQL.
+fn storage(kind: Option<&str>, url: Option<&str>) -> Result<Storage, ConfigError> {
+    match (kind, url) {
+        (Some("memory"), _) | (None, None) => Ok(Storage::Memory),
+        (Some("postgres") | None, Some(url)) => {
+            let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+            match scheme {
+                Some("postgres" | "postgresql") => Ok(Storage::Postgres(url.to_owned())),
+                _ => Err(err(
+                    "DATABASE_URL",
+                    format!(
+                        "`{}`: expected postgres://USER:PASSWORD@HOST:PORT/DATABASE",
+                        redact_password(url)
+                    ),
+                )),
+            }
+        }
+        (Some("postgres"), None) => Err(err("DATABASE_URL", "required when TODO_STORAGE=postgres")),
+        (Some(other), _) => Err(err(
+            "TODO_STORAGE",
+            format!("`{other}`: expected memory or postgres"),
+        )),
+    }
+}
+
+/// `scheme://user:secret@host/db` → `scheme://user:***@host/db`; anything else unchanged.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{path}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
     }
 }
 
@@ -218,7 +343,8 @@ mod tests {
         let config = Config::from_vars(&HashMap::new()).unwrap();
         assert_eq!(config.addr.to_string(), "127.0.0.1:8080");
         assert_eq!(config.storage, Storage::Memory);
-        assert_eq!(config.bus, Bus::Memory);
+        assert!(matches!(config.bus, Bus::InProcess));
+        assert_eq!(config.log.filter, "info");
     }
 
     #[test]
@@ -228,24 +354,74 @@ mod tests {
     }
 
     #[test]
+    fn dapr_settings_come_from_the_same_variables() {
+        let config = Config::from_vars(&vars(&[
+            ("TODO_BUS", "dapr"),
+            ("DAPR_HTTP_PORT", "3999"),
+            ("DAPR_API_TOKEN", "to-the-sidecar"),
+            ("APP_API_TOKEN", "from-the-sidecar"),
+        ]))
+        .unwrap();
+        let Bus::Dapr(dapr) = config.bus else {
+            panic!("not dapr: {:?}", config.bus)
+        };
+        assert_eq!(dapr.client.endpoint.as_str(), "http://127.0.0.1:3999/");
+        assert_eq!(dapr.client.api_token.as_deref(), Some("to-the-sidecar"));
+        assert_eq!(dapr.app_api_token.as_deref(), Some("from-the-sidecar"));
+    }
+
+    #[test]
     fn each_bad_value_names_its_variable() {
         for (name, value) in [
             ("TODO_ADDR", "nowhere"),
             ("TODO_BUS", "carrier-pigeon"),
             ("TODO_STORAGE", "floppy"),
+            ("DATABASE_URL", "notaurl"),
+            ("DATABASE_URL", "mysql://a:b@c/d"),
             ("TODO_JWT_SECRET", "short"),
             ("TODO_JWT_TTL_MINUTES", "0"),
             ("TODO_BODY_LIMIT_BYTES", "lots"),
             ("TODO_REPLICA_ID", "a b"),
             ("TODO_RECONCILE_SECONDS", "0"),
+            ("TODO_LOG", "garbage[[["),
         ] {
             let error = Config::from_vars(&vars(&[(name, value)])).unwrap_err();
-            assert_eq!(error.variable, name);
+            assert_eq!(error.variable, name, "{value}: {error}");
         }
         let error = Config::from_vars(&vars(&[("TODO_STORAGE", "postgres")])).unwrap_err();
         assert_eq!(error.variable, "DATABASE_URL");
         let error = Config::from_vars(&vars(&[("TODO_BUS", "kafka")])).unwrap_err();
         assert_eq!(error.variable, "TODO_KAFKA_BROKERS");
+        for (name, value) in [("DAPR_HTTP_ENDPOINT", "not a url"), ("DAPR_HTTP_PORT", "0")] {
+            let error =
+                Config::from_vars(&vars(&[("TODO_BUS", "dapr"), (name, value)])).unwrap_err();
+            assert_eq!(error.variable, name, "{error}");
+        }
+    }
+
+    #[test]
+    fn a_rejected_database_url_does_not_show_its_password() {
+        let error =
+            Config::from_vars(&vars(&[("DATABASE_URL", "mysql://me:s3cret@db/x")])).unwrap_err();
+        assert!(!error.to_string().contains("s3cret"), "{error}");
+        assert_eq!(
+            redact_password("postgres://me:s3cret@db:5432/x"),
+            "postgres://me:***@db:5432/x"
+        );
+        assert_eq!(redact_password("postgres://db/x"), "postgres://db/x");
+    }
+
+    #[test]
+    fn kafka_needs_the_kafka_feature() {
+        let parsed = Config::from_vars(&vars(&[
+            ("TODO_BUS", "kafka"),
+            ("TODO_KAFKA_BROKERS", "127.0.0.1:9092"),
+        ]));
+        if cfg!(feature = "kafka") {
+            assert!(matches!(parsed.unwrap().bus, Bus::Kafka(_)));
+        } else {
+            assert_eq!(parsed.unwrap_err().variable, "TODO_BUS");
+        }
     }
 
     #[test]

@@ -3,24 +3,24 @@
 //! `todo-server` (or `todo-server all`) runs everything in one process on in-process adapters: the
 //! embedded default that needs no infrastructure. The modules:
 //!
-//! - [`config`]: typed configuration from the environment;
-//! - [`app`]: assembly of adapters, use cases and background work;
+//! - [`config`]: typed configuration, read from the environment once, in `main`;
+//! - [`compose`]: the one builder: a set of roles over a transport and a store becomes a service;
+//! - [`app`]: what a built service is (routes, background work, the handlers' shared state);
 //! - [`http`]: the REST API, SSE stream, OpenAPI document and operations routes;
 //! - [`auth`]: accounts, password hashes and tokens;
 //! - [`stream`]: per-user fan-out of live events;
 //! - [`runtime`]: the outbox relay, reminder firing and reconciliation loops;
 //! - [`metrics`]: Prometheus metrics;
-//! - [`transport`]: the distributed event bus (Dapr or Kafka), publishing and consuming;
-//! - [`services`]: the distributed services, one per process.
+//! - [`transport`]: how events travel between roles: in process, Dapr, or Kafka (feature `kafka`).
 #![forbid(unsafe_code)]
 
 pub mod app;
 pub mod auth;
+pub mod compose;
 pub mod config;
 pub mod http;
 pub mod metrics;
 pub mod runtime;
-pub mod services;
 pub mod stream;
 pub mod transport;
 
@@ -29,6 +29,7 @@ pub mod transport;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use std::fmt;
 use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
@@ -61,4 +62,22 @@ pub async fn serve(
     token.cancel();
     while workers.join_next().await.is_some() {}
     Ok(())
+}
+
+/// Displays an error with its whole cause chain, `outer: cause: root cause`, for logs and start-up
+/// failures (an error's own message never repeats its source's).
+pub fn error_chain<'a>(error: &'a (dyn std::error::Error + 'static)) -> impl fmt::Display + 'a {
+    struct Chain<'a>(&'a (dyn std::error::Error + 'static));
+    impl fmt::Display for Chain<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "{}", self.0)?;
+            let mut source = self.0.source();
+            while let Some(cause) = source {
+                write!(f, ": {cause}")?;
+                source = cause.source();
+            }
+            Ok(())
+        }
+    }
+    Chain(error)
 }

@@ -1,36 +1,35 @@
 //! `todo-server <service>`: see the crate docs of `todo_server`.
+//!
+//! Exit codes: 0 after a clean shutdown, 2 when the configuration or start-up fails (the message names
+//! the variable or the dependency at fault), 1 when a running service fails.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use todo_server::compose::{self, Role};
 use todo_server::config::Config;
-use todo_server::services::Role;
-use tracing_subscriber::EnvFilter;
+use todo_server::error_chain;
 
 #[derive(Parser)]
 #[command(
     name = "todo-server",
     version,
-    about = "An event-driven task manager: every service in one binary"
+    about = "An event-driven task manager: every service in one binary",
+    after_help = "Configuration comes from environment variables: see docs/operations.md."
 )]
 struct Cli {
     #[command(subcommand)]
-    service: Option<Service>,
+    command: Option<Command>,
 }
 
-#[derive(Subcommand, Clone, Copy, PartialEq, Eq)]
-enum Service {
-    /// Every service in one process (the default).
+#[derive(Subcommand, Clone, Copy)]
+enum Command {
+    /// Every service in one process, no infrastructure needed (the default).
     All,
-    /// REST API, SSE stream, reminder job callbacks.
-    Api,
-    /// Creates next occurrences of recurring tasks (consumes task-events).
-    Recurring,
-    /// Delivers reminders (consumes reminders).
-    Notification,
-    /// Keeps the audit log (consumes task-events).
-    Audit,
-    /// MCP server exposing the task operations as tools.
-    Mcp,
-    /// Applies database migrations and exits.
+    #[command(flatten)]
+    Service(Role),
+    /// Applies the database migrations and exits (safe when run concurrently).
     Migrate,
 }
 
@@ -56,61 +55,67 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+/// Prints why the process cannot start, with the whole cause chain, and exits with 2.
+fn refuse(service: &str, error: &(dyn std::error::Error + 'static)) -> ExitCode {
+    tracing::error!(service, error = %error_chain(error), "cannot start");
+    eprintln!("todo-server {service}: {}", error_chain(error));
+    ExitCode::from(2)
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("TODO_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+async fn main() -> ExitCode {
     let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::All);
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {
-            eprintln!("{error}");
-            std::process::exit(2);
+            eprintln!("todo-server: {error}");
+            return ExitCode::from(2);
         }
     };
-    match cli.service.unwrap_or(Service::All) {
-        Service::All => {
-            let addr = config.addr;
-            let service = todo_server::app::build_all(config).await?;
-            let listener = tokio::net::TcpListener::bind(addr).await?;
-            let url = format!("http://{}", listener.local_addr()?);
-            tracing::info!(%url, "todo-server all: every service in one process");
-            println!("todo is running at {url}  (API docs: {url}/docs, Ctrl-C stops it)");
-            todo_server::serve(service, listener, shutdown_signal()).await?;
-        }
-        Service::Migrate => {
-            todo_server::app::migrate(&config).await?;
-            println!("migrations applied");
-        }
-        Service::Mcp => {
-            eprintln!(
-                "`todo-server mcp` is not part of this build yet: the MCP server has its own issue"
-            );
-            std::process::exit(2);
-        }
-        distributed => {
-            let role = match distributed {
-                Service::Api => Role::Api,
-                Service::Recurring => Role::Recurring,
-                Service::Notification => Role::Notification,
-                _ => Role::Audit,
-            };
-            let addr = config.addr;
-            let service = match todo_server::services::build(role, config).await {
-                Ok(service) => service,
-                Err(error) => {
-                    eprintln!("todo-server {}: {error}", role.name());
-                    std::process::exit(2);
+    tracing_subscriber::fmt()
+        .with_env_filter(config.log.filter.as_str())
+        .with_ansi(std::io::stdout().is_terminal())
+        .init();
+
+    let roles: Vec<Role> = match command {
+        Command::Migrate => {
+            return match compose::migrate(&config.storage).await {
+                Ok(()) => {
+                    println!("migrations applied");
+                    ExitCode::SUCCESS
                 }
+                Err(error) => refuse("migrate", &error),
             };
-            let listener = tokio::net::TcpListener::bind(addr).await?;
-            let url = format!("http://{}", listener.local_addr()?);
-            tracing::info!(%url, service = role.name(), "listening");
-            todo_server::serve(service, listener, shutdown_signal()).await?;
+        }
+        Command::All => Role::ALL.to_vec(),
+        Command::Service(role) => vec![role],
+    };
+    let service = compose::service_name(&roles);
+    let addr = config.addr;
+    let built = match compose::build(&roles, config).await {
+        Ok(built) => built,
+        Err(error) => return refuse(service, &error),
+    };
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("todo-server {service}: cannot listen on {addr} (TODO_ADDR): {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let url = listener
+        .local_addr()
+        .map_or_else(|_| addr.to_string(), |a| format!("http://{a}"));
+    tracing::info!(%url, service, "listening");
+    if service == "all" {
+        println!("todo is running at {url}  (API docs: {url}/docs, Ctrl-C stops it)");
+    }
+    match todo_server::serve(built, listener, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = %error_chain(&error), "server failed");
+            ExitCode::FAILURE
         }
     }
-    Ok(())
 }

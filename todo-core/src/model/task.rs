@@ -246,29 +246,41 @@ impl Task {
 /// The raw fields of a create request, before validation (what a client sends).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskInput {
     /// Required.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, example = "Buy groceries")
+    )]
     pub title: String,
     /// Optional, empty by default.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 10000))]
     pub description: Option<String>,
     /// `high`, `medium` (default) or `low`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::Priority>))]
     pub priority: Option<String>,
     /// Tag names.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 20, example = json!(["home"])))]
     pub tags: Option<Vec<String>>,
     /// RFC 3339 date-time.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime, example = "2030-01-06T09:00:00Z"))]
     pub due_date: Option<String>,
     /// IANA zone, `UTC` by default.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(example = "Europe/London"))]
     pub timezone: Option<String>,
     /// Minutes; 60 by default when a due date is set.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub remind_before: Option<i64>,
     /// `"daily"`, `"weekly"`, `"monthly"` or `{"rrule": ..., "anchor"?: ...}`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::recurrence::Recurrence>))]
     pub recurrence: Option<serde_json::Value>,
 }
 
@@ -353,30 +365,38 @@ fn parse_recurrence(raw: Option<serde_json::Value>) -> Result<Option<Recurrence>
 /// The raw fields of a PATCH request. A field left out is unchanged; `null` clears a nullable one.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskPatchInput {
     /// New title.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub title: Option<String>,
     /// New description (`null` clears).
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 10000))]
     pub description: Option<Option<String>>,
     /// New priority.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::Priority>))]
     pub priority: Option<String>,
     /// New tag set (`null` clears).
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>, max_items = 20))]
     pub tags: Option<Option<Vec<String>>>,
     /// New due date (`null` clears).
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub due_date: Option<Option<String>>,
     /// New time zone.
     #[serde(default)]
     pub timezone: Option<String>,
     /// New lead time (`null` turns the reminder off).
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>, minimum = 0))]
     pub remind_before: Option<Option<i64>>,
     /// New recurrence (`null` stops recurring).
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::recurrence::Recurrence>))]
     pub recurrence: Option<Option<serde_json::Value>>,
     /// The version the client last saw; a different current version is a conflict.
     #[serde(default)]

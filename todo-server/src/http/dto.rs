@@ -20,7 +20,7 @@ pub struct TaskDto {
     #[schema(example = "pending")]
     pub status: String,
     /// `high`, `medium` or `low`.
-    #[schema(example = "high")]
+    #[schema(value_type = todo_core::model::Priority, example = "high")]
     pub priority: String,
     /// Lower-case tags.
     pub tags: Vec<String>,
@@ -34,7 +34,7 @@ pub struct TaskDto {
     /// When the reminder fires.
     pub remind_at: Option<DateTime<Utc>>,
     /// `null`, `"daily"`, `"weekly"`, `"monthly"` or `{"rrule": "...", "anchor": "due"|"completion"}`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<todo_core::recurrence::Recurrence>)]
     pub recurrence: serde_json::Value,
     /// Shared by all occurrences of a recurring task.
     pub series_id: Option<Uuid>,
@@ -69,43 +69,6 @@ impl From<&Task> for TaskDto {
             version: t.version,
         }
     }
-}
-
-/// The body of `POST /api/v1/tasks`.
-#[derive(Debug, ToSchema)]
-#[allow(dead_code)] // documents the body; the server parses it as `todo_core::model::TaskInput`
-pub struct CreateTaskRequest {
-    /// Required, 1..=200 characters.
-    title: String,
-    description: Option<String>,
-    /// `high`, `medium` (default) or `low`.
-    priority: Option<String>,
-    tags: Option<Vec<String>>,
-    /// RFC 3339.
-    due_date: Option<DateTime<Utc>>,
-    /// IANA zone; `UTC` by default.
-    timezone: Option<String>,
-    /// Minutes; 60 by default when a due date is set.
-    remind_before: Option<i64>,
-    #[schema(value_type = Object)]
-    recurrence: Option<serde_json::Value>,
-}
-
-/// The body of `PATCH /api/v1/tasks/{id}`: any writable field; `null` clears a nullable one.
-#[derive(Debug, ToSchema)]
-#[allow(dead_code)] // documents the body; the server parses it as `todo_core::model::TaskPatchInput`
-pub struct UpdateTaskRequest {
-    title: Option<String>,
-    description: Option<String>,
-    priority: Option<String>,
-    tags: Option<Vec<String>>,
-    due_date: Option<DateTime<Utc>>,
-    timezone: Option<String>,
-    remind_before: Option<i64>,
-    #[schema(value_type = Object)]
-    recurrence: Option<serde_json::Value>,
-    /// The version you last read; a newer stored version answers 409.
-    version: Option<i64>,
 }
 
 /// The answer of `POST /api/v1/tasks/{id}/complete`.

@@ -120,11 +120,12 @@ pub fn router(state: AppState) -> Router {
         .route("/docs", get(ops::docs))
         .route("/openapi.json", get(ops::openapi))
         .merge(ops::routes(state.readiness.clone(), state.metrics.clone()));
-    let cors = if state.config.cors_origins.is_empty() {
+    let cors = if state.config.http.cors_origins.is_empty() {
         CorsLayer::new()
     } else {
         let origins: Vec<HeaderValue> = state
             .config
+            .http
             .cors_origins
             .iter()
             .filter_map(|o| HeaderValue::from_str(o).ok())
@@ -138,7 +139,7 @@ pub fn router(state: AppState) -> Router {
                 HeaderName::from_static("last-event-id"),
             ])
     };
-    let body_limit = state.config.body_limit;
+    let body_limit = state.config.http.body_limit;
     api.merge(ops)
         .layer(middleware::from_fn(record_metrics))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))

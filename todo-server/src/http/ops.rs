@@ -28,7 +28,10 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
                 async move {
                     match readiness.check().await {
                         Ok(()) => (StatusCode::OK, "ready".to_owned()),
-                        Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, reason),
+                        Err(reason) => {
+                            tracing::warn!(error = %crate::error_chain(&reason), "not ready");
+                            (StatusCode::SERVICE_UNAVAILABLE, reason.to_string())
+                        }
                     }
                 }
             }),

@@ -7,8 +7,7 @@ use todo_core::model::{NewTask, TaskId, TaskInput, TaskPatch, TaskPatchInput};
 use todo_core::query::QueryParams;
 
 use super::dto::{
-    AuditEntryDto, CompletionDto, CreateTaskRequest, HistoryDto, TagCountDto, TagListDto, TaskDto,
-    TaskPageDto, UpdateTaskRequest,
+    AuditEntryDto, CompletionDto, HistoryDto, TagCountDto, TagListDto, TaskDto, TaskPageDto,
 };
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, AuthUser};
@@ -51,7 +50,7 @@ pub async fn list_tasks(
 }
 
 /// Creates a task.
-#[utoipa::path(post, path = "/api/v1/tasks", tag = "tasks", request_body = CreateTaskRequest,
+#[utoipa::path(post, path = "/api/v1/tasks", tag = "tasks", request_body = TaskInput,
     responses((status = 201, body = TaskDto), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_task(
@@ -77,7 +76,7 @@ pub async fn get_task(
 }
 
 /// Changes any writable field; `"due_date": null` clears the due date.
-#[utoipa::path(patch, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = i64, Path)), request_body = UpdateTaskRequest,
+#[utoipa::path(patch, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = i64, Path)), request_body = TaskPatchInput,
     responses((status = 200, body = TaskDto), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn update_task(

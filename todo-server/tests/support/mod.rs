@@ -39,7 +39,9 @@ impl Server {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
         );
         let config = Config::from_vars(&vars).unwrap();
-        let service = todo_server::app::build_all(config).await.unwrap();
+        let service = todo_server::compose::build(&todo_server::compose::Role::ALL, config)
+            .await
+            .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -1,0 +1,315 @@
+//! What each role adds to a service: its consumers (with their group names from
+//! [`todo_core::events::consumers`]), its background loops and, for the API, its routes.
+//!
+//! | role | consumes | publishes (through the outbox) | also |
+//! |---|---|---|---|
+//! | `api` | `task-events` (reminders of occurrences created elsewhere); `task-updates` and `reminders` on every replica (live streams) | `task-events`, `task-updates`, `reminders` | REST API, reminder jobs and their callbacks |
+//! | `recurring` | `task-events` | `task-events` (the next occurrences) | series-ended marks in the Dapr state store (in the database without Dapr) |
+//! | `notification` | `reminders` | — | stores each notification (the inbox) |
+//! | `audit` | `task-events` | — | the append-only history |
+//!
+//! Reminder jobs belong to the API: a Dapr job calls back the app that created it, so the API
+//! schedules the reminder of every task, including the occurrences the recurring role creates (it
+//! learns of them from their `created` event).
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use governor::{Quota, RateLimiter};
+use rand::RngCore;
+use todo_core::events::{consumers, topics};
+use todo_core::memory::InMemoryScheduler;
+use todo_core::ports::{Scheduler, SecretStore, StateStore};
+use todo_core::usecases::{
+    AuditConsumer, AuditHandler, NotificationHandler, OutboxRelay, RecurringConsumer,
+    RecurringTaskHandler, ReminderFiredHandler, ReminderReconciler, SuccessorPolicy, TaskService,
+};
+use todo_dapr::{
+    DaprScheduler, DaprSecretStore, DaprStateStore, SidecarHealth, DEFAULT_SECRET_STORE,
+    DEFAULT_STATE_STORE,
+};
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+use super::{BuildError, Parts};
+use crate::app::{AppState, Readiness};
+use crate::auth::Accounts;
+use crate::config::Bus;
+use crate::http::ApiError;
+use crate::runtime::near_term::NearTermScheduler;
+use crate::stream::{StreamConsumer, StreamHub};
+
+/// The secret (in the Dapr secret store) that holds the JWT signing key.
+pub const JWT_SECRET_NAME: &str = "jwt-signing-key";
+
+/// How often the outbox relay looks for rows it was not woken for (other writers, retries due).
+const RELAY_POLL: Duration = Duration::from_millis(250);
+
+/// The sidecar's health, when the transport is Dapr.
+pub(super) fn sidecar(parts: &Parts) -> Option<SidecarHealth> {
+    parts
+        .transport
+        .dapr_client()
+        .cloned()
+        .map(SidecarHealth::new)
+}
+
+/// The API: REST routes, live streams, reminder jobs (scheduling, firing, reconciling).
+pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
+    let repo = parts.stores.tasks.clone();
+    let clock = parts.clock.clone();
+    let scheduler = reminder_scheduler(parts);
+    parts.workers.spawn(crate::runtime::reconcile_reminders(
+        ReminderReconciler::new(repo.clone(), scheduler.clone(), clock.clone()),
+        parts.config.reconcile_interval,
+        parts.shutdown.clone(),
+    ));
+    parts.transport.consume(
+        topics::TASK_EVENTS,
+        consumers::API_REMINDERS,
+        Arc::new(OccurrenceReminders {
+            scheduler: scheduler.clone(),
+            clock: clock.clone(),
+        }),
+    );
+    let hub = Arc::new(StreamHub::new());
+    parts.transport.broadcast(
+        topics::TASK_UPDATES,
+        consumers::API_STREAM_TASK_UPDATES,
+        Arc::new(StreamConsumer(hub.clone())),
+    );
+    parts.transport.broadcast(
+        topics::REMINDERS,
+        consumers::API_STREAM_REMINDERS,
+        Arc::new(StreamConsumer(hub.clone())),
+    );
+
+    let policy = match parts.config.bus {
+        Bus::InProcess => SuccessorPolicy::Inline,
+        _ => SuccessorPolicy::ViaEvents,
+    };
+    let tasks = TaskService::new(repo.clone(), scheduler, clock.clone(), parts.ids.clone())
+        .with_successor_policy(policy);
+    let key = jwt_key(parts).await?;
+    let accounts = Accounts::new(
+        parts.stores.users.clone(),
+        clock,
+        parts.ids.clone(),
+        &key,
+        parts.config.auth.jwt_ttl,
+    );
+    let sidecar = sidecar(parts);
+    let per_minute = NonZeroU32::new(parts.config.auth.rate_per_minute).unwrap_or(NonZeroU32::MIN);
+    let state = AppState {
+        tasks,
+        accounts,
+        hub,
+        readiness: Readiness::new(repo, sidecar.clone()),
+        notifications: parts.stores.notifications.clone(),
+        metrics: crate::metrics::install(),
+        auth_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
+        config: Arc::new(parts.config.clone()),
+        closing: CancellationToken::new(),
+    };
+    let closing = state.closing.clone();
+    let mut router = crate::http::router(state);
+    if let Some(sidecar) = sidecar {
+        router = router.layer(middleware::from_fn_with_state(sidecar, require_sidecar));
+    }
+    parts.api = Some((router, closing));
+    Ok(())
+}
+
+/// With Dapr, reminder jobs live in the Dapr scheduler, which calls the API back. Otherwise each API
+/// process fires them from an in-process schedule that holds only the jobs due soon; the periodic
+/// reconciliation brings later ones in from the database as they approach, and a firing is recorded,
+/// so replicas never notify twice.
+fn reminder_scheduler(parts: &mut Parts) -> Arc<dyn Scheduler> {
+    let repo = parts.stores.tasks.clone();
+    let clock = parts.clock.clone();
+    if let Some(client) = parts.transport.dapr_client().cloned() {
+        let handler = ReminderFiredHandler::new(repo, clock.clone());
+        parts
+            .transport
+            .on_reminder_jobs(crate::runtime::reminder_jobs(handler, clock));
+        return Arc::new(DaprScheduler::new(client));
+    }
+    let in_process = Arc::new(InMemoryScheduler::new());
+    parts.workers.spawn(crate::runtime::fire_reminders(
+        in_process.clone(),
+        ReminderFiredHandler::new(repo, clock.clone()),
+        clock.clone(),
+        parts.shutdown.clone(),
+    ));
+    Arc::new(NearTermScheduler::new(
+        in_process,
+        clock,
+        NearTermScheduler::horizon_for(parts.config.reconcile_interval),
+    ))
+}
+
+/// The JWT signing key: `TODO_JWT_SECRET`; else, with Dapr, the secret store's `jwt-signing-key`
+/// (every replica must sign with the same key); else, in `all` only, a random key for this process.
+async fn jwt_key(parts: &Parts) -> Result<Vec<u8>, BuildError> {
+    if let Some(secret) = &parts.config.auth.jwt_secret {
+        return Ok(secret.as_bytes().to_vec());
+    }
+    if let Some(client) = parts.transport.dapr_client() {
+        let secrets = DaprSecretStore::new(client.clone(), DEFAULT_SECRET_STORE);
+        let mut attempts = 0;
+        let values = loop {
+            // The sidecar may start after the app: wait for it a little.
+            match secrets.get(JWT_SECRET_NAME).await {
+                Ok(values) => break values,
+                Err(error) if attempts < 30 => {
+                    attempts += 1;
+                    warn!(error = %crate::error_chain(&error), "JWT signing key not readable from the secret store yet");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(source) => {
+                    return Err(BuildError::JwtSecret {
+                        name: JWT_SECRET_NAME,
+                        store: DEFAULT_SECRET_STORE,
+                        source,
+                    })
+                }
+            }
+        };
+        let key = values
+            .get(JWT_SECRET_NAME)
+            .or_else(|| values.values().next())
+            .cloned()
+            .unwrap_or_default();
+        if key.len() < 32 {
+            return Err(BuildError::WeakJwtSecret {
+                name: JWT_SECRET_NAME,
+            });
+        }
+        return Ok(key.into_bytes());
+    }
+    if !matches!(parts.config.bus, Bus::InProcess) {
+        return Err(BuildError::Requires {
+            service: "api",
+            variable: "TODO_JWT_SECRET",
+            reason: "every API replica must sign tokens with the same key",
+        });
+    }
+    warn!("TODO_JWT_SECRET is not set: using a random key, so tokens end with this process");
+    let mut key = vec![0u8; 32];
+    rand::thread_rng().fill_bytes(&mut key);
+    Ok(key)
+}
+
+/// The recurring role: next occurrences from `completed` events, series ended by `deleted` ones.
+pub(super) fn recurring(parts: &mut Parts) {
+    let state: Arc<dyn StateStore> = match parts.transport.dapr_client() {
+        Some(client) => Arc::new(DaprStateStore::new(client.clone(), DEFAULT_STATE_STORE)),
+        // Without Dapr, the same marks live in the database's state store.
+        None => parts.stores.state.clone(),
+    };
+    let handler = RecurringTaskHandler::new(
+        parts.stores.tasks.clone(),
+        state,
+        parts.clock.clone(),
+        parts.ids.clone(),
+    );
+    parts.transport.consume(
+        topics::TASK_EVENTS,
+        consumers::RECURRING,
+        Arc::new(RecurringConsumer(handler)),
+    );
+}
+
+/// The notification role: stores each reminder for the user's inbox.
+pub(super) fn notification(parts: &mut Parts) {
+    let handler = NotificationHandler::new(parts.stores.notifications.clone(), parts.clock.clone());
+    parts.transport.consume(
+        topics::REMINDERS,
+        consumers::NOTIFICATION,
+        Arc::new(handler),
+    );
+}
+
+/// The audit role: the append-only history of every task.
+pub(super) fn audit(parts: &mut Parts) {
+    let handler = AuditHandler::new(parts.stores.audit.clone());
+    parts.transport.consume(
+        topics::TASK_EVENTS,
+        consumers::AUDIT,
+        Arc::new(AuditConsumer(handler)),
+    );
+}
+
+/// Relays the outbox to the transport until shutdown, then drains it.
+pub(super) fn relay(parts: &mut Parts) {
+    let relay = OutboxRelay::new(
+        parts.stores.outbox.clone(),
+        parts.transport.publisher(),
+        parts.clock.clone(),
+    );
+    parts.workers.spawn(crate::runtime::relay_outbox(
+        relay,
+        parts.stores.outbox.clone(),
+        parts.clock.clone(),
+        RELAY_POLL,
+        parts.stores.relay_wake.clone(),
+        parts.shutdown.clone(),
+    ));
+}
+
+/// With the sidecar unreachable, a change could be stored but neither published nor scheduled in
+/// time: answer 503 with `Retry-After` instead. Reads need no sidecar and keep working.
+async fn require_sidecar(
+    State(sidecar): State<SidecarHealth>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let writes = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if writes && request.uri().path().starts_with("/api/v1/tasks") && !sidecar.is_healthy().await {
+        return ApiError::unavailable(
+            "the Dapr sidecar is unreachable, so changes are refused for now; try again shortly",
+            Some(Duration::from_secs(5)),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+// TEMPORARY: moves to todo_core::usecases::OccurrenceReminders.
+use async_trait::async_trait;
+use todo_core::events::{Message, TaskEventType};
+use todo_core::ports::{Clock, HandleError, MessageHandler};
+use todo_core::usecases::{decode_task_event, reminder_job};
+
+struct OccurrenceReminders {
+    scheduler: Arc<dyn Scheduler>,
+    clock: Arc<dyn Clock>,
+}
+
+#[async_trait]
+impl MessageHandler for OccurrenceReminders {
+    async fn handle(&self, message: &Message) -> Result<(), HandleError> {
+        let event = decode_task_event(message)?;
+        let task = &event.task_data;
+        let from_recurring = task.series.is_some_and(|s| s.predecessor.is_some());
+        if event.event_type != TaskEventType::Created || !from_recurring {
+            return Ok(());
+        }
+        match reminder_job(task, self.clock.now()) {
+            Some(job) => self
+                .scheduler
+                .schedule(job)
+                .await
+                .map_err(|e| HandleError::Retry(e.to_string())),
+            None => Ok(()),
+        }
+    }
+}

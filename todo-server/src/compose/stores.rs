@@ -1,0 +1,111 @@
+//! The storage ports of a service, all from one adapter: in memory or PostgreSQL.
+
+use std::sync::Arc;
+
+use todo_core::memory::{
+    InMemoryNotificationStore, InMemoryStateStore, InMemoryTaskRepository, InMemoryUserRepository,
+};
+use todo_core::ports::{
+    AuditLog, Clock, NotificationStore, OutboxStore, StateStore, TaskRepository, UserRepository,
+};
+use tokio::sync::Notify;
+
+use super::BuildError;
+use crate::config::Storage;
+use crate::runtime::outbox_signal::SignallingRepository;
+
+/// The storage ports, from one adapter.
+pub(crate) struct Stores {
+    /// Tasks, written with their outbox messages in one transaction. Consumers use this one;
+    /// see [`Stores::signalling`] for the one that wakes the relay.
+    pub(crate) tasks: Arc<dyn TaskRepository>,
+    pub(crate) outbox: Arc<dyn OutboxStore>,
+    pub(crate) audit: Arc<dyn AuditLog>,
+    pub(crate) users: Arc<dyn UserRepository>,
+    pub(crate) notifications: Arc<dyn NotificationStore>,
+    /// Keyed state (the recurring role's series-ended marks) when Dapr's state API is not used.
+    pub(crate) state: Arc<dyn StateStore>,
+    /// Signalled after each commit with events; the outbox relay waits on it.
+    pub(crate) relay_wake: Arc<Notify>,
+}
+
+impl Stores {
+    fn of<S>(store: Arc<S>) -> Self
+    where
+        S: TaskRepository
+            + OutboxStore
+            + AuditLog
+            + UserRepository
+            + NotificationStore
+            + StateStore
+            + 'static,
+    {
+        Stores {
+            tasks: store.clone(),
+            outbox: store.clone(),
+            audit: store.clone(),
+            users: store.clone(),
+            notifications: store.clone(),
+            state: store,
+            relay_wake: Arc::new(Notify::new()),
+        }
+        .signalling()
+    }
+
+    /// Makes `tasks` wake the outbox relay after each commit with events.
+    fn signalling(mut self) -> Self {
+        self.tasks = Arc::new(SignallingRepository::new(
+            self.tasks,
+            self.relay_wake.clone(),
+        ));
+        self
+    }
+}
+
+/// Opens the stores `storage` names; PostgreSQL is migrated first.
+pub(super) async fn open(storage: &Storage, clock: Arc<dyn Clock>) -> Result<Stores, BuildError> {
+    match storage {
+        Storage::Memory => {
+            let memory = Arc::new(InMemoryTaskRepository::with_clock(clock));
+            Ok(Stores {
+                tasks: memory.clone(),
+                outbox: memory.clone(),
+                audit: memory,
+                users: Arc::new(InMemoryUserRepository::new()),
+                notifications: Arc::new(InMemoryNotificationStore::new()),
+                state: Arc::new(InMemoryStateStore::new()),
+                relay_wake: Arc::new(Notify::new()),
+            }
+            .signalling())
+        }
+        Storage::Postgres(url) => Ok(Stores::of(Arc::new(postgres(storage, url).await?))),
+    }
+}
+
+/// Connects to PostgreSQL and applies the migrations; safe when several processes do it at once.
+async fn postgres(
+    storage: &Storage,
+    url: &str,
+) -> Result<todo_postgres::PostgresTaskRepository, BuildError> {
+    let failed = |source| BuildError::Database {
+        address: storage.redacted(),
+        source,
+    };
+    let pool = todo_postgres::connect(url, &todo_postgres::PoolSettings::default())
+        .await
+        .map_err(failed)?;
+    todo_postgres::migrate(&pool).await.map_err(failed)?;
+    Ok(todo_postgres::PostgresTaskRepository::new(pool))
+}
+
+/// Applies the database migrations (`todo-server migrate`); safe to run concurrently.
+pub async fn migrate(storage: &Storage) -> Result<(), BuildError> {
+    match storage {
+        Storage::Postgres(url) => postgres(storage, url).await.map(drop),
+        Storage::Memory => Err(BuildError::Requires {
+            service: "migrate",
+            variable: "DATABASE_URL",
+            reason: "there is nothing to migrate in memory",
+        }),
+    }
+}
