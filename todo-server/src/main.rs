@@ -55,9 +55,8 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// Prints why the process cannot start, with the whole cause chain, and exits with 2.
+/// Prints (to stderr) why the process cannot start, with the whole cause chain, and exits with 2.
 fn refuse(service: &str, error: &(dyn std::error::Error + 'static)) -> ExitCode {
-    tracing::error!(service, error = %error_chain(error), "cannot start");
     eprintln!("todo-server {service}: {}", error_chain(error));
     ExitCode::from(2)
 }
