@@ -31,17 +31,16 @@ use todo_core::query::QueryParams;
 use todo_core::usecases::{
     reminder_job_name, OutboxRelay, RecurringConsumer, RecurringTaskHandler, TaskService,
 };
-use todo_examples::{describe, local_time};
+use todo_examples::{describe, local_time, required_var};
 use todo_postgres::{connect, migrate, PoolSettings, PostgresTaskRepository};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
-    let url = std::env::var("DATABASE_URL").map_err(|_| {
-        anyhow::anyhow!(
-            "DATABASE_URL is not set: give it a PostgreSQL URL, e.g. \
-             `eval \"$(infra/todo-infra env)\"; DATABASE_URL=\"$TODO_PG_URL\" cargo run --example with_postgres`"
-        )
-    })?;
+    let url = required_var(
+        "DATABASE_URL",
+        "give it a PostgreSQL URL, e.g. `eval \"$(infra/todo-infra env)\"; \
+         DATABASE_URL=\"$TODO_PG_URL\" cargo run --example with_postgres`",
+    );
 
     // 1. Storage: one pool, the schema migrated. `PostgresTaskRepository` is the task repository,
     //    the outbox and the state store of the use cases, all on this one database.
@@ -97,7 +96,11 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     println!("created {}", describe(&plants));
     if let Some(job) = scheduler.job(&reminder_job_name(plants.id)) {
-        println!("  reminder job {} at {}", job.name, local_time(&plants, job.due));
+        println!(
+            "  reminder job {} at {}",
+            job.name,
+            local_time(&plants, job.due)
+        );
     }
     for (title, tag) in [("Repot the cactus", "home"), ("Plan the offsite", "work")] {
         let new = NewTask::parse(TaskInput {

@@ -20,7 +20,9 @@ pub fn local_time(task: &Task, instant: DateTime<Utc>) -> String {
     let zone = task.timezone;
     format!(
         "{} ({})",
-        instant.with_timezone(&zone.tz()).format("%a %Y-%m-%d %H:%M %Z"),
+        instant
+            .with_timezone(&zone.tz())
+            .format("%a %Y-%m-%d %H:%M %Z"),
         zone.name()
     )
 }
@@ -44,4 +46,17 @@ pub fn describe(task: &Task) -> String {
         task.status,
         due(task)
     )
+}
+
+/// The environment variable `name`, or, when it is unset or empty, exits with status 2 and a message
+/// that names it and says how to set it (`how`).
+#[must_use]
+pub fn required_var(name: &str, how: &str) -> String {
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => value,
+        _ => {
+            eprintln!("error: {name} is not set: {how}");
+            std::process::exit(2)
+        }
+    }
 }
