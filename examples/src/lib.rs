@@ -14,17 +14,20 @@
 use chrono::{DateTime, Utc};
 use todo_core::model::Task;
 
-/// `instant` on the wall clock of the task's time zone: `Mon 2026-03-09 09:00 GMT (Europe/London)`.
+/// `instant` on the wall clock of the task's time zone: `Mon 2026-03-09 09:00 GMT (Europe/London)`,
+/// or `Mon 2026-03-09 09:00 UTC` when the zone is UTC.
 #[must_use]
 pub fn local_time(task: &Task, instant: DateTime<Utc>) -> String {
     let zone = task.timezone;
-    format!(
-        "{} ({})",
-        instant
-            .with_timezone(&zone.tz())
-            .format("%a %Y-%m-%d %H:%M %Z"),
-        zone.name()
-    )
+    let local = instant
+        .with_timezone(&zone.tz())
+        .format("%a %Y-%m-%d %H:%M %Z")
+        .to_string();
+    if local.ends_with(zone.name()) {
+        local
+    } else {
+        format!("{local} ({})", zone.name())
+    }
 }
 
 /// The task's due date in its time zone, or `no due date`.
