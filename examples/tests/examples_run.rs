@@ -294,9 +294,12 @@ struct Occurrence {
     days_after_predecessor: Option<i32>,
 }
 
+/// `id, status, series_id, predecessor_id, days_after_predecessor`.
+type OccurrenceRow = (i64, String, Option<String>, Option<i64>, Option<i32>);
+
 /// The stored tasks titled `title`, oldest first.
 async fn occurrences(pool: &PgPool, title: &str) -> Vec<Occurrence> {
-    let rows: Vec<(i64, String, Option<String>, Option<i64>, Option<i32>)> = sqlx::query_as(
+    let rows: Vec<OccurrenceRow> = sqlx::query_as(
         "SELECT t.id, t.status::text, t.series_id::text, t.predecessor_id,
                 (t.due_date AT TIME ZONE t.timezone)::date - (p.due_date AT TIME ZONE p.timezone)::date
            FROM tasks t LEFT JOIN tasks p ON p.id = t.predecessor_id
