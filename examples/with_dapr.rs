@@ -190,7 +190,7 @@ async fn main() -> anyhow::Result<()> {
     print_job(&scheduler, &completion.task).await?; // cancelled with the completion
     let report = relay.drain(100, 10).await?;
     println!(
-        "outbox relay: {} events published to {DEFAULT_PUBSUB}, {} failed",
+        "outbox relay -> {DEFAULT_PUBSUB}: {} published, {} failed",
         report.sent, report.failed
     );
     let next = loop {
@@ -214,7 +214,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let report = relay.drain(100, 10).await?;
     println!(
-        "outbox relay: {} events published, the reminder on `{}` among them",
+        "outbox relay -> {DEFAULT_PUBSUB}: {} published, the reminder on `{}` among them",
         report.sent,
         topics::REMINDERS
     );

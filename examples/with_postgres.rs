@@ -130,7 +130,7 @@ async fn main() -> anyhow::Result<()> {
     //    next occurrence and marks the event processed in one transaction (a redelivery is a no-op).
     let report = relay.drain(100, 10).await?;
     println!(
-        "outbox relay: {} events published, {} failed",
+        "outbox relay -> in-process bus: {} published, {} failed",
         report.sent, report.failed
     );
     if let Some(dead) = bus.dead_letters().first() {

@@ -147,7 +147,7 @@ async fn with_postgres_stores_the_next_occurrence_from_the_relayed_outbox() {
         &stdout,
         &["search \"plant\" tagged home", "Water the plants"],
     );
-    assert_line(&stdout, &["outbox relay:", "0 failed"]);
+    assert_line(&stdout, &["outbox relay -> in-process bus:", "0 failed"]);
     assert_line(
         &stdout,
         &[
@@ -190,14 +190,15 @@ async fn with_postgres_without_a_database_url_names_the_variable() {
     fails_naming("with_postgres", command("with_postgres"), "DATABASE_URL").await;
 }
 
-#[tokio::test]
-async fn with_dapr_goes_through_pubsub_jobs_and_state_of_a_real_sidecar() {
-    let db = TestDatabase::create().await.expect("a test database");
+/// Runs `with_dapr` with `database_url` beside a fresh sidecar (Kafka pub/sub, PostgreSQL state,
+/// the Dapr scheduler); asserts it succeeded and printed each step. Its output and the sidecar, still
+/// running, for further checks.
+async fn run_with_dapr(database_url: &str) -> (String, Sidecar) {
     let app_port = free_port().expect("a free port");
     let dapr_port = free_port().expect("a free port");
     // The program listens first; daprd reads its subscriptions once the app answers.
     let mut run = command("with_dapr");
-    run.env("DATABASE_URL", db.url())
+    run.env("DATABASE_URL", database_url)
         .env("DAPR_HTTP_PORT", dapr_port.to_string())
         .env("TODO_ADDR", format!("127.0.0.1:{app_port}"));
     let child = run.spawn().expect("starting with_dapr");
@@ -215,10 +216,8 @@ async fn with_dapr_goes_through_pubsub_jobs_and_state_of_a_real_sidecar() {
         String::from_utf8_lossy(&output.stderr),
         sidecar.log_tail(40)
     );
-
-    assert_line(&stdout, &["tasks are stored in PostgreSQL"]);
     assert_line(&stdout, &["Dapr job reminder-task-", "dueTime"]);
-    assert_line(&stdout, &["events published to kafka-pubsub", "0 failed"]);
+    assert_line(&stdout, &["outbox relay -> kafka-pubsub:", "0 failed"]);
     assert_line(
         &stdout,
         &[
@@ -232,6 +231,14 @@ async fn with_dapr_goes_through_pubsub_jobs_and_state_of_a_real_sidecar() {
         &stdout,
         &["series ended; statestore holds recurring-series-ended-"],
     );
+    (stdout, sidecar)
+}
+
+#[tokio::test]
+async fn with_dapr_goes_through_pubsub_jobs_and_state_of_a_real_sidecar() {
+    let db = TestDatabase::create().await.expect("a test database");
+    let (stdout, sidecar) = run_with_dapr(db.url()).await;
+    assert_line(&stdout, &["tasks are stored in PostgreSQL"]);
 
     // The database: the completed occurrence stays, its successor was deleted, the plumber's reminder
     // went out on `reminders`, and every event left the outbox.
@@ -274,6 +281,12 @@ async fn with_dapr_goes_through_pubsub_jobs_and_state_of_a_real_sidecar() {
     let key = format!("recurring-series-ended-{series_id}");
     let ended = state.get(&key).await.expect("the state API answers");
     assert!(ended.is_some(), "{key} is not in the state store");
+}
+
+#[tokio::test]
+async fn with_dapr_keeps_the_tasks_in_memory_when_told_so() {
+    let (stdout, _sidecar) = run_with_dapr("memory:").await;
+    assert_line(&stdout, &["tasks are kept in memory"]);
 }
 
 #[tokio::test]
