@@ -3,11 +3,12 @@
 //! `todo-testkit`. Each test checks what the program printed and what it left behind in the database
 //! and the sidecar, so an example that stops working fails the build.
 //!
-//! `cargo test` builds the examples before it runs tests; their binaries sit beside this test's
-//! (`target/<profile>/examples/<name>`).
+//! The examples' binaries sit beside this test's (`target/<profile>/examples/<name>`); the test
+//! builds them first, so they are never stale.
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use todo_core::events::consumers;
@@ -20,22 +21,49 @@ use tokio::process::{Child, Command};
 /// Longest a program may run: `with_dapr` waits for a Kafka consumer group to join and a job to fire.
 const RUN_LIMIT: Duration = Duration::from_secs(180);
 
-/// The built example `name`.
+/// The built example `name`, up to date.
 fn example(name: &str) -> PathBuf {
     let test_binary = std::env::current_exe().expect("the test binary has a path");
     // target/<profile>/deps/examples_run-<hash> -> target/<profile>/examples/<name>
-    let path = test_binary
+    let profile_dir = test_binary
         .parent()
         .and_then(Path::parent)
-        .expect("the test binary lives in target/<profile>/deps")
-        .join("examples")
-        .join(name);
-    assert!(
-        path.is_file(),
-        "{} does not exist: build the examples (`cargo build -p todo-examples --examples`)",
-        path.display()
-    );
+        .expect("the test binary lives in target/<profile>/deps");
+    build_examples(profile_dir);
+    let path = profile_dir.join("examples").join(name);
+    assert!(path.is_file(), "{} was not built", path.display());
     path
+}
+
+/// Builds the examples once per test run. `cargo test` builds them too, but not when only this test
+/// target is selected (`--test examples_run`): then the binaries could be stale.
+fn build_examples(profile_dir: &Path) {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut build = std::process::Command::new(cargo);
+        build.args(["build", "--quiet", "-p", "todo-examples", "--examples"]);
+        match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") | None => {}
+            Some("release") => {
+                build.arg("--release");
+            }
+            Some(profile) => {
+                build.args(["--profile", profile]);
+            }
+        }
+        let output = build
+            .output()
+            .map_err(|e| format!("running cargo build: {e}"))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).into_owned())
+        }
+    });
+    if let Err(why) = built {
+        panic!("`cargo build -p todo-examples --examples` failed:\n{why}");
+    }
 }
 
 /// A command for the example `name` with none of the variables the examples read inherited, so each
