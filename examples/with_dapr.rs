@@ -25,8 +25,8 @@
 //!
 //! `DAPR_HTTP_ENDPOINT` (`http://host:port`) may replace `DAPR_HTTP_PORT`, and `DAPR_API_TOKEN` /
 //! `APP_API_TOKEN` are honoured as daprd sets them. `TODO_ADDR` (default `127.0.0.1:3001`) is where
-//! this program listens for daprd. It takes about ten seconds: the reminder is due three seconds after
-//! it is set, and a new Kafka consumer group takes a few seconds to join.
+//! this program listens for daprd. It takes a few seconds: the reminder is due three seconds after it
+//! is set, and a new Kafka consumer group takes a moment to join.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -110,6 +110,8 @@ async fn main() -> anyhow::Result<()> {
         ))
         .on_jobs(
             "reminder-task-",
+            // The server registers `todo_dapr::ReminderJobHandler` here; this closure does the same
+            // (decode the payload, run the use case) and also reports the outcome.
             job_fn(move |name, data| {
                 let reminders = reminders.clone();
                 let fired = fired.clone();
