@@ -21,6 +21,7 @@ use todo_core::usecases::{
     AuditConsumer, AuditHandler, OutboxRelay, RecurringConsumer, RecurringTaskHandler,
     ReminderFiredHandler, ReminderOutcome, ReminderPayload, SuccessorPolicy, TaskService,
 };
+use todo_examples::{describe, local_time};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
@@ -71,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
             })?,
         )
         .await?;
-    println!("created #{} due {}", standup.id, due);
+    println!("created {}", describe(&standup));
     tasks.complete_task(me, standup.id).await?;
     let relayed = relay.drain(100, 10).await?;
     println!(
@@ -90,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
         .await?
         .items;
     for task in &next {
-        println!("next occurrence #{} due {:?}", task.id, task.due_date);
+        println!("next occurrence {}", describe(task));
     }
     assert_eq!(next.len(), 1);
     assert_eq!(next[0].due_date, Some(due + Duration::weeks(1)));
@@ -113,13 +114,22 @@ async fn main() -> anyhow::Result<()> {
     let job = scheduler
         .job(&format!("reminder-task-{}", groceries.id))
         .expect("the reminder job is scheduled");
-    println!("job {} fires at {} (due {})", job.name, job.due, due);
+    println!(
+        "job {} fires at {} ({})",
+        job.name,
+        local_time(&groceries, job.due),
+        todo_examples::due(&groceries)
+    );
     assert_eq!(job.due, due - Duration::hours(1));
     let now = clock.advance(Duration::hours(5));
     for fired in scheduler.take_due(now) {
         let payload: ReminderPayload = serde_json::from_value(fired.payload)?;
         if let ReminderOutcome::Sent(event) = reminders.handle(&payload).await? {
-            println!("reminder fired: \"{}\" due {}", event.title, event.due_at);
+            println!(
+                "reminder fired: \"{}\" due {}",
+                event.title,
+                local_time(&groceries, event.due_at)
+            );
         }
     }
     relay.drain(100, 10).await?;
@@ -128,6 +138,8 @@ async fn main() -> anyhow::Result<()> {
         bus.published_on(topics::REMINDERS).len()
     );
 
+    // The completed occurrence of the weekly task is still listed (status=all is the default): its
+    // status tells it from the next occurrence.
     println!("\n== 3. Priorities, tags, search and sort");
     for (title, tag, priority) in [
         ("Write quarterly report", "work", "high"),
@@ -148,7 +160,7 @@ async fn main() -> anyhow::Result<()> {
     }
     .parse()?;
     for task in tasks.list_tasks(me, &search).await?.items {
-        println!("search \"groceries\": {}", task.title.as_str());
+        println!("search \"groceries\": {}", describe(&task));
     }
     let by_priority = QueryParams {
         sort: Some("priority".into()),
@@ -156,7 +168,7 @@ async fn main() -> anyhow::Result<()> {
     }
     .parse()?;
     for task in tasks.list_tasks(me, &by_priority).await?.items {
-        println!("{:>6}  {}", task.priority.as_str(), task.title.as_str());
+        println!("{:>6}  {}", task.priority.as_str(), describe(&task));
     }
     let work = QueryParams {
         tags: Some("work".into()),
