@@ -63,7 +63,11 @@ start_time_of() {
 }
 
 # A pid file holds "PID START-TIME", so a pid reused by another program never counts as ours.
-pid_of() { local f; f="$(pids_dir)/$1.pid"; [ -f "$f" ] && read -r pid _ < "$f" && echo "$pid" || true; }
+pid_of() {
+  local f pid started
+  f="$(pids_dir)/$1.pid"
+  if [ -f "$f" ] && read -r pid started < "$f"; then echo "$pid"; fi
+}
 
 alive() {
   local f pid started
