@@ -221,7 +221,10 @@ impl SidecarBuilder {
             .args(["sidecar", "--app-id", &app_id, "--components"])
             .arg(&templates)
             .args(["--watch-pid", &std::process::id().to_string()])
-            .args(["--timeout", &self.ready_timeout.as_secs().max(1).to_string()])
+            .args([
+                "--timeout",
+                &self.ready_timeout.as_secs().max(1).to_string(),
+            ])
             .args(["--var", &format!("TODO_DAPR_STATE_PG_URL={state_url}")]);
         for (name, value) in &self.vars {
             command.args(["--var", &format!("{name}={value}")]);
@@ -348,8 +351,16 @@ mod tests {
             let out = run_dir.join("out");
             let pubsub = std::fs::read_to_string(out.join("pubsub.yaml")).expect("pubsub.yaml");
             assert!(pubsub.contains("name: kafka-pubsub"), "{set}: {pubsub}");
-            assert!(pubsub.contains("{appID}"), "Dapr's own tokens stay: {pubsub}");
-            for file in ["statestore.yaml", "secretstore.yaml", "resiliency.yaml", "broadcast.yaml"] {
+            assert!(
+                pubsub.contains("{appID}"),
+                "Dapr's own tokens stay: {pubsub}"
+            );
+            for file in [
+                "statestore.yaml",
+                "secretstore.yaml",
+                "resiliency.yaml",
+                "broadcast.yaml",
+            ] {
                 let text = std::fs::read_to_string(out.join(file)).expect(file);
                 assert!(!text.contains("${TODO_"), "{set}/{file}: {text}");
             }
