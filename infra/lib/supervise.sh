@@ -7,6 +7,7 @@
 #   pid files   spawn NAME CMD..., pid_of NAME, alive NAME
 #   readiness   wait_ready NAME CHECK..., http_ok URL, fail_with_log NAME WHY
 #   stopping    stop_service NAME [SIGNAL]     SIGNAL (TERM), wait, then KILL; by pid file only
+#               stop_services NAME...          the same for several at once
 #   guarding    guard NAME PID                 stop NAME when process PID is gone
 #   daprd       render_file, render_components, sidecar_start ARGS..., sidecar_stop ID
 #
@@ -93,20 +94,39 @@ spawn() {
 
 # Stops a process we started (by pid file only): SIGNAL (default TERM), STOP_TIMEOUT s, then KILL.
 stop_service() {
-  local name="$1" signal="${2:-TERM}" pid i
-  pid="$(pid_of "$name")"
-  [ -n "$pid" ] || return 0
+  local name="$1" signal="${2:-TERM}" pid
   if alive "$name"; then
+    pid="$(pid_of "$name")"
     kill "-$signal" "$pid" 2>/dev/null || true
-    for (( i = 0; i < STOP_TIMEOUT * 10; i++ )); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
-    if [ -d "/proc/$pid" ]; then
-      say "$name (pid $pid) did not stop in $STOP_TIMEOUT s; killing"
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 0.2
-    fi
-    say "stopped $name (pid $pid)"
+    await_exit "$name" "$pid"
   fi
   rm -f "$(pids_dir)/$name.pid"
+}
+
+# Stops several processes at once (TERM to all, then the waits), so that it takes the slowest
+# one's time, not the sum.
+stop_services() {
+  local name pids=() names=() i
+  for name in "$@"; do
+    if alive "$name"; then
+      pids+=("$(pid_of "$name")"); names+=("$name")
+      kill -TERM "${pids[-1]}" 2>/dev/null || true
+    fi
+  done
+  for i in "${!names[@]}"; do await_exit "${names[$i]}" "${pids[$i]}"; done
+  for name in "$@"; do rm -f "$(pids_dir)/$name.pid"; done
+}
+
+# Waits up to STOP_TIMEOUT s for signalled process NAME (pid $2) to exit, then KILLs it.
+await_exit() {
+  local name="$1" pid="$2" i
+  for (( i = 0; i < STOP_TIMEOUT * 10; i++ )); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
+  if [ -d "/proc/$pid" ]; then
+    say "$name (pid $pid) did not stop in $STOP_TIMEOUT s; killing"
+    kill -KILL "$pid" 2>/dev/null || true
+    sleep 0.2
+  fi
+  say "stopped $name (pid $pid)"
 }
 
 # Stops NAME as soon as process PID is gone (a test binary that died without cleaning up). The
