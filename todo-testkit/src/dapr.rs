@@ -2,15 +2,18 @@
 //!
 //! Each [`Sidecar`] gets a unique app id (so its Kafka consumer group, `{appID}` in the
 //! component, is its own), free ports, its own rendered components dir and, unless told
-//! otherwise, its own state database. It is killed when dropped, and a watchdog kills it
-//! within a second if the test process dies without dropping it.
+//! otherwise, its own state database. The testkit does not launch daprd itself: it asks the
+//! project's one supervisor (`infra/todo-infra sidecar`, in `infra/lib/supervise.sh`) to render
+//! the components, start daprd, wait for its health and guard it, exactly as the local
+//! deployment does. It is stopped when dropped, and the supervisor's guard stops it within a
+//! second if the test process dies without dropping it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::{free_port, unique_name, Stack, TestDatabase, TestkitError};
+use crate::stack::parse_exports;
+use crate::{unique_name, Stack, TestDatabase, TestkitError};
 
 /// Which pub/sub component set the sidecar loads. Both name their component `kafka-pubsub`,
 /// so application code is the same for either.
@@ -47,10 +50,9 @@ pub struct Sidecar {
     app_id: String,
     http_port: u16,
     grpc_port: u16,
-    child: Option<Child>,
+    stack: &'static Stack,
     dir: PathBuf,
     log_path: PathBuf,
-    pid_file: PathBuf,
     _state_db: Option<TestDatabase>,
 }
 
@@ -180,7 +182,8 @@ impl SidecarBuilder {
         self
     }
 
-    /// Renders the components, starts daprd and waits until it reports healthy.
+    /// Renders the components, starts daprd and waits until it reports healthy, all through
+    /// `infra/todo-infra sidecar`.
     pub async fn start(self) -> Result<Sidecar, TestkitError> {
         let stack = Stack::get()?;
         let app_id = if self.unique {
@@ -203,17 +206,8 @@ impl SidecarBuilder {
             (None, None) => unreachable!("one of the two is set above"),
         };
 
-        let mut vars = stack.vars().clone();
-        vars.insert("TODO_DAPR_STATE_PG_URL".into(), state_url);
-        vars.extend(self.vars.clone());
-
         let dir = stack.run_dir().join("sidecars").join(&app_id);
-        let components = dir.join("components");
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&components).map_err(TestkitError::io(format!(
-            "creating {}",
-            components.display()
-        )))?;
         let templates = self.templates.clone().unwrap_or_else(|| {
             let set = match self.pubsub {
                 PubSubBroker::Kafka => "local",
@@ -221,186 +215,85 @@ impl SidecarBuilder {
             };
             stack.root().join("deploy").join("dapr").join(set)
         });
-        render_dir(&templates, &components, &vars)?;
+
+        let mut command = stack.infra_command();
+        command
+            .args(["sidecar", "--app-id", &app_id, "--components"])
+            .arg(&templates)
+            .args(["--watch-pid", &std::process::id().to_string()])
+            .args([
+                "--timeout",
+                &self.ready_timeout.as_secs().max(1).to_string(),
+            ])
+            .args(["--var", &format!("TODO_DAPR_STATE_PG_URL={state_url}")]);
+        for (name, value) in &self.vars {
+            command.args(["--var", &format!("{name}={value}")]);
+        }
+        // Extra files are templates too: the supervisor renders them with the rest.
+        let extra = dir.join("templates");
+        if !self.extra_components.is_empty() {
+            std::fs::create_dir_all(&extra)
+                .map_err(TestkitError::io(format!("creating {}", extra.display())))?;
+        }
         for (file_name, yaml) in &self.extra_components {
-            let out = components.join(file_name);
-            let text = render(yaml, &vars).map_err(|message| TestkitError::Render {
-                path: out.clone(),
-                message,
-            })?;
-            std::fs::write(&out, text)
-                .map_err(TestkitError::io(format!("writing {}", out.display())))?;
+            let path = extra.join(file_name);
+            std::fs::write(&path, yaml)
+                .map_err(TestkitError::io(format!("writing {}", path.display())))?;
+            command.arg("--component").arg(&path);
         }
-        let config = dir.join("config.yaml");
-        render_file(
-            &stack
-                .root()
-                .join("deploy")
-                .join("dapr")
-                .join("local-config.yaml"),
-            &config,
-            &vars,
-        )?;
-
-        let http_port = match self.http_port {
-            Some(port) => port,
-            None => free_port()?,
-        };
-        let grpc_port = free_port()?;
-        let internal_port = free_port()?;
-        let metrics_port = free_port()?;
-        let logs = stack.run_dir().join("logs");
-        std::fs::create_dir_all(&logs).map_err(TestkitError::io("creating the logs dir"))?;
-        let log_path = logs.join(format!("daprd-{app_id}.log"));
-        let pid_file = stack
-            .run_dir()
-            .join("pids")
-            .join(format!("daprd-{app_id}.pid"));
-        let log = std::fs::File::create(&log_path)
-            .map_err(TestkitError::io(format!("creating {}", log_path.display())))?;
-        let log_err = log
-            .try_clone()
-            .map_err(TestkitError::io("cloning the log handle"))?;
-
-        let mut args: Vec<String> = vec![
-            "--app-id".into(),
-            app_id.clone(),
-            "--mode".into(),
-            "standalone".into(),
-            "--dapr-listen-addresses".into(),
-            "127.0.0.1".into(),
-            "--dapr-http-port".into(),
-            http_port.to_string(),
-            "--dapr-grpc-port".into(),
-            grpc_port.to_string(),
-            "--dapr-internal-grpc-port".into(),
-            internal_port.to_string(),
-            "--dapr-internal-grpc-listen-address".into(),
-            "127.0.0.1".into(),
-            "--metrics-port".into(),
-            metrics_port.to_string(),
-            "--app-channel-address".into(),
-            "127.0.0.1".into(),
-            "--resources-path".into(),
-            components.display().to_string(),
-            "--config".into(),
-            config.display().to_string(),
-            "--scheduler-host-address".into(),
-            stack.scheduler_addr()?.to_owned(),
-            "--placement-host-address".into(),
-            String::new(),
-            "--dapr-graceful-shutdown-seconds".into(),
-            "1".into(),
-            "--log-level".into(),
-            "info".into(),
-        ];
         if let Some(port) = self.app_port {
-            args.extend(["--app-port".into(), port.to_string()]);
+            command.args(["--app-port", &port.to_string()]);
         }
-        args.extend(self.args.iter().cloned());
+        if let Some(port) = self.http_port {
+            command.args(["--dapr-http-port", &port.to_string()]);
+        }
+        command
+            .args(["--", "--dapr-graceful-shutdown-seconds", "1"])
+            .args(&self.args);
 
-        let child = Command::new("bash")
-            .arg("-c")
-            .arg(WATCHDOG)
-            .arg("todo-testkit-daprd")
-            .arg(stack.daprd_bin()?)
-            .args(&args)
-            .env("WATCH_PID", std::process::id().to_string())
-            .env("PID_FILE", &pid_file)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err)
-            .spawn()
-            .map_err(|e| sidecar_err(format!("could not start daprd: {e}")))?;
-
-        let mut sidecar = Sidecar {
-            app_id: app_id.clone(),
-            http_port,
-            grpc_port,
-            child: Some(child),
-            dir,
-            log_path,
-            pid_file,
-            _state_db: state_db,
-        };
-        // The full healthz, not /healthz/outbound: only it waits for the runtime's start-up to
-        // finish (components loaded, app reachable if there is one), so a daprd about to exit
-        // on a broken component never counts as started.
-        wait_healthy(&mut sidecar, "/v1.0/healthz", self.ready_timeout)
+        // On a blocking thread: daprd is healthy only once the app answers, and the app may be
+        // served by this very runtime.
+        let output = tokio::task::spawn_blocking(move || command.output())
             .await
-            .map_err(|why| {
-                sidecar_err(format!(
-                    "{why}\n---- last 40 lines of {} ----\n{}",
-                    sidecar.log_path.display(),
-                    sidecar.log_tail(40)
-                ))
-            })?;
-        Ok(sidecar)
-    }
-}
-
-/// Runs daprd under a small bash guard: it records daprd's pid (so `todo-infra down` can
-/// stop it too), forwards SIGTERM, and stops daprd when the test process ($WATCH_PID) dies.
-const WATCHDOG: &str = r#"
-daprd_bin="$1"; shift
-"$daprd_bin" "$@" &
-d=$!
-echo "$d" > "$PID_FILE"
-trap 'kill -TERM "$d" 2>/dev/null; wait "$d"; rm -f "$PID_FILE"; exit 0' TERM INT
-while kill -0 "$WATCH_PID" 2>/dev/null && kill -0 "$d" 2>/dev/null; do sleep 1 & wait $!; done
-kill -TERM "$d" 2>/dev/null; wait "$d"; rm -f "$PID_FILE"
-"#;
-
-async fn wait_healthy(sidecar: &mut Sidecar, path: &str, timeout: Duration) -> Result<(), String> {
-    let url = format!("{}{path}", sidecar.http_url());
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .map_err(|e| format!("building an HTTP client: {e}"))?;
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Ok(response) = client.get(&url).send().await {
-            if response.status().is_success() {
-                return Ok(());
-            }
+            .map_err(|e| sidecar_err(format!("the supervisor call panicked: {e}")))?
+            .map_err(|e| sidecar_err(format!("could not run infra/todo-infra sidecar: {e}")))?;
+        if !output.status.success() {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(sidecar_err(format!(
+                "`infra/todo-infra sidecar` failed ({}):\n{}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim_end()
+            )));
         }
-        // The guard exits exactly when daprd has exited.
-        if let Some(child) = sidecar.child.as_mut() {
-            if let Ok(Some(status)) = child.try_wait() {
-                return Err(format!("daprd exited ({status}) before {url} answered"));
-            }
-        }
-        if Instant::now() > deadline {
-            return Err(format!("{url} did not answer 2xx within {timeout:?}"));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        let ports = parse_exports(&String::from_utf8_lossy(&output.stdout));
+        let port = |name: &str| {
+            ports
+                .get(name)
+                .and_then(|p| p.parse::<u16>().ok())
+                .ok_or_else(|| sidecar_err(format!("the supervisor printed no {name}")))
+        };
+        Ok(Sidecar {
+            http_port: port("DAPR_HTTP_PORT")?,
+            grpc_port: port("DAPR_GRPC_PORT")?,
+            log_path: stack
+                .run_dir()
+                .join("logs")
+                .join(format!("daprd-{app_id}.log")),
+            app_id,
+            stack,
+            dir,
+            _state_db: state_db,
+        })
     }
 }
 
 impl Drop for Sidecar {
     fn drop(&mut self) {
-        let daprd_pid = std::fs::read_to_string(&self.pid_file).ok();
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(child.id().to_string())
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if matches!(child.try_wait(), Ok(Some(_))) {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            if !matches!(child.try_wait(), Ok(Some(_))) {
-                let _ = child.kill();
-                let _ = child.wait();
-                if let Some(pid) = daprd_pid.as_deref().map(str::trim) {
-                    let _ = Command::new("kill").arg("-KILL").arg(pid).status();
-                }
-            }
-        }
-        let _ = std::fs::remove_file(&self.pid_file);
+        let _ = self
+            .stack
+            .infra_command()
+            .args(["sidecar-stop", &self.app_id])
+            .output();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -411,120 +304,77 @@ fn log_tail(path: &Path, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-/// Renders every `*.yaml` / `*.yml` in `src` into `dst`.
-fn render_dir(src: &Path, dst: &Path, vars: &HashMap<String, String>) -> Result<(), TestkitError> {
-    let entries =
-        std::fs::read_dir(src).map_err(TestkitError::io(format!("reading {}", src.display())))?;
-    let mut found = false;
-    for entry in entries {
-        let path = entry
-            .map_err(TestkitError::io(format!("reading {}", src.display())))?
-            .path();
-        let is_yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
-        if is_yaml {
-            found = true;
-            let name = path.file_name().expect("a dir entry has a file name");
-            render_file(&path, &dst.join(name), vars)?;
-        }
-    }
-    if found {
-        Ok(())
-    } else {
-        Err(TestkitError::Render {
-            path: src.to_path_buf(),
-            message: "no component files (*.yaml)".into(),
-        })
-    }
-}
-
-fn render_file(src: &Path, dst: &Path, vars: &HashMap<String, String>) -> Result<(), TestkitError> {
-    let text = std::fs::read_to_string(src)
-        .map_err(TestkitError::io(format!("reading {}", src.display())))?;
-    let out = render(&text, vars).map_err(|message| TestkitError::Render {
-        path: src.to_path_buf(),
-        message,
-    })?;
-    std::fs::write(dst, out).map_err(TestkitError::io(format!("writing {}", dst.display())))
-}
-
-/// Replaces `${TODO_NAME}` (name: `[A-Z0-9_]`) with its value; an unknown `TODO_` variable
-/// is an error, anything else (Dapr's own `{appID}`, a literal `$`) is left alone.
-fn render(text: &str, vars: &HashMap<String, String>) -> Result<String, String> {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("${TODO_") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let name_len =
-            after.find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'));
-        match name_len {
-            Some(len) if after[len..].starts_with('}') => {
-                let name = &after[..len];
-                let value = vars
-                    .get(name)
-                    .ok_or_else(|| format!("${{{name}}} is not set"))?;
-                out.push_str(value);
-                rest = &after[len + 1..];
-            }
-            _ => {
-                out.push_str("${");
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn todo_variables_are_substituted_and_dapr_tokens_are_kept() {
-        let vars = HashMap::from([("TODO_KAFKA_BROKERS".to_owned(), "127.0.0.1:9092".to_owned())]);
-        let out = render(
-            "brokers: \"${TODO_KAFKA_BROKERS}\"\ngroup: \"{appID}\"\ncost: $5",
-            &vars,
-        );
-        assert_eq!(
-            out.as_deref(),
-            Ok("brokers: \"127.0.0.1:9092\"\ngroup: \"{appID}\"\ncost: $5")
-        );
+    /// A run dir with just the `env` file `todo-infra render` reads.
+    fn fake_stack(vars: &[(&str, &str)]) -> PathBuf {
+        let dir = std::env::temp_dir().join(unique_name("render"));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let env: String = vars
+            .iter()
+            .map(|(k, v)| format!("export {k}='{v}'\n"))
+            .collect();
+        std::fs::write(dir.join("env"), env).expect("env file");
+        dir
     }
 
-    #[test]
-    fn an_unset_variable_is_an_error() {
-        let err = render("x: ${TODO_NOPE}", &HashMap::new()).unwrap_err();
-        assert!(err.contains("TODO_NOPE"), "{err}");
+    fn render(run_dir: &Path, set: &str) -> std::process::Output {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("workspace root");
+        std::process::Command::new("bash")
+            .arg(root.join("infra/todo-infra"))
+            .arg("--run-dir")
+            .arg(run_dir)
+            .arg("render")
+            .arg(root.join("deploy/dapr").join(set))
+            .arg(run_dir.join("out"))
+            .output()
+            .expect("running infra/todo-infra render")
     }
 
     #[test]
     fn the_shipped_component_sets_render_with_the_stack_variables() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("workspace root");
-        let vars: HashMap<String, String> = [
+        let vars = [
             "TODO_KAFKA_BROKERS",
             "TODO_DAPR_STATE_PG_URL",
             "TODO_SECRETS_FILE",
             "TODO_REDIS_ADDR",
-            "TODO_DAPR_NAME_RESOLUTION_DB",
         ]
-        .into_iter()
-        .map(|k| (k.to_owned(), "v".to_owned()))
-        .collect();
+        .map(|k| (k, "v"));
         for set in ["local", "local-redis"] {
-            let dst = std::env::temp_dir().join(unique_name("render"));
-            std::fs::create_dir_all(&dst).expect("temp dir");
-            render_dir(&root.join("deploy/dapr").join(set), &dst, &vars).expect("renders");
-            let pubsub = std::fs::read_to_string(dst.join("pubsub.yaml")).expect("pubsub.yaml");
+            let run_dir = fake_stack(&vars);
+            let output = render(&run_dir, set);
+            assert!(output.status.success(), "{set}: {output:?}");
+            let out = run_dir.join("out");
+            let pubsub = std::fs::read_to_string(out.join("pubsub.yaml")).expect("pubsub.yaml");
             assert!(pubsub.contains("name: kafka-pubsub"), "{set}: {pubsub}");
-            assert!(!pubsub.contains("${TODO_"), "{set}: {pubsub}");
             assert!(
-                dst.join("statestore.yaml").is_file() && dst.join("secretstore.yaml").is_file()
+                pubsub.contains("{appID}"),
+                "Dapr's own tokens stay: {pubsub}"
             );
-            let _ = std::fs::remove_dir_all(&dst);
+            for file in [
+                "statestore.yaml",
+                "secretstore.yaml",
+                "resiliency.yaml",
+                "broadcast.yaml",
+            ] {
+                let text = std::fs::read_to_string(out.join(file)).expect(file);
+                assert!(!text.contains("${TODO_"), "{set}/{file}: {text}");
+            }
+            let _ = std::fs::remove_dir_all(&run_dir);
         }
+    }
+
+    #[test]
+    fn an_unset_variable_is_an_error() {
+        let run_dir = fake_stack(&[("TODO_KAFKA_BROKERS", "v")]);
+        let output = render(&run_dir, "local");
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("is not set"), "{stderr}");
+        let _ = std::fs::remove_dir_all(&run_dir);
     }
 }

@@ -5,12 +5,14 @@
 //! - [`TestDatabase`]: a fresh PostgreSQL database, dropped when the value is dropped.
 //! - [`TestTopic`]: a uniquely named Kafka topic with N partitions, deleted on drop.
 //! - [`Sidecar`]: a `daprd` for one app, with its own ports, rendered components and
-//!   consumer group, killed on drop.
+//!   consumer group, stopped on drop. It is started, awaited and stopped by the project's one
+//!   process supervisor (`infra/todo-infra sidecar`), as in the local deployment.
 //!
 //! The stack itself (PostgreSQL, Apache Kafka in KRaft mode, the Dapr scheduler and Redis)
 //! is started on first use by `infra/todo-infra up` in the run directory `.run/test` of the
 //! workspace (or `$TODO_INFRA_RUN_DIR`), shared by every test binary, and never torn down
-//! by tests: `infra/todo-infra --name test down` stops it. If it cannot start, the error
+//! by tests: it keeps running after `cargo test` (the run that starts it says so on the
+//! terminal, with the command that stops it: `infra/todo-infra --name test down`). If it cannot start, the error
 //! says so and how to provision it (`infra/todo-infra install`); tests never skip.
 //!
 //! ```no_run

@@ -5,6 +5,7 @@
 //! running and is a no-op otherwise, so binaries running in parallel share one stack.
 
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -54,12 +55,18 @@ impl Stack {
             .arg("up")
             .output()
             .map_err(|e| format!("could not run {}: {e}; {hint}", script.display()))?;
+        // `up` says on stderr when it started the stack, which keeps running after the tests, and
+        // how to stop it. Written past the test harness's capture so that it is seen.
+        let up_stderr = String::from_utf8_lossy(&up.stderr);
+        for line in up_stderr.lines().filter(|l| l.contains("keep running")) {
+            let _ = writeln!(std::io::stderr(), "{line}");
+        }
         if !up.status.success() {
             return Err(format!(
                 "`{} up` failed ({}):\n{}\n{hint}",
                 script.display(),
                 up.status,
-                String::from_utf8_lossy(&up.stderr).trim_end()
+                up_stderr.trim_end()
             ));
         }
 
@@ -95,6 +102,16 @@ impl Stack {
     #[must_use]
     pub fn run_dir(&self) -> &Path {
         &self.run_dir
+    }
+
+    /// `bash infra/todo-infra --run-dir <run dir>`: the supervisor, for further arguments.
+    pub(crate) fn infra_command(&self) -> Command {
+        let mut command = Command::new("bash");
+        command
+            .arg(self.root.join("infra").join("todo-infra"))
+            .arg("--run-dir")
+            .arg(&self.run_dir);
+        command
     }
 
     /// Every exported variable (`TODO_PG_URL`, `TODO_KAFKA_BROKERS`, ...).
@@ -144,7 +161,7 @@ fn workspace_root() -> PathBuf {
 }
 
 /// Parses `export NAME='value'` lines (the format `todo-infra env` prints).
-fn parse_exports(text: &str) -> HashMap<String, String> {
+pub(crate) fn parse_exports(text: &str) -> HashMap<String, String> {
     text.lines()
         .filter_map(|line| line.strip_prefix("export "))
         .filter_map(|pair| pair.split_once('='))
