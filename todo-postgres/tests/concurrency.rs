@@ -191,7 +191,7 @@ async fn of_concurrent_updates_from_one_version_exactly_one_wins() {
     let won = results.iter().filter(|r| r.is_ok()).count();
     let conflicts = results
         .iter()
-        .filter(|r| matches!(r, Err(PortError::Conflict(_))))
+        .filter(|r| matches!(r, Err(PortError::Conflict { .. })))
         .count();
     assert_eq!((won, conflicts), (1, 19), "{results:?}");
     let stored = repo.get(user, task.id).await.unwrap().unwrap();

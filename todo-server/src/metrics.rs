@@ -66,8 +66,8 @@ impl MessageHandler for MeteredHandler {
             .record(started.elapsed().as_secs_f64());
         let outcome = match &result {
             Ok(()) => "ok",
-            Err(HandleError::Retry(_)) => "retry",
-            Err(HandleError::Drop(_)) => "dropped",
+            Err(HandleError::Retry { .. }) => "retry",
+            Err(HandleError::Drop { .. }) => "dropped",
         };
         metrics::counter!("todo_events_consumed_total", "topic" => message.topic.clone(), "group" => self.group.clone(), "outcome" => outcome)
             .increment(1);

@@ -34,7 +34,7 @@ use todo_core::usecases::{
     SuccessorPolicy, TaskService,
 };
 use todo_dapr::{
-    DaprClient, DaprScheduler, DaprSecretStore, DaprStateStore, SidecarHealth,
+    DaprClient, DaprScheduler, DaprSecretStore, DaprStateStore, ReminderJobHandler, SidecarHealth,
     DEFAULT_SECRET_STORE, DEFAULT_STATE_STORE,
 };
 use todo_kafka_direct::KafkaConfig;
@@ -148,8 +148,10 @@ async fn build_api(mut base: Base) -> Result<Service, BuildError> {
     let scheduler: Arc<dyn Scheduler> = match base.transport.dapr_client().cloned() {
         Some(client) => {
             let handler = ReminderFiredHandler::new(repo.clone(), clock.clone());
-            base.transport
-                .on_reminder_jobs(crate::runtime::reminder_jobs(handler, clock.clone()));
+            base.transport.on_reminder_jobs(Arc::new(
+                ReminderJobHandler::new(handler)
+                    .observe(crate::runtime::reminder_metrics(clock.clone())),
+            ));
             Arc::new(DaprScheduler::new(client))
         }
         None => {
@@ -243,7 +245,7 @@ async fn api_jwt_secret(base: &Base) -> Result<Vec<u8>, BuildError> {
             Ok(values) => break values,
             Err(error) if attempts < 30 => {
                 attempts += 1;
-                warn!(%error, "JWT signing key not readable from the secret store yet");
+                warn!(error = %todo_core::error::chain(&error), "JWT signing key not readable from the secret store yet");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
             Err(error) => {
@@ -370,7 +372,7 @@ impl MessageHandler for OccurrenceReminders {
                 .scheduler
                 .schedule(job)
                 .await
-                .map_err(|e| HandleError::Retry(e.to_string())),
+                .map_err(|e| HandleError::retry("scheduling the occurrence's reminder", e)),
             None => Ok(()),
         }
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tracing::warn;
 
-use crate::error::TaskError;
+use crate::error::{chain, TaskError};
 use crate::model::EventId;
 use crate::ports::{Clock, EventBus, OutboxStore};
 
@@ -99,7 +99,7 @@ impl OutboxRelay {
                 self.bus
                     .publish(&entry.message)
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| chain(&e).to_string())
             };
             match result {
                 Ok(()) => sent.push(entry.message.id),

@@ -13,7 +13,7 @@ use tracing::{debug, info, warn};
 
 use super::reminders::sync_reminder;
 
-use crate::error::{PortError, TaskError};
+use crate::error::{chain, PortError, TaskError};
 use crate::events::{consumers, DomainEvent, TaskEvent, TaskEventType};
 use crate::model::{EventId, SeriesId, Status, Task};
 use crate::ports::{
@@ -131,7 +131,7 @@ impl RecurringTaskHandler {
                 info!(task_id = %task.id, next_id = %next.id, due = ?next.due_date, "next occurrence created");
                 if let Some(scheduler) = &self.scheduler {
                     if let Err(error) = sync_reminder(scheduler.as_ref(), None, &next, now).await {
-                        warn!(task_id = %next.id, %error, "reminder not scheduled; the reconciler will repair it");
+                        warn!(task_id = %next.id, error = %chain(&error), "reminder not scheduled; the reconciler will repair it");
                     }
                 }
                 RecurringOutcome::Created(next)
@@ -151,7 +151,7 @@ impl RecurringTaskHandler {
             })
             .await
         {
-            Ok(()) | Err(PortError::AlreadyExists(_)) => Ok(()),
+            Ok(()) | Err(PortError::AlreadyExists { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
     }
@@ -173,7 +173,7 @@ impl RecurringTaskHandler {
             .save(&series_key(series.id), record, Concurrency::IfAbsent)
             .await
         {
-            Ok(()) | Err(PortError::Conflict(_)) => {}
+            Ok(()) | Err(PortError::Conflict { .. }) => {}
             Err(e) => return Err(e.into()),
         }
         delete_pending_occurrences(self.repo.as_ref(), self.ids.as_ref(), occurrence, now).await?;
@@ -212,7 +212,7 @@ async fn delete_pending_occurrences(
             .await;
         match result {
             Ok(()) => deleted += 1,
-            Err(PortError::NotFound | PortError::Conflict(_)) => {
+            Err(PortError::NotFound | PortError::Conflict { .. }) => {
                 debug!(task_id = %task.id, "occurrence changed or vanished while ending its series")
             }
             Err(e) => return Err(e.into()),
@@ -263,7 +263,7 @@ async fn create_successor_inner(
                 })
                 .await
             {
-                Ok(()) | Err(PortError::AlreadyExists(_)) => {}
+                Ok(()) | Err(PortError::AlreadyExists { .. }) => {}
                 Err(e) => return Err(e.into()),
             }
         }
@@ -289,7 +289,7 @@ async fn create_successor_inner(
         .await;
     match result {
         Ok(()) => Ok(Successor::Created(successor)),
-        Err(PortError::AlreadyExists(_)) => {
+        Err(PortError::AlreadyExists { .. }) => {
             // Lost a race with a concurrent handler (or the event was processed meanwhile).
             match repo.successor(completed.user_id, completed.id).await? {
                 Some(existing) => Ok(Successor::Existing(existing)),

@@ -149,7 +149,7 @@ impl ReminderFiredHandler {
                 info!(task_id = %task.id, remind_at = %payload.remind_at, "reminder fired");
                 Ok(ReminderOutcome::Sent(event))
             }
-            Err(PortError::AlreadyExists(_)) => Ok(ReminderOutcome::Duplicate),
+            Err(PortError::AlreadyExists { .. }) => Ok(ReminderOutcome::Duplicate),
             Err(e) => Err(e.into()),
         }
     }
@@ -276,7 +276,7 @@ mod tests {
         repo.expect_commit().returning(move |c: Changes| {
             let key = c.processed.clone().expect("a firing is recorded").event_id;
             if !seen.lock().unwrap().insert(key) {
-                return Err(PortError::AlreadyExists("firing".into()));
+                return Err(PortError::already_exists("firing"));
             }
             sink.lock().unwrap().push(c);
             Ok(())

@@ -7,7 +7,7 @@ use tracing::warn;
 
 use super::recurring::create_successor;
 use super::reminders::{reminder_job, reminder_job_name, sync_reminder};
-use crate::error::{PortError, TaskError};
+use crate::error::{chain, PortError, TaskError};
 use crate::events::{
     DomainEvent, TaskEvent, TaskEventType, TaskUpdateEvent, TaskUpdateType, SCHEMA_VERSION,
 };
@@ -242,13 +242,13 @@ impl TaskService {
                 })
                 .await;
             match result {
-                Err(PortError::Conflict(_)) => continue,
+                Err(PortError::Conflict { .. }) => continue,
                 Err(e) => return Err(e.into()),
                 Ok(()) => {
                     if reminder_job(&task, now).is_some() {
                         let name = reminder_job_name(id);
                         if let Err(error) = self.scheduler.cancel(&name).await {
-                            warn!(task_id = %id, %error, "reminder not cancelled; its firing will be dropped as stale");
+                            warn!(task_id = %id, error = %chain(&error), "reminder not cancelled; its firing will be dropped as stale");
                         }
                     }
                     return Ok(());
@@ -276,7 +276,7 @@ impl TaskService {
             })
             .await;
         match result {
-            Err(PortError::Conflict(_)) => Err(TaskError::Conflict {
+            Err(PortError::Conflict { .. }) => Err(TaskError::Conflict {
                 current_version: expected_version,
             }),
             other => Ok(other?),
@@ -297,7 +297,7 @@ impl TaskService {
     /// and repaired by the reminder reconciler, never surfaced as a failed write.
     async fn sync_reminder(&self, before: Option<&Task>, after: &Task, now: DateTime<Utc>) {
         if let Err(error) = sync_reminder(self.scheduler.as_ref(), before, after, now).await {
-            warn!(task_id = %after.id, %error, "reminder not synchronised; the reconciler will repair it");
+            warn!(task_id = %after.id, error = %chain(&error), "reminder not synchronised; the reconciler will repair it");
         }
     }
 
@@ -525,11 +525,9 @@ mod tests {
             .update_task(alice(), TaskId(7), patch)
             .await
             .unwrap_err();
-        assert_eq!(
-            err,
-            TaskError::Conflict {
-                current_version: task.version
-            }
+        assert!(
+            matches!(err, TaskError::Conflict { current_version } if current_version == task.version),
+            "{err:?}"
         );
     }
 
@@ -545,7 +543,7 @@ mod tests {
         repo.expect_commit()
             .times(1)
             .in_sequence(&mut seq)
-            .returning(|_| Err(PortError::Conflict("version".into())));
+            .returning(|_| Err(PortError::conflict("version")));
         repo.expect_commit()
             .times(1)
             .in_sequence(&mut seq)
@@ -670,6 +668,6 @@ mod tests {
             .delete_task(alice(), TaskId(9))
             .await
             .unwrap_err();
-        assert_eq!(err, TaskError::NotFound);
+        assert!(matches!(err, TaskError::NotFound), "{err:?}");
     }
 }
