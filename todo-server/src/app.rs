@@ -20,8 +20,9 @@ use todo_core::ports::{
     Scheduler, StateStore, SystemClock, TaskRepository, UserRepository, UuidV7Generator,
 };
 use todo_core::usecases::{
-    AuditConsumer, AuditHandler, NotificationHandler, OutboxRelay, RecurringConsumer,
-    RecurringTaskHandler, ReminderFiredHandler, ReminderReconciler, SuccessorPolicy, TaskService,
+    AuditConsumer, AuditHandler, NotificationHandler, OccurrenceReminders, OutboxRelay,
+    RecurringConsumer, RecurringTaskHandler, RelayOnCommit, ReminderFiredHandler,
+    ReminderReconciler, TaskService,
 };
 use todo_dapr::SidecarHealth;
 use tokio::sync::Notify;
@@ -247,12 +248,19 @@ pub async fn build_all(config: Config) -> Result<Service, BuildError> {
         stores.state.clone(),
         clock.clone(),
         ids.clone(),
-    )
-    .with_scheduler(scheduler.clone());
+    );
     memory_bus.subscribe(
         topics::TASK_EVENTS,
         consumers::RECURRING,
         metered(consumers::RECURRING, Arc::new(RecurringConsumer(recurring))),
+    );
+    memory_bus.subscribe(
+        topics::TASK_EVENTS,
+        "api-reminders",
+        metered(
+            "api-reminders",
+            Arc::new(OccurrenceReminders::new(scheduler.clone(), clock.clone())),
+        ),
     );
     memory_bus.subscribe(
         topics::TASK_EVENTS,
@@ -285,8 +293,11 @@ pub async fn build_all(config: Config) -> Result<Service, BuildError> {
     );
     let bus: Arc<dyn EventBus> = Arc::new(MeteredBus(memory_bus));
 
-    let tasks = TaskService::new(repo.clone(), scheduler.clone(), clock.clone(), ids.clone())
-        .with_successor_policy(SuccessorPolicy::Inline);
+    // The task service's commits relay their events before returning, so `complete` answers the
+    // next occurrence; consumers keep the plain repository (see `RelayOnCommit`).
+    let relay = OutboxRelay::new(stores.outbox.clone(), bus, clock.clone());
+    let relaying = Arc::new(RelayOnCommit::new(repo.clone(), relay.clone()));
+    let tasks = TaskService::new(relaying, scheduler.clone(), clock.clone(), ids.clone());
     let accounts = Accounts::new(
         users,
         clock.clone(),
@@ -297,7 +308,7 @@ pub async fn build_all(config: Config) -> Result<Service, BuildError> {
 
     let shutdown = CancellationToken::new();
     let mut workers = JoinSet::new();
-    spawn_relay(&mut workers, &stores, bus, clock.clone(), &shutdown);
+    spawn_outbox_relay(&mut workers, &stores, relay, clock.clone(), &shutdown);
     let firing = ReminderFiredHandler::new(repo.clone(), clock.clone());
     workers.spawn(crate::runtime::fire_reminders(
         in_process,
@@ -337,6 +348,17 @@ pub(crate) fn spawn_relay(
     shutdown: &CancellationToken,
 ) {
     let relay = OutboxRelay::new(stores.outbox.clone(), bus, clock.clone());
+    spawn_outbox_relay(workers, stores, relay, clock, shutdown);
+}
+
+/// Runs `relay` over the outbox of `stores` until `shutdown`, then drains it.
+fn spawn_outbox_relay(
+    workers: &mut JoinSet<()>,
+    stores: &Stores,
+    relay: OutboxRelay,
+    clock: Arc<dyn Clock>,
+    shutdown: &CancellationToken,
+) {
     workers.spawn(crate::runtime::relay_outbox(
         relay,
         stores.outbox.clone(),

@@ -17,21 +17,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use todo_core::events::{consumers, topics, Message, TaskEventType};
+use todo_core::events::{consumers, topics};
 use todo_core::memory::InMemoryScheduler;
 use todo_core::ports::{
-    Clock, HandleError, IdGenerator, MessageHandler, Scheduler, SecretStore, StateStore,
-    SystemClock, UuidV7Generator,
+    Clock, IdGenerator, Scheduler, SecretStore, StateStore, SystemClock, UuidV7Generator,
 };
 use todo_core::usecases::{
-    decode_task_event, reminder_job, AuditConsumer, AuditHandler, NotificationHandler,
-    RecurringConsumer, RecurringTaskHandler, ReminderFiredHandler, ReminderReconciler,
-    SuccessorPolicy, TaskService,
+    AuditConsumer, AuditHandler, NotificationHandler, OccurrenceReminders, RecurringConsumer,
+    RecurringTaskHandler, ReminderFiredHandler, ReminderReconciler, TaskService,
 };
 use todo_dapr::{
     DaprClient, DaprScheduler, DaprSecretStore, DaprStateStore, ReminderJobHandler, SidecarHealth,
@@ -179,10 +176,7 @@ async fn build_api(mut base: Base) -> Result<Service, BuildError> {
     base.transport.consume(
         topics::TASK_EVENTS,
         "api-reminders",
-        Arc::new(OccurrenceReminders {
-            scheduler: scheduler.clone(),
-            clock: clock.clone(),
-        }),
+        Arc::new(OccurrenceReminders::new(scheduler.clone(), clock.clone())),
     );
     let hub = Arc::new(StreamHub::new());
     for topic in [topics::TASK_UPDATES, topics::REMINDERS] {
@@ -200,8 +194,7 @@ async fn build_api(mut base: Base) -> Result<Service, BuildError> {
         &base.shutdown,
     );
 
-    let tasks = TaskService::new(repo.clone(), scheduler, clock.clone(), base.ids.clone())
-        .with_successor_policy(SuccessorPolicy::ViaEvents);
+    let tasks = TaskService::new(repo.clone(), scheduler, clock.clone(), base.ids.clone());
     let accounts = Accounts::new(
         base.stores.users.clone(),
         clock,
@@ -349,33 +342,6 @@ async fn require_sidecar(
         .into_response();
     }
     next.run(request).await
-}
-
-/// Schedules the reminder of each occurrence the recurring service created (the API owns reminder
-/// jobs; the tasks it creates itself were scheduled when they were created).
-struct OccurrenceReminders {
-    scheduler: Arc<dyn Scheduler>,
-    clock: Arc<dyn Clock>,
-}
-
-#[async_trait]
-impl MessageHandler for OccurrenceReminders {
-    async fn handle(&self, message: &Message) -> Result<(), HandleError> {
-        let event = decode_task_event(message)?;
-        let task = &event.task_data;
-        let from_recurring = task.series.is_some_and(|s| s.predecessor.is_some());
-        if event.event_type != TaskEventType::Created || !from_recurring {
-            return Ok(());
-        }
-        match reminder_job(task, self.clock.now()) {
-            Some(job) => self
-                .scheduler
-                .schedule(job)
-                .await
-                .map_err(|e| HandleError::retry("scheduling the occurrence's reminder", e)),
-            None => Ok(()),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tracing::warn;
 
-use super::recurring::create_successor;
 use super::reminders::{reminder_job, reminder_job_name, sync_reminder};
 use crate::error::{chain, PortError, TaskError};
 use crate::events::{
@@ -19,17 +18,6 @@ use crate::query::TaskQuery;
 
 /// How many times a read-modify-write is retried after losing a race to a concurrent writer.
 const CONFLICT_RETRIES: usize = 5;
-
-/// Who creates the next occurrence of a completed recurring task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SuccessorPolicy {
-    /// The recurring service, from the `completed` event (the distributed deployment).
-    #[default]
-    ViaEvents,
-    /// The completion itself, right after commit (the embedded mode); the recurring handler then finds
-    /// the successor already there and does nothing.
-    Inline,
-}
 
 /// The result of completing a task.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +35,6 @@ pub struct TaskService {
     scheduler: Arc<dyn Scheduler>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
-    successors: SuccessorPolicy,
 }
 
 impl TaskService {
@@ -63,15 +50,7 @@ impl TaskService {
             scheduler,
             clock,
             ids,
-            successors: SuccessorPolicy::default(),
         }
-    }
-
-    /// Chooses who creates next occurrences.
-    #[must_use]
-    pub fn with_successor_policy(mut self, policy: SuccessorPolicy) -> Self {
-        self.successors = policy;
-        self
     }
 
     /// Creates a task and schedules its reminder.
@@ -157,6 +136,10 @@ impl TaskService {
 
     /// Completes a task and cancels its reminder. Completing a completed task changes nothing and
     /// answers the same task and next occurrence.
+    ///
+    /// The next occurrence of a recurring task is created by [`super::RecurringTaskHandler`] from the
+    /// `completed` event; `next` is it when it already exists (always, with an in-process bus behind
+    /// [`super::RelayOnCommit`]).
     pub async fn complete_task(
         &self,
         user_id: UserId,
@@ -180,18 +163,7 @@ impl TaskService {
                 Ok(()) => {}
             }
             self.sync_reminder(Some(&before), &task, now).await;
-            let next = match self.successors {
-                SuccessorPolicy::Inline => {
-                    let next =
-                        create_successor(self.repo.as_ref(), self.ids.as_ref(), &task, now, None)
-                            .await?;
-                    if let Some(next) = &next {
-                        self.sync_reminder(None, next, now).await;
-                    }
-                    next
-                }
-                SuccessorPolicy::ViaEvents => self.repo.successor(user_id, id).await?,
-            };
+            let next = self.repo.successor(user_id, id).await?;
             return Ok(Completion { task, next });
         }
         Err(self.conflict(user_id, id).await)
