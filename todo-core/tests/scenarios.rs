@@ -378,7 +378,9 @@ async fn a_malformed_event_is_dead_lettered_not_retried_forever() {
     w.bus.publish(&message).await.unwrap();
     let dead = w.bus.dead_letters();
     assert_eq!(dead.len(), 3, "every consumer group dead-letters it");
-    assert!(dead.iter().all(|d| !d.retried && d.error.contains("decoding a task event")));
+    assert!(dead
+        .iter()
+        .all(|d| !d.retried && d.error.contains("decoding a task event")));
     assert!(dead.iter().all(|d| d.attempts == 1));
     assert!(DomainEvent::decode(&message.topic, &message.payload).is_err());
 }

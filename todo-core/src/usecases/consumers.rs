@@ -35,6 +35,7 @@ pub struct RecurringConsumer(pub RecurringTaskHandler);
 
 #[async_trait]
 impl MessageHandler for RecurringConsumer {
+    #[tracing::instrument(name = "recurring_consumer", skip_all, fields(event_id = %message.id))]
     async fn handle(&self, message: &Message) -> Result<(), HandleError> {
         let event = decode_task_event(message)?;
         self.0
@@ -50,6 +51,7 @@ pub struct AuditConsumer(pub AuditHandler);
 
 #[async_trait]
 impl MessageHandler for AuditConsumer {
+    #[tracing::instrument(name = "audit_consumer", skip_all, fields(event_id = %message.id))]
     async fn handle(&self, message: &Message) -> Result<(), HandleError> {
         let event = decode_task_event(message)?;
         self.0

@@ -29,6 +29,7 @@ impl NotificationHandler {
 
     /// Stores the event's notification, created now; `true` if it was new, `false` for a duplicate
     /// or redelivered firing (which changes nothing).
+    #[tracing::instrument(name = "notification", skip_all, fields(event_id = %event.event_id, task_id = %event.task_id, user_id = %event.user_id), err(level = "debug"))]
     pub async fn handle_event(&self, event: &ReminderEvent) -> Result<bool, PortError> {
         let notification = Notification::from_reminder(event, self.clock.now());
         let new = self.store.record(&notification).await?;
@@ -47,6 +48,7 @@ impl NotificationHandler {
 /// letter); a storage failure is retried: redelivery is harmless, since recording is idempotent.
 #[async_trait]
 impl MessageHandler for NotificationHandler {
+    #[tracing::instrument(name = "notification_consumer", skip_all, fields(event_id = %message.id))]
     async fn handle(&self, message: &Message) -> Result<(), HandleError> {
         let event = decode_reminder_event(message)?;
         self.handle_event(&event)

@@ -65,6 +65,7 @@ impl RecurringTaskHandler {
     }
 
     /// Handles one `task-events` event.
+    #[tracing::instrument(name = "recurring_task", skip_all, fields(event_id = %event.event_id, task_id = %event.task_id, user_id = %event.user_id), err(level = "debug"))]
     pub async fn handle(&self, event: &TaskEvent) -> Result<RecurringOutcome, TaskError> {
         let task = &event.task_data;
         let Some(series) = task.series.filter(|_| task.recurrence.is_some()) else {
@@ -204,6 +205,7 @@ async fn delete_pending_occurrences(
 }
 
 /// The outcome of creating a successor.
+#[allow(clippy::large_enum_variant)] // one per handled event; boxing would only add noise
 enum Successor {
     Created(Task),
     Existing,

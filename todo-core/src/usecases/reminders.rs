@@ -107,6 +107,7 @@ impl ReminderFiredHandler {
     }
 
     /// Re-reads the task, drops stale firings and otherwise emits one `reminders` event per firing.
+    #[tracing::instrument(name = "reminder_fired", skip_all, fields(task_id = %payload.task_id, user_id = %payload.user_id, remind_at = %payload.remind_at), err(level = "debug"))]
     pub async fn handle(&self, payload: &ReminderPayload) -> Result<ReminderOutcome, TaskError> {
         let now = self.clock.now();
         let Some(task) = self.repo.get(payload.user_id, payload.task_id).await? else {
@@ -190,6 +191,7 @@ impl ReminderReconciler {
     }
 
     /// Schedules (idempotently overwrites) the job of every pending reminder; returns how many.
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     pub async fn reconcile(&self) -> Result<usize, TaskError> {
         let now = self.clock.now();
         let mut after_id = None;

@@ -54,9 +54,11 @@ impl TaskService {
     }
 
     /// Creates a task and schedules its reminder.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id, task_id = tracing::field::Empty), err(level = "debug"))]
     pub async fn create_task(&self, user_id: UserId, new: NewTask) -> Result<Task, TaskError> {
         let now = self.clock.now();
         let id = self.repo.next_task_id().await?;
+        tracing::Span::current().record("task_id", tracing::field::display(id));
         let task = Task::create(id, user_id, new, SeriesId(self.ids.new_uuid()), now);
         let event = self.task_event(TaskEventType::Created, &task, now);
         self.repo
@@ -71,21 +73,25 @@ impl TaskService {
     }
 
     /// A user's task.
+    #[tracing::instrument(skip(self), fields(user_id = %user_id, task_id = %id), err(level = "debug"))]
     pub async fn get_task(&self, user_id: UserId, id: TaskId) -> Result<Task, TaskError> {
         self.repo.get(user_id, id).await?.ok_or(TaskError::NotFound)
     }
 
     /// One page of a user's tasks.
+    #[tracing::instrument(skip(self, query), fields(user_id = %user_id), err(level = "debug"))]
     pub async fn list_tasks(&self, user_id: UserId, query: &TaskQuery) -> Result<Page, TaskError> {
         Ok(self.repo.query(user_id, query, self.clock.now()).await?)
     }
 
     /// A user's tags with counts.
+    #[tracing::instrument(skip(self), fields(user_id = %user_id), err(level = "debug"))]
     pub async fn list_tags(&self, user_id: UserId) -> Result<Vec<TagCount>, TaskError> {
         Ok(self.repo.tags(user_id).await?)
     }
 
     /// A task's audit history, oldest first. A task that no longer exists keeps its history.
+    #[tracing::instrument(skip(self), fields(user_id = %user_id, task_id = %id), err(level = "debug"))]
     pub async fn task_history(
         &self,
         user_id: UserId,
@@ -100,6 +106,7 @@ impl TaskService {
 
     /// Applies a patch. With `expected_version` set, a concurrent change is a conflict; without it the
     /// patch is re-applied to the latest version.
+    #[tracing::instrument(skip(self, patch), fields(user_id = %user_id, task_id = %id), err(level = "debug"))]
     pub async fn update_task(
         &self,
         user_id: UserId,
@@ -140,6 +147,7 @@ impl TaskService {
     /// The next occurrence of a recurring task is created by [`super::RecurringTaskHandler`] from the
     /// `completed` event; `next` is it when it already exists (always, with an in-process bus behind
     /// [`super::RelayOnCommit`]).
+    #[tracing::instrument(skip(self), fields(user_id = %user_id, task_id = %id), err(level = "debug"))]
     pub async fn complete_task(
         &self,
         user_id: UserId,
@@ -170,6 +178,7 @@ impl TaskService {
     }
 
     /// Marks a completed task pending again and re-schedules its reminder.
+    #[tracing::instrument(skip(self), fields(user_id = %user_id, task_id = %id), err(level = "debug"))]
     pub async fn reopen_task(&self, user_id: UserId, id: TaskId) -> Result<Task, TaskError> {
         for _ in 0..CONFLICT_RETRIES {
             let mut task = self.get_task(user_id, id).await?;
@@ -196,6 +205,7 @@ impl TaskService {
 
     /// Deletes a task and cancels its reminder. Deleting a pending occurrence of a recurring task ends
     /// its series (the recurring service acts on the `deleted` event).
+    #[tracing::instrument(skip(self), fields(user_id = %user_id, task_id = %id), err(level = "debug"))]
     pub async fn delete_task(&self, user_id: UserId, id: TaskId) -> Result<(), TaskError> {
         for _ in 0..CONFLICT_RETRIES {
             let task = self.get_task(user_id, id).await?;
