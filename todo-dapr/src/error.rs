@@ -2,21 +2,22 @@
 
 use std::time::Duration;
 
-use todo_core::error::PortError;
+use todo_core::error::{BoxError, PortError};
 
-/// A call to the Dapr sidecar failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// A call to the Dapr sidecar failed. The transport's or the decoder's error is kept as the source.
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DaprError {
     /// The sidecar could not be reached (connection refused, reset or timed out), after retries.
-    #[error("{operation}: the Dapr sidecar at {endpoint} is unreachable: {message}")]
+    #[error("{operation}: the Dapr sidecar at {endpoint} is unreachable")]
     Unreachable {
         /// What was being done (`publish`, `schedule job`, ...).
         operation: &'static str,
         /// The sidecar's base URL.
         endpoint: String,
-        /// The transport error.
-        message: String,
+        /// The transport error of the last attempt.
+        #[source]
+        source: reqwest::Error,
         /// When trying again may succeed.
         retry_after: Duration,
     },
@@ -35,12 +36,13 @@ pub enum DaprError {
         retry_after: Option<Duration>,
     },
     /// The sidecar answered success with a body this crate cannot read.
-    #[error("{operation}: unexpected response from Dapr: {message}")]
+    #[error("{operation}: unexpected response from Dapr")]
     Decode {
         /// What was being done.
         operation: &'static str,
         /// Why the body could not be read.
-        message: String,
+        #[source]
+        source: BoxError,
     },
 }
 
@@ -135,10 +137,14 @@ mod tests {
 
     #[test]
     fn an_unreachable_sidecar_is_unavailable_with_a_retry_hint() {
+        let transport = reqwest::Client::new()
+            .get("not a url")
+            .build()
+            .expect_err("an invalid URL is a request error");
         let error = DaprError::Unreachable {
             operation: "publish",
             endpoint: "http://127.0.0.1:1".into(),
-            message: "connection refused".into(),
+            source: transport,
             retry_after: Duration::from_secs(5),
         };
         assert!(error.is_transient());

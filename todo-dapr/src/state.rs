@@ -175,7 +175,7 @@ impl DaprStateStore {
                     .map(|v| ETag(v.to_owned()))
                     .ok_or_else(|| DaprError::Decode {
                         operation: "get state",
-                        message: format!("no ETag header for key {key}"),
+                        source: format!("no ETag header for key {key}").into(),
                     })?;
                 let value = response.json("get state")?;
                 Ok(Some(StateItem { value, etag }))
