@@ -279,7 +279,7 @@ impl ConsumerRunner {
         ) {
             Ok(message) => message,
             Err(poison) => {
-                let reason = format!("undecodable record: {poison}");
+                let reason = format!("undecodable record: {}", chain(&poison));
                 return self
                     .dead_letter(record, &reason, dead_letters, shutdown, report)
                     .await;

@@ -178,7 +178,7 @@ pub(super) async fn deliver(
             dispatch(consumers, message).instrument(span).await
         }
         Err(reason) => {
-            warn!(%pubsub, %topic, %reason, "undecodable delivery dropped");
+            warn!(%pubsub, %topic, error = %chain(&reason), "undecodable delivery dropped");
             DeliveryStatus::Drop
         }
     };
