@@ -128,3 +128,98 @@ impl TaskRepository for RelayOnCommit {
         self.inner.history(user_id, id).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::events::topics;
+    use crate::memory::{InMemoryEventBus, InMemoryTaskRepository, ManualClock};
+    use crate::model::{NewTask, SeriesId};
+    use crate::ports::{HandleError, MessageHandler, OutboxStore, TaskWrite};
+    use crate::usecases::mocks::{alice, noon};
+
+    /// Counts the messages it is handed.
+    #[derive(Default)]
+    struct Counter(AtomicUsize);
+
+    #[async_trait]
+    impl MessageHandler for Counter {
+        async fn handle(&self, _: &crate::events::Message) -> Result<(), HandleError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    fn insert(id: i64) -> Changes {
+        let task = Task::create(
+            TaskId(id),
+            alice(),
+            NewTask::titled("Relay me").unwrap(),
+            SeriesId(uuid::Uuid::nil()),
+            noon(),
+        );
+        let event = crate::events::DomainEvent::Task(crate::events::TaskEvent::new(
+            EventId(uuid::Uuid::from_u128(id.unsigned_abs().into())),
+            crate::events::TaskEventType::Created,
+            &task,
+            noon(),
+        ));
+        Changes {
+            writes: vec![TaskWrite::Insert(task)],
+            outbox: vec![event.to_message()],
+            ..Changes::default()
+        }
+    }
+
+    fn setup() -> (
+        Arc<InMemoryTaskRepository>,
+        Arc<InMemoryEventBus>,
+        RelayOnCommit,
+    ) {
+        let clock = Arc::new(ManualClock::new(noon()));
+        let repo = Arc::new(InMemoryTaskRepository::with_clock(clock.clone()));
+        let bus = Arc::new(InMemoryEventBus::new());
+        let relay = OutboxRelay::new(repo.clone(), bus.clone(), clock);
+        let relaying = RelayOnCommit::new(repo.clone(), relay);
+        (repo, bus, relaying)
+    }
+
+    #[tokio::test]
+    async fn a_commit_with_events_returns_after_its_consumers_handled_them() {
+        let (repo, bus, relaying) = setup();
+        let counter = Arc::new(Counter::default());
+        bus.subscribe(topics::TASK_EVENTS, "counter", counter.clone());
+        relaying.commit(insert(1)).await.unwrap();
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert_eq!(repo.backlog().await.unwrap().0, 0, "nothing left to relay");
+    }
+
+    #[tokio::test]
+    async fn a_relay_failure_after_the_commit_does_not_fail_it_and_keeps_the_events() {
+        let (repo, bus, relaying) = setup();
+        bus.set_available(false);
+        relaying.commit(insert(1)).await.unwrap();
+        assert_eq!(repo.tasks().len(), 1, "the commit stands");
+        assert_eq!(
+            repo.backlog().await.unwrap().0,
+            1,
+            "the event waits for the background relay"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_commit_without_events_relays_nothing() {
+        let (repo, bus, relaying) = setup();
+        let counter = Arc::new(Counter::default());
+        bus.subscribe(topics::TASK_EVENTS, "counter", counter.clone());
+        // An event committed behind the decorator's back stays until something relays.
+        repo.commit(insert(1)).await.unwrap();
+        let mut changes = insert(2);
+        changes.outbox.clear();
+        relaying.commit(changes).await.unwrap();
+        assert_eq!(counter.0.load(Ordering::SeqCst), 0);
+        assert_eq!(repo.backlog().await.unwrap().0, 1);
+    }
+}

@@ -203,3 +203,62 @@ pub(super) async fn trigger(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use serde_json::json;
+    use todo_core::memory::{InMemoryTaskRepository, ManualClock};
+
+    use super::*;
+
+    /// A handler whose observer writes down what it saw, one line per job.
+    fn observed() -> (ReminderJobHandler, Arc<Mutex<Vec<String>>>) {
+        let start = chrono::DateTime::parse_from_rfc3339("2026-03-02T08:00:00Z")
+            .unwrap()
+            .to_utc();
+        let clock = Arc::new(ManualClock::new(start));
+        let repo = Arc::new(InMemoryTaskRepository::with_clock(clock.clone()));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let handler = ReminderJobHandler::new(ReminderFiredHandler::new(repo, clock)).observe(
+            move |firing| {
+                let line = match firing {
+                    ReminderFiring::Malformed(_) => "malformed".to_owned(),
+                    ReminderFiring::Handled { payload, result } => {
+                        format!("task {}: {result:?}", payload.task_id)
+                    }
+                };
+                sink.lock().unwrap().push(line);
+            },
+        );
+        (handler, seen)
+    }
+
+    #[tokio::test]
+    async fn the_observer_sees_each_firings_outcome() {
+        let (handler, seen) = observed();
+        let payload = json!({
+            "task_id": 7,
+            "user_id": "00000000-0000-0000-0000-000000000001",
+            "due_at": "2026-03-02T09:00:00Z",
+            "remind_at": "2026-03-02T08:00:00Z",
+        });
+        handler.handle("reminder-task-7", payload).await.unwrap();
+        assert_eq!(*seen.lock().unwrap(), vec!["task 7: Ok(DroppedMissing)"]);
+    }
+
+    #[tokio::test]
+    async fn undecodable_job_data_is_dropped_and_observed() {
+        let (handler, seen) = observed();
+        let result = handler
+            .handle("reminder-task-7", json!({"task_id": "seven"}))
+            .await;
+        assert!(
+            matches!(&result, Err(HandleError::Drop { .. })),
+            "{result:?}"
+        );
+        assert_eq!(*seen.lock().unwrap(), vec!["malformed"]);
+    }
+}
