@@ -97,6 +97,7 @@ pub struct StreamConsumer(pub std::sync::Arc<StreamHub>);
 
 #[async_trait]
 impl MessageHandler for StreamConsumer {
+    #[tracing::instrument(name = "stream_consumer", skip_all, fields(event_id = %message.id))]
     async fn handle(&self, message: &Message) -> Result<(), HandleError> {
         let event = DomainEvent::decode(&message.topic, &message.payload)
             .map_err(|e| HandleError::dropped("decoding a stream event", e))?;
