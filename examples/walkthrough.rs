@@ -19,7 +19,7 @@ use todo_core::model::{NewTask, TaskInput, UserId};
 use todo_core::query::QueryParams;
 use todo_core::usecases::{
     AuditConsumer, AuditHandler, OutboxRelay, RecurringConsumer, RecurringTaskHandler,
-    ReminderFiredHandler, ReminderOutcome, ReminderPayload, SuccessorPolicy, TaskService,
+    ReminderFiredHandler, ReminderOutcome, ReminderPayload, TaskService,
 };
 use todo_examples::{describe, local_time};
 
@@ -40,8 +40,7 @@ async fn main() -> anyhow::Result<()> {
         Arc::new(InMemoryStateStore::new()),
         clock.clone(),
         ids.clone(),
-    )
-    .with_scheduler(scheduler.clone());
+    );
     bus.subscribe(
         topics::TASK_EVENTS,
         consumers::RECURRING,
@@ -52,8 +51,7 @@ async fn main() -> anyhow::Result<()> {
         consumers::AUDIT,
         Arc::new(AuditConsumer(AuditHandler::new(repo.clone()))),
     );
-    let tasks = TaskService::new(repo.clone(), scheduler.clone(), clock.clone(), ids)
-        .with_successor_policy(SuccessorPolicy::ViaEvents);
+    let tasks = TaskService::new(repo.clone(), scheduler.clone(), clock.clone(), ids);
     let relay = OutboxRelay::new(repo.clone(), bus.clone(), clock.clone());
     let reminders = ReminderFiredHandler::new(repo.clone(), clock.clone());
     let me = UserId(uuid::Uuid::from_u128(1));

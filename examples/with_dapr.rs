@@ -42,8 +42,8 @@ use todo_core::ports::{
     UuidV7Generator,
 };
 use todo_core::usecases::{
-    reminder_job_name, OutboxRelay, RecurringOutcome, RecurringTaskHandler, ReminderFiredHandler,
-    ReminderOutcome, ReminderPayload, TaskService,
+    reminder_job_name, OccurrenceReminders, OutboxRelay, RecurringOutcome, RecurringTaskHandler,
+    ReminderFiredHandler, ReminderOutcome, ReminderPayload, TaskService,
 };
 use todo_dapr::{
     job_fn, DaprApp, DaprClient, DaprConfig, DaprEventBus, DaprScheduler, DaprStateStore,
@@ -92,8 +92,7 @@ async fn main() -> anyhow::Result<()> {
 
     // The routes daprd calls: deliveries of `task-events` to the recurring handler, and reminder jobs
     // to the reminder handler. Each reports what it did on a channel, so `main` can print it.
-    let recurring = RecurringTaskHandler::new(repo.clone(), state.clone(), clock.clone(), ids)
-        .with_scheduler(scheduler.clone());
+    let recurring = RecurringTaskHandler::new(repo.clone(), state.clone(), clock.clone(), ids);
     let (occurrences, mut recurring_outcomes) = mpsc::unbounded_channel();
     let (fired, mut reminder_outcomes) = mpsc::unbounded_channel();
     let reminders = ReminderFiredHandler::new(repo.clone(), clock.clone());
@@ -105,11 +104,12 @@ async fn main() -> anyhow::Result<()> {
             Arc::new(DeliveredTaskEvents {
                 user: me,
                 handler: recurring,
+                reminders: OccurrenceReminders::new(scheduler.clone(), clock.clone()),
                 outcomes: occurrences,
             }),
         ))
         .on_jobs(
-            "reminder-task-",
+            todo_core::events::jobs::REMINDER_PREFIX,
             // The server registers `todo_dapr::ReminderJobHandler` here; this closure does the same
             // (decode the payload, run the use case) and also reports the outcome.
             job_fn(move |name, data| {
@@ -117,11 +117,11 @@ async fn main() -> anyhow::Result<()> {
                 let fired = fired.clone();
                 async move {
                     let payload: ReminderPayload = serde_json::from_value(data)
-                        .map_err(|e| HandleError::Drop(format!("job {name}: {e}")))?;
+                        .map_err(|e| HandleError::dropped(format!("job {name}"), e))?;
                     let outcome = reminders
                         .handle(&payload)
                         .await
-                        .map_err(|e| HandleError::Retry(e.to_string()))?;
+                        .map_err(|e| HandleError::from_task_error(format!("job {name}"), e))?;
                     let _ = fired.send((name, outcome));
                     Ok(())
                 }
@@ -287,11 +287,12 @@ mod subscriber {
     //! The subscriber of `task-events`.
 
     use async_trait::async_trait;
-    use todo_core::error::TaskError;
     use todo_core::events::Message;
     use todo_core::model::UserId;
     use todo_core::ports::{HandleError, MessageHandler};
-    use todo_core::usecases::{decode_task_event, RecurringOutcome, RecurringTaskHandler};
+    use todo_core::usecases::{
+        decode_task_event, OccurrenceReminders, RecurringOutcome, RecurringTaskHandler,
+    };
     use tokio::sync::mpsc;
 
     /// Hands `task-events` deliveries of this run's user to the recurring handler and reports what it
@@ -301,6 +302,8 @@ mod subscriber {
     pub struct DeliveredTaskEvents {
         pub user: UserId,
         pub handler: RecurringTaskHandler,
+        /// Schedules the reminder of each occurrence the handler creates (from its `created` event).
+        pub reminders: OccurrenceReminders,
         pub outcomes: mpsc::UnboundedSender<RecurringOutcome>,
     }
 
@@ -311,14 +314,14 @@ mod subscriber {
             if event.user_id != self.user {
                 return Ok(());
             }
+            self.reminders.handle(message).await?;
             match self.handler.handle(&event).await {
                 Ok(RecurringOutcome::Ignored) => Ok(()),
                 Ok(outcome) => {
                     let _ = self.outcomes.send(outcome);
                     Ok(())
                 }
-                Err(TaskError::Invalid(e)) => Err(HandleError::Drop(e.to_string())),
-                Err(e) => Err(HandleError::Retry(e.to_string())),
+                Err(e) => Err(HandleError::from_task_error("task-events delivery", e)),
             }
         }
     }

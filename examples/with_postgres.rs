@@ -29,7 +29,8 @@ use todo_core::model::{NewTask, Status, TaskInput, TimeZone, UserId};
 use todo_core::ports::{Clock, IdGenerator, SystemClock, UuidV7Generator};
 use todo_core::query::QueryParams;
 use todo_core::usecases::{
-    reminder_job_name, OutboxRelay, RecurringConsumer, RecurringTaskHandler, TaskService,
+    reminder_job_name, OccurrenceReminders, OutboxRelay, RecurringConsumer, RecurringTaskHandler,
+    TaskService,
 };
 use todo_examples::{describe, local_time, required_var};
 use todo_postgres::{connect, migrate, PoolSettings, PostgresTaskRepository};
@@ -58,12 +59,18 @@ async fn main() -> anyhow::Result<()> {
     let scheduler = Arc::new(InMemoryScheduler::new());
     let bus = Arc::new(InMemoryEventBus::new());
     let recurring =
-        RecurringTaskHandler::new(store.clone(), store.clone(), clock.clone(), ids.clone())
-            .with_scheduler(scheduler.clone());
+        RecurringTaskHandler::new(store.clone(), store.clone(), clock.clone(), ids.clone());
     bus.subscribe(
         topics::TASK_EVENTS,
         consumers::RECURRING,
         Arc::new(RecurringConsumer(recurring)),
+    );
+    // The reminder of each new occurrence is scheduled by whoever owns reminder jobs (the API in the
+    // server), learning of the occurrence from its `created` event.
+    bus.subscribe(
+        topics::TASK_EVENTS,
+        consumers::API_REMINDERS,
+        Arc::new(OccurrenceReminders::new(scheduler.clone(), clock.clone())),
     );
     let tasks = TaskService::new(store.clone(), scheduler.clone(), clock.clone(), ids.clone());
     let relay = OutboxRelay::new(store.clone(), bus.clone(), clock.clone());

@@ -12,9 +12,19 @@ use todo_core::model::{NewTask, Status, TaskInput, TaskPatch, UserId};
 use todo_core::ports::{EventBus, OutboxStore, TaskRepository};
 use todo_core::query::QueryParams;
 use todo_core::usecases::{
-    AuditConsumer, AuditHandler, OutboxRelay, RecurringConsumer, RecurringTaskHandler,
-    ReminderFiredHandler, ReminderOutcome, ReminderPayload, SuccessorPolicy, TaskService,
+    AuditConsumer, AuditHandler, OccurrenceReminders, OutboxRelay, RecurringConsumer,
+    RecurringTaskHandler, RelayOnCommit, ReminderFiredHandler, ReminderOutcome, ReminderPayload,
+    TaskService,
 };
+
+/// How the world's events travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The relay runs when a test says so, as a separate relay process would.
+    Distributed,
+    /// The embedded default: the task service's commits relay their events before returning.
+    Embedded,
+}
 
 struct World {
     clock: Arc<ManualClock>,
@@ -31,15 +41,14 @@ fn monday_morning() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap()
 }
 
-fn world(policy: SuccessorPolicy) -> World {
+fn world(mode: Mode) -> World {
     let clock = Arc::new(ManualClock::new(monday_morning()));
     let ids = Arc::new(SequentialIds::new());
     let repo = Arc::new(InMemoryTaskRepository::with_clock(clock.clone()));
     let scheduler = Arc::new(InMemoryScheduler::new());
     let bus = Arc::new(InMemoryEventBus::new());
     let state = Arc::new(InMemoryStateStore::new());
-    let recurring = RecurringTaskHandler::new(repo.clone(), state, clock.clone(), ids.clone())
-        .with_scheduler(scheduler.clone());
+    let recurring = RecurringTaskHandler::new(repo.clone(), state, clock.clone(), ids.clone());
     bus.subscribe(
         topics::TASK_EVENTS,
         consumers::RECURRING,
@@ -50,9 +59,18 @@ fn world(policy: SuccessorPolicy) -> World {
         consumers::AUDIT,
         Arc::new(AuditConsumer(AuditHandler::new(repo.clone()))),
     );
-    let tasks = TaskService::new(repo.clone(), scheduler.clone(), clock.clone(), ids)
-        .with_successor_policy(policy);
+    bus.subscribe(
+        topics::TASK_EVENTS,
+        "api-reminders",
+        Arc::new(OccurrenceReminders::new(scheduler.clone(), clock.clone())),
+    );
     let relay = OutboxRelay::new(repo.clone(), bus.clone(), clock.clone());
+    // Consumers keep the plain repository; only the task service's commits relay.
+    let task_repo: Arc<dyn TaskRepository> = match mode {
+        Mode::Distributed => repo.clone(),
+        Mode::Embedded => Arc::new(RelayOnCommit::new(repo.clone(), relay.clone())),
+    };
+    let tasks = TaskService::new(task_repo, scheduler.clone(), clock.clone(), ids);
     let reminders = ReminderFiredHandler::new(repo.clone(), clock.clone());
     World {
         clock,
@@ -83,7 +101,7 @@ fn weekly(title: &str, due: DateTime<Utc>) -> NewTask {
 #[tokio::test]
 async fn completing_a_weekly_task_creates_next_weeks_task_once_even_when_the_event_is_redelivered()
 {
-    let w = world(SuccessorPolicy::ViaEvents);
+    let w = world(Mode::Distributed);
     let due = monday_morning() + Duration::hours(1);
     let task = w
         .tasks
@@ -106,6 +124,8 @@ async fn completing_a_weekly_task_creates_next_weeks_task_once_even_when_the_eve
         .expect("completed event published");
     // Redelivery of the very same message.
     w.bus.publish(&completed).await.unwrap();
+    // The next occurrence's own `created` event.
+    w.relay.drain(100, 10).await.unwrap();
 
     let next = w
         .repo
@@ -142,8 +162,8 @@ async fn completing_a_weekly_task_creates_next_weeks_task_once_even_when_the_eve
 }
 
 #[tokio::test]
-async fn in_embedded_mode_completion_returns_the_next_occurrence_and_the_event_adds_nothing() {
-    let w = world(SuccessorPolicy::Inline);
+async fn in_embedded_mode_completion_returns_the_next_occurrence_with_its_reminder_scheduled() {
+    let w = world(Mode::Embedded);
     let due = monday_morning() + Duration::hours(1);
     let task = w
         .tasks
@@ -151,9 +171,19 @@ async fn in_embedded_mode_completion_returns_the_next_occurrence_and_the_event_a
         .await
         .unwrap();
     let done = w.tasks.complete_task(user(), task.id).await.unwrap();
-    let next = done.next.expect("created inline");
+    let next = done.next.expect("created before complete returned");
     assert_eq!(next.due_date, Some(due + Duration::weeks(1)));
-    w.relay.drain(100, 10).await.unwrap();
+    assert!(
+        w.scheduler
+            .job(&format!("reminder-task-{}", next.id))
+            .is_some(),
+        "the occurrence's created event was handled before complete returned"
+    );
+    assert_eq!(
+        w.relay.drain(100, 10).await.unwrap().sent,
+        0,
+        "nothing was left in the outbox"
+    );
     assert_eq!(
         w.repo.tasks().len(),
         2,
@@ -163,7 +193,7 @@ async fn in_embedded_mode_completion_returns_the_next_occurrence_and_the_event_a
 
 #[tokio::test]
 async fn a_due_date_schedules_a_reminder_an_hour_before_that_reaches_the_reminders_topic_once() {
-    let w = world(SuccessorPolicy::Inline);
+    let w = world(Mode::Embedded);
     let due = monday_morning() + Duration::hours(5);
     let new = NewTask::parse(TaskInput {
         title: "Buy groceries".into(),
@@ -206,7 +236,7 @@ async fn a_due_date_schedules_a_reminder_an_hour_before_that_reaches_the_reminde
 
 #[tokio::test]
 async fn deleting_a_recurring_task_ends_its_series_and_cancels_its_reminder() {
-    let w = world(SuccessorPolicy::ViaEvents);
+    let w = world(Mode::Distributed);
     let due = monday_morning() + Duration::days(1);
     let task = w
         .tasks
@@ -225,7 +255,7 @@ async fn deleting_a_recurring_task_ends_its_series_and_cancels_its_reminder() {
 async fn a_completion_racing_the_deletion_of_the_next_occurrence_leaves_no_occurrence() {
     // The user completes A, then deletes B (A's successor) before... the recurring service handles
     // A's completed event a second time (redelivery): the ended series stays ended.
-    let w = world(SuccessorPolicy::ViaEvents);
+    let w = world(Mode::Distributed);
     let task = w
         .tasks
         .create_task(
@@ -258,7 +288,7 @@ async fn a_completion_racing_the_deletion_of_the_next_occurrence_leaves_no_occur
 
 #[tokio::test]
 async fn a_broker_outage_loses_nothing_and_keeps_each_tasks_events_in_order() {
-    let w = world(SuccessorPolicy::Inline);
+    let w = world(Mode::Distributed);
     w.bus.set_available(false);
     let a = w
         .tasks
@@ -306,7 +336,7 @@ async fn a_broker_outage_loses_nothing_and_keeps_each_tasks_events_in_order() {
 
 #[tokio::test]
 async fn the_audit_log_keeps_a_tasks_history_once_per_event() {
-    let w = world(SuccessorPolicy::Inline);
+    let w = world(Mode::Embedded);
     let task = w
         .tasks
         .create_task(user(), NewTask::titled("Audit me").unwrap())
@@ -337,7 +367,7 @@ async fn the_audit_log_keeps_a_tasks_history_once_per_event() {
 
 #[tokio::test]
 async fn a_malformed_event_is_dead_lettered_not_retried_forever() {
-    let w = world(SuccessorPolicy::Inline);
+    let w = world(Mode::Embedded);
     let message = todo_core::events::Message {
         id: todo_core::model::EventId(uuid::Uuid::now_v7()),
         topic: topics::TASK_EVENTS.into(),
@@ -347,7 +377,10 @@ async fn a_malformed_event_is_dead_lettered_not_retried_forever() {
     };
     w.bus.publish(&message).await.unwrap();
     let dead = w.bus.dead_letters();
-    assert_eq!(dead.len(), 2, "both consumer groups dead-letter it");
+    assert_eq!(dead.len(), 3, "every consumer group dead-letters it");
+    assert!(dead
+        .iter()
+        .all(|d| !d.retried && d.error.contains("decoding a task event")));
     assert!(dead.iter().all(|d| d.attempts == 1));
     assert!(DomainEvent::decode(&message.topic, &message.payload).is_err());
 }

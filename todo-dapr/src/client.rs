@@ -144,9 +144,12 @@ impl ApiResponse {
         &self,
         operation: &'static str,
     ) -> Result<T, DaprError> {
-        serde_json::from_slice(&self.body).map_err(|e| DaprError::Decode {
-            operation,
-            message: format!("{e} in body {}", self.body_text()),
+        serde_json::from_slice(&self.body).map_err(|e| {
+            debug!(operation, body = %self.body_text(), "undecodable Dapr response");
+            DaprError::Decode {
+                operation,
+                source: e.into(),
+            }
         })
     }
 
@@ -267,7 +270,7 @@ impl DaprClient {
         }
     }
 
-    fn unreachable(&self, operation: &'static str, message: String) -> DaprError {
+    fn unreachable(&self, operation: &'static str, source: reqwest::Error) -> DaprError {
         DaprError::Unreachable {
             operation,
             endpoint: self
@@ -277,7 +280,7 @@ impl DaprClient {
                 .as_str()
                 .trim_end_matches('/')
                 .to_owned(),
-            message,
+            source,
             retry_after: self.inner.config.retry_after,
         }
     }
@@ -306,10 +309,9 @@ impl DaprClient {
                 || started.elapsed() + backoff > policy.max_elapsed;
             if give_up {
                 return outcome.map_err(|error| {
-                    let message = describe(&error);
-                    warn!(operation = request.operation, attempts = attempt, error = %message,
+                    warn!(operation = request.operation, attempts = attempt, error = %describe(&error),
                           "Dapr sidecar unreachable");
-                    self.unreachable(request.operation, message)
+                    self.unreachable(request.operation, error)
                 });
             }
             match &outcome {

@@ -18,6 +18,7 @@
 
 use base64::Engine;
 use serde_json::{json, Map, Value};
+use todo_core::error::BoxError;
 use todo_core::events::{DomainEvent, Message};
 use todo_core::model::EventId;
 use uuid::Uuid;
@@ -45,18 +46,24 @@ pub fn to_cloud_event(message: &Message, source: &str) -> Value {
 
 /// Why a delivery could not be read as a message. Such a delivery can never be handled: it is
 /// answered `DROP` (and so goes to the dead-letter topic, if one is configured).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DeliveryError {
     /// The body is not JSON.
-    #[error("the body is not JSON: {0}")]
-    NotJson(String),
+    #[error("the body is not JSON")]
+    NotJson(#[source] serde_json::Error),
     /// The body is JSON but not an object.
     #[error("the body is not a JSON object")]
     NotAnObject,
     /// A CloudEvent without `data`, or whose `data_base64` is not base64 of JSON.
-    #[error("unreadable CloudEvent data: {0}")]
-    BadData(String),
+    #[error("unreadable CloudEvent data: {reason}")]
+    BadData {
+        /// What is wrong with the data.
+        reason: &'static str,
+        /// The decoder's error, when there was one.
+        #[source]
+        source: Option<BoxError>,
+    },
     /// Neither the event's `event_id` nor the CloudEvent `id` is a UUID.
     #[error("no event id: neither data.event_id nor the CloudEvent id is a UUID")]
     NoEventId,
@@ -68,8 +75,7 @@ pub enum DeliveryError {
 /// Dapr made itself (type `com.dapr.event.sent`, random id) and for a bare event it is the event's
 /// own `event_id`. The key is the `partitionkey` extension, else the event's `task_id`.
 pub fn message_from_delivery(body: &[u8], topic: &str) -> Result<Message, DeliveryError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| DeliveryError::NotJson(e.to_string()))?;
+    let value: Value = serde_json::from_slice(body).map_err(DeliveryError::NotJson)?;
     let Value::Object(envelope) = value else {
         return Err(DeliveryError::NotAnObject);
     };
@@ -128,14 +134,20 @@ fn from_bare_event(payload: Value, topic: &str) -> Result<Message, DeliveryError
 /// publishers send JSON as text).
 fn cloud_event_data(envelope: &Map<String, Value>) -> Result<Value, DeliveryError> {
     if let Some(encoded) = envelope.get("data_base64") {
-        let encoded = encoded
-            .as_str()
-            .ok_or_else(|| DeliveryError::BadData("data_base64 is not a string".into()))?;
+        let encoded = encoded.as_str().ok_or(DeliveryError::BadData {
+            reason: "data_base64 is not a string",
+            source: None,
+        })?;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(encoded)
-            .map_err(|e| DeliveryError::BadData(format!("data_base64: {e}")))?;
-        return serde_json::from_slice(&bytes)
-            .map_err(|e| DeliveryError::BadData(format!("data_base64 is not JSON: {e}")));
+            .map_err(|e| DeliveryError::BadData {
+                reason: "data_base64 is not base64",
+                source: Some(e.into()),
+            })?;
+        return serde_json::from_slice(&bytes).map_err(|e| DeliveryError::BadData {
+            reason: "data_base64 is not JSON",
+            source: Some(e.into()),
+        });
     }
     match envelope.get("data") {
         Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
@@ -143,7 +155,10 @@ fn cloud_event_data(envelope: &Map<String, Value>) -> Result<Value, DeliveryErro
             _ => Ok(Value::String(text.clone())),
         },
         Some(data) => Ok(data.clone()),
-        None => Err(DeliveryError::BadData("the CloudEvent has no data".into())),
+        None => Err(DeliveryError::BadData {
+            reason: "the CloudEvent has no data",
+            source: None,
+        }),
     }
 }
 
@@ -301,21 +316,21 @@ mod tests {
             message_from_delivery(b"{nope", "t"),
             Err(DeliveryError::NotJson(_))
         ));
-        assert_eq!(
+        assert!(matches!(
             message_from_delivery(b"[1]", "t"),
             Err(DeliveryError::NotAnObject)
-        );
-        assert_eq!(
+        ));
+        assert!(matches!(
             message_from_delivery(br#"{"task_id": 1}"#, "t"),
             Err(DeliveryError::NoEventId)
-        );
+        ));
         assert!(matches!(
             message_from_delivery(br#"{"specversion":"1.0","id":"x"}"#, "t"),
-            Err(DeliveryError::BadData(_))
+            Err(DeliveryError::BadData { .. })
         ));
         assert!(matches!(
             message_from_delivery(br#"{"specversion":"1.0","id":"x","data_base64":"%%"}"#, "t"),
-            Err(DeliveryError::BadData(_))
+            Err(DeliveryError::BadData { .. })
         ));
     }
 }

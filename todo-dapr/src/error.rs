@@ -2,21 +2,22 @@
 
 use std::time::Duration;
 
-use todo_core::error::PortError;
+use todo_core::error::{BoxError, PortError};
 
-/// A call to the Dapr sidecar failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// A call to the Dapr sidecar failed. The transport's or the decoder's error is kept as the source.
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DaprError {
     /// The sidecar could not be reached (connection refused, reset or timed out), after retries.
-    #[error("{operation}: the Dapr sidecar at {endpoint} is unreachable: {message}")]
+    #[error("{operation}: the Dapr sidecar at {endpoint} is unreachable")]
     Unreachable {
         /// What was being done (`publish`, `schedule job`, ...).
         operation: &'static str,
         /// The sidecar's base URL.
         endpoint: String,
-        /// The transport error.
-        message: String,
+        /// The transport error of the last attempt.
+        #[source]
+        source: reqwest::Error,
         /// When trying again may succeed.
         retry_after: Duration,
     },
@@ -35,12 +36,13 @@ pub enum DaprError {
         retry_after: Option<Duration>,
     },
     /// The sidecar answered success with a body this crate cannot read.
-    #[error("{operation}: unexpected response from Dapr: {message}")]
+    #[error("{operation}: unexpected response from Dapr")]
     Decode {
         /// What was being done.
         operation: &'static str,
         /// Why the body could not be read.
-        message: String,
+        #[source]
+        source: BoxError,
     },
 }
 
@@ -83,31 +85,38 @@ pub(crate) fn is_transient_status(status: u16) -> bool {
 
 impl From<DaprError> for PortError {
     /// Unreachable and transient answers become `Unavailable` (the server's 503 with `Retry-After`),
-    /// 404 `NotFound`, 409/412 `Conflict`, an unreadable body `Corrupt`, anything else `Other`.
+    /// 404 `NotFound`, 409/412 `Conflict`, an unreadable body `Corrupt`, anything else `Other`. The
+    /// [`DaprError`] is kept as the source.
     fn from(error: DaprError) -> Self {
-        let message = error.to_string();
-        match error {
-            DaprError::Unreachable { retry_after, .. } => PortError::Unavailable {
-                message,
-                retry_after: Some(retry_after),
-            },
+        match &error {
+            DaprError::Unreachable { retry_after, .. } => {
+                let retry_after = *retry_after;
+                PortError::unavailable("dapr sidecar unreachable")
+                    .with_retry_after(retry_after)
+                    .caused_by(error)
+            }
             DaprError::Api {
                 status,
                 retry_after,
                 ..
-            } => match status {
+            } => match *status {
                 404 => PortError::NotFound,
-                409 | 412 => PortError::Conflict(message),
-                401 | 403 => PortError::Other(format!(
-                    "{message} (check DAPR_API_TOKEN against the sidecar's token)"
-                )),
-                s if is_transient_status(s) => PortError::Unavailable {
-                    message,
-                    retry_after,
-                },
-                _ => PortError::Other(message),
+                409 | 412 => PortError::conflict("dapr").caused_by(error),
+                401 | 403 => PortError::other(
+                    "dapr refused the API token (check DAPR_API_TOKEN against the sidecar's token)",
+                    error,
+                ),
+                s if is_transient_status(s) => {
+                    let unavailable = PortError::unavailable("dapr");
+                    match retry_after {
+                        Some(after) => unavailable.with_retry_after(*after),
+                        None => unavailable,
+                    }
+                    .caused_by(error)
+                }
+                _ => PortError::other("dapr", error),
             },
-            DaprError::Decode { .. } => PortError::Corrupt(message),
+            DaprError::Decode { .. } => PortError::corrupt("dapr response", error),
         }
     }
 }
@@ -128,10 +137,14 @@ mod tests {
 
     #[test]
     fn an_unreachable_sidecar_is_unavailable_with_a_retry_hint() {
+        let transport = reqwest::Client::new()
+            .get("not a url")
+            .build()
+            .expect_err("an invalid URL is a request error");
         let error = DaprError::Unreachable {
             operation: "publish",
             endpoint: "http://127.0.0.1:1".into(),
-            message: "connection refused".into(),
+            source: transport,
             retry_after: Duration::from_secs(5),
         };
         assert!(error.is_transient());
@@ -143,9 +156,15 @@ mod tests {
 
     #[test]
     fn statuses_map_onto_port_errors() {
-        assert!(matches!(PortError::from(api(409)), PortError::Conflict(_)));
-        assert!(matches!(PortError::from(api(412)), PortError::Conflict(_)));
-        assert_eq!(PortError::from(api(404)), PortError::NotFound);
+        assert!(matches!(
+            PortError::from(api(409)),
+            PortError::Conflict { .. }
+        ));
+        assert!(matches!(
+            PortError::from(api(412)),
+            PortError::Conflict { .. }
+        ));
+        assert!(matches!(PortError::from(api(404)), PortError::NotFound));
         assert!(matches!(
             PortError::from(api(500)),
             PortError::Unavailable { .. }
@@ -154,9 +173,9 @@ mod tests {
             PortError::from(api(503)),
             PortError::Unavailable { .. }
         ));
-        assert!(matches!(PortError::from(api(400)), PortError::Other(_)));
+        assert!(matches!(PortError::from(api(400)), PortError::Other { .. }));
         assert!(
-            matches!(PortError::from(api(401)), PortError::Other(m) if m.contains("DAPR_API_TOKEN"))
+            matches!(PortError::from(api(401)), PortError::Other { context, .. } if context.contains("DAPR_API_TOKEN"))
         );
         assert_eq!(api(500).error_code(), Some("ERR_STATE_SAVE"));
         assert_eq!(api(500).status(), Some(500));

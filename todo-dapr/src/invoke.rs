@@ -33,7 +33,7 @@ impl Invoked {
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, DaprError> {
         serde_json::from_slice(&self.body).map_err(|e| DaprError::Decode {
             operation: "invoke",
-            message: e.to_string(),
+            source: e.into(),
         })
     }
 }

@@ -63,7 +63,7 @@
 //!         Subscription::new(DEFAULT_PUBSUB, topics::TASK_EVENTS, consumers::RECURRING, Arc::new(recurring))
 //!             .with_dead_letter_topic("task-events.dlq"),
 //!     )
-//!     .on_jobs("reminder-task-", Arc::new(ReminderJobHandler(reminders)))
+//!     .on_jobs("reminder-task-", Arc::new(ReminderJobHandler::new(reminders)))
 //!     .router();
 //! let app = axum::Router::new() /* .merge(api_routes) */ .merge(dapr_routes);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
@@ -90,7 +90,8 @@ mod secrets;
 mod state;
 
 pub use app::{
-    job_fn, DaprApp, DeliveryStatus, JobHandler, ReminderJobHandler, Subscription, RESILIENCY,
+    job_fn, DaprApp, DeliveryStatus, JobHandler, ReminderFiring, ReminderJobHandler,
+    ReminderObserver, Subscription, RESILIENCY,
 };
 pub use client::{DaprClient, API_TOKEN_HEADER};
 pub use config::{ConfigError, DaprConfig, RetryPolicy, DEFAULT_HTTP_PORT};

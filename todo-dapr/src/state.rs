@@ -152,10 +152,8 @@ impl DaprStateStore {
         if response.status.is_success() {
             Ok(())
         } else if is_refused_write(&response) {
-            Err(PortError::Conflict(format!(
-                "state transaction: {}",
-                response.body_text()
-            )))
+            Err(PortError::conflict("state transaction refused")
+                .caused_by(self.client.api_error("state transaction", &response)))
         } else {
             Err(self.client.api_error("state transaction", &response).into())
         }
@@ -177,7 +175,7 @@ impl DaprStateStore {
                     .map(|v| ETag(v.to_owned()))
                     .ok_or_else(|| DaprError::Decode {
                         operation: "get state",
-                        message: format!("no ETag header for key {key}"),
+                        source: format!("no ETag header for key {key}").into(),
                     })?;
                 let value = response.json("get state")?;
                 Ok(Some(StateItem { value, etag }))
@@ -210,7 +208,7 @@ impl StateStore for DaprStateStore {
         if response.status.is_success() {
             Ok(())
         } else if concurrency == Concurrency::IfAbsent && is_refused_write(&response) {
-            Err(PortError::Conflict(format!("key {key} already exists")))
+            Err(PortError::conflict(format!("key {key} already exists")))
         } else {
             Err(self.client.api_error("save state", &response).into())
         }

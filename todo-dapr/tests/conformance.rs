@@ -171,7 +171,7 @@ async fn the_dapr_state_store_conforms_on_postgresql() {
     ];
     let result = store.transaction(&conflicting).await;
     assert!(
-        matches!(result, Err(PortError::Conflict(_))),
+        matches!(result, Err(PortError::Conflict { .. })),
         "an IfAbsent over an existing key fails the transaction: {result:?}"
     );
     assert_eq!(
@@ -185,7 +185,7 @@ async fn the_dapr_state_store_conforms_on_postgresql() {
     ];
     let result = store.transaction(&stale).await;
     assert!(
-        matches!(result, Err(PortError::Conflict(_))),
+        matches!(result, Err(PortError::Conflict { .. })),
         "a stale ETag fails the transaction: {result:?}"
     );
     assert_eq!(

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde_json::json;
-use todo_core::error::PortError;
+use todo_core::error::{chain, PortError};
 use todo_core::events::Message;
 use todo_core::model::EventId;
 use todo_core::ports::{
@@ -271,7 +271,7 @@ async fn api_tokens_are_required_in_both_directions() {
         .get("k")
         .await;
     assert!(
-        matches!(&refused, Err(PortError::Other(m)) if m.contains("401")),
+        matches!(&refused, Err(e @ PortError::Other { .. }) if chain(e).to_string().contains("401")),
         "{refused:?}"
     );
     assert!(SidecarHealth::new(anonymous).is_healthy().await);

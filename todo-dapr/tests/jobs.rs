@@ -90,7 +90,7 @@ fn job_name(case: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reminder_due_in_two_seconds_reaches_the_job_route_and_becomes_a_reminders_event() {
     let repo = Arc::new(InMemoryTaskRepository::new());
-    let reminders = ReminderJobHandler(ReminderFiredHandler::new(
+    let reminders = ReminderJobHandler::new(ReminderFiredHandler::new(
         repo.clone(),
         Arc::new(SystemClock),
     ));

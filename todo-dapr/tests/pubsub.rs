@@ -153,9 +153,9 @@ impl MessageHandler for Picky {
     async fn handle(&self, message: &Message) -> Result<(), HandleError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         match message.payload["action"].as_str() {
-            Some("drop") => Err(HandleError::Drop("poison".into())),
+            Some("drop") => Err(HandleError::dropped("test", "poison")),
             Some("retry") if self.retries.fetch_add(1, Ordering::SeqCst) < 2 => {
-                Err(HandleError::Retry("not yet".into()))
+                Err(HandleError::retry("test", "not yet"))
             }
             _ => Ok(()),
         }

@@ -26,6 +26,7 @@ use rdkafka::consumer::{
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::message::{Message as _, OwnedMessage};
 use rdkafka::{ClientContext, TopicPartitionList};
+use todo_core::error::chain;
 use todo_core::events::{consumers, topics};
 use todo_core::ports::{HandleError, MessageHandler};
 use tokio_util::sync::CancellationToken;
@@ -214,7 +215,7 @@ impl ConsumerRunner {
                 }
                 Err(error) => {
                     // Transient: unknown topic (not created yet), broker down, rebalance noise.
-                    warn!(%error, "consumer error; continuing");
+                    warn!(error = %error, "consumer error; continuing");
                     if !wait_or_shutdown(Duration::from_millis(200), &shutdown).await {
                         break Ok(());
                     }
@@ -233,7 +234,7 @@ impl ConsumerRunner {
             if let Err(error) =
                 consumer.store_offset(record.topic(), record.partition(), record.offset())
             {
-                warn!(%error, partition = record.partition(), offset = record.offset(), "could not store offset");
+                warn!(error = %error, partition = record.partition(), offset = record.offset(), "could not store offset");
             }
             uncommitted += 1;
             if uncommitted >= self.max_uncommitted || last_commit.elapsed() >= self.commit_interval
@@ -246,7 +247,7 @@ impl ConsumerRunner {
         if uncommitted > 0 {
             if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
                 if !is_nothing_to_commit(&error) {
-                    warn!(%error, "final commit failed; uncommitted records will be redelivered");
+                    warn!(error = %error, "final commit failed; uncommitted records will be redelivered");
                 }
             }
         }
@@ -278,7 +279,7 @@ impl ConsumerRunner {
         ) {
             Ok(message) => message,
             Err(poison) => {
-                let reason = format!("undecodable record: {poison}");
+                let reason = format!("undecodable record: {}", chain(&poison));
                 return self
                     .dead_letter(record, &reason, dead_letters, shutdown, report)
                     .await;
@@ -301,23 +302,26 @@ impl ConsumerRunner {
                         report.handled += 1;
                         return Outcome::Done;
                     }
-                    Err(HandleError::Drop(reason)) => {
-                        let reason = format!("handler dropped it: {reason}");
+                    Err(error @ HandleError::Drop { .. }) => {
+                        let reason = format!("handler dropped it: {}", chain(&error));
                         return self
                             .dead_letter(record, &reason, dead_letters, shutdown, report)
                             .await;
                     }
-                    Err(HandleError::Retry(reason)) if attempt >= self.retry.max_attempts => {
+                    Err(error @ HandleError::Retry { .. })
+                        if attempt >= self.retry.max_attempts =>
+                    {
                         report.retries += 1;
-                        let reason = format!("still failing after {attempt} attempts: {reason}");
+                        let reason =
+                            format!("still failing after {attempt} attempts: {}", chain(&error));
                         return self
                             .dead_letter(record, &reason, dead_letters, shutdown, report)
                             .await;
                     }
-                    Err(HandleError::Retry(reason)) => {
+                    Err(error @ HandleError::Retry { .. }) => {
                         report.retries += 1;
                         let delay = self.retry.delay(attempt, rand::random::<f64>());
-                        debug!(attempt, %reason, ?delay, "handler asked to retry");
+                        debug!(attempt, error = %chain(&error), ?delay, "handler asked to retry");
                         if !wait_or_shutdown(delay, shutdown).await {
                             return Outcome::Interrupted;
                         }
@@ -355,7 +359,7 @@ impl ConsumerRunner {
                     return Outcome::Done;
                 }
                 Err(error) => {
-                    warn!(%error, attempt, "could not publish a dead letter; retrying");
+                    warn!(error = %error, attempt, "could not publish a dead letter; retrying");
                     let delay = self.retry.delay(attempt, rand::random::<f64>());
                     if !wait_or_shutdown(delay, shutdown).await {
                         return Outcome::Interrupted;
@@ -370,7 +374,7 @@ impl ConsumerRunner {
 fn commit<C: ConsumerContext>(consumer: &StreamConsumer<C>, mode: CommitMode) {
     if let Err(error) = consumer.commit_consumer_state(mode) {
         if !is_nothing_to_commit(&error) {
-            warn!(%error, "commit failed; will retry with the next commit");
+            warn!(error = %error, "commit failed; will retry with the next commit");
         }
     }
 }
@@ -392,14 +396,14 @@ impl ConsumerContext for CommitBeforeRevoke {
                 debug!(count = partitions.count(), "partitions revoked; committing");
                 if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
                     if !is_nothing_to_commit(&error) {
-                        warn!(%error, "commit before revoke failed");
+                        warn!(error = %error, "commit before revoke failed");
                     }
                 }
             }
             Rebalance::Assign(partitions) => {
                 info!(partitions = ?partition_names(partitions), "partitions assigned");
             }
-            Rebalance::Error(error) => warn!(%error, "rebalance error"),
+            Rebalance::Error(error) => warn!(error = %error, "rebalance error"),
         }
     }
 
@@ -407,7 +411,7 @@ impl ConsumerContext for CommitBeforeRevoke {
         match result {
             Ok(()) => debug!(partitions = offsets.count(), "offsets committed"),
             Err(error) if is_nothing_to_commit(&error) => {}
-            Err(error) => warn!(%error, "offset commit failed"),
+            Err(error) => warn!(error = %error, "offset commit failed"),
         }
     }
 }

@@ -64,13 +64,15 @@ pub(crate) fn is_transient(code: RDKafkaErrorCode) -> bool {
 
 /// Maps a failed publish onto the port's error: transient failures become
 /// [`PortError::Unavailable`], so the outbox relay retries them with backoff.
-pub(crate) fn publish_error(topic: &str, error: &KafkaError) -> PortError {
-    let message = format!("publishing to {topic}: {error}");
+pub(crate) fn publish_error(topic: &str, error: KafkaError) -> PortError {
+    let context = format!("kafka: publishing to {topic}");
     match error.rdkafka_error_code() {
-        Some(code) if is_transient(code) => PortError::unavailable(message),
+        Some(code) if is_transient(code) => PortError::unavailable(context).caused_by(error),
         // Canceled: the producer was dropped while the message was queued.
-        None if matches!(error, KafkaError::Canceled) => PortError::unavailable(message),
-        _ => PortError::Other(message),
+        None if matches!(error, KafkaError::Canceled) => {
+            PortError::unavailable(context).caused_by(error)
+        }
+        _ => PortError::other(context, error),
     }
 }
 
@@ -81,9 +83,9 @@ mod tests {
     #[test]
     fn broker_outages_are_transient_and_oversized_messages_are_not() {
         let timed_out = KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut);
-        assert!(publish_error("t", &timed_out).is_transient());
+        assert!(publish_error("t", timed_out).is_transient());
         let too_large = KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge);
-        assert!(!publish_error("t", &too_large).is_transient());
-        assert!(publish_error("t", &KafkaError::Canceled).is_transient());
+        assert!(!publish_error("t", too_large).is_transient());
+        assert!(publish_error("t", KafkaError::Canceled).is_transient());
     }
 }

@@ -71,7 +71,7 @@ impl KafkaEventBus {
                     record = returned;
                     tokio::time::sleep(Duration::from_millis(10)).await;
                 }
-                Err((error, _)) => return Err(publish_error(&message.topic, &error)),
+                Err((error, _)) => return Err(publish_error(&message.topic, error)),
             }
         }
     }
@@ -87,8 +87,8 @@ impl KafkaEventBus {
                 );
                 Ok(())
             }
-            Ok(Err((error, _))) => Err(publish_error(topic, &error)),
-            Err(_canceled) => Err(publish_error(topic, &KafkaError::Canceled)),
+            Ok(Err((error, _))) => Err(publish_error(topic, error)),
+            Err(_canceled) => Err(publish_error(topic, KafkaError::Canceled)),
         }
     }
 
@@ -97,8 +97,8 @@ impl KafkaEventBus {
         let producer = self.producer.clone();
         tokio::task::spawn_blocking(move || producer.flush(Timeout::After(timeout)))
             .await
-            .map_err(|e| PortError::Other(format!("flush task failed: {e}")))?
-            .map_err(|e| PortError::unavailable(format!("flushing the producer: {e}")))
+            .map_err(|e| PortError::other("kafka: the flush task failed", e))?
+            .map_err(|e| PortError::unavailable("kafka: flushing the producer").caused_by(e))
     }
 
     /// Delivers what is still queued (waiting at most `timeout`), for a clean shutdown. Messages

@@ -206,7 +206,7 @@ struct AlwaysRetry;
 #[async_trait]
 impl MessageHandler for AlwaysRetry {
     async fn handle(&self, _message: &Message) -> Result<(), HandleError> {
-        Err(HandleError::Retry("the database is down".to_owned()))
+        Err(HandleError::retry("test", "the database is down"))
     }
 }
 

@@ -98,7 +98,10 @@ struct DropMarked(mpsc::UnboundedSender<Message>);
 impl MessageHandler for DropMarked {
     async fn handle(&self, message: &Message) -> Result<(), HandleError> {
         if message.payload["drop"] == true {
-            return Err(HandleError::Drop("unsupported schema_version 9".to_owned()));
+            return Err(HandleError::dropped(
+                "decoding the event",
+                "unsupported schema_version 9",
+            ));
         }
         Forward(self.0.clone()).handle(message).await
     }
@@ -134,7 +137,7 @@ async fn a_message_the_handler_drops_is_dead_lettered_with_its_reason() -> anyho
     let records = dead_letters.read(1, Duration::from_secs(30)).await;
     assert_eq!(
         header(&records[0], HEADER_REASON).as_deref(),
-        Some("handler dropped it: unsupported schema_version 9")
+        Some("handler dropped it: decoding the event: unsupported schema_version 9")
     );
     // The dead letter keeps the envelope, so it can be replayed as it was.
     assert_eq!(header(&records[0], "ce_id"), Some(dropped.id.to_string()));
@@ -160,7 +163,7 @@ struct FlakyThenFine {
 impl MessageHandler for FlakyThenFine {
     async fn handle(&self, message: &Message) -> Result<(), HandleError> {
         if self.calls.fetch_add(1, Ordering::SeqCst) < self.failures {
-            return Err(HandleError::Retry("connection refused".to_owned()));
+            return Err(HandleError::retry("storing the task", "connection refused"));
         }
         Forward(self.sender.clone()).handle(message).await
     }
@@ -257,7 +260,7 @@ async fn a_message_still_failing_after_the_last_attempt_is_dead_lettered() -> an
     assert_eq!(header(&records[0], "ce_id"), Some(doomed.id.to_string()));
     assert_eq!(
         header(&records[0], HEADER_REASON).as_deref(),
-        Some("still failing after 3 attempts: connection refused")
+        Some("still failing after 3 attempts: storing the task: connection refused")
     );
     let report = running.stop().await;
     assert_eq!(

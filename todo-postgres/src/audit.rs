@@ -51,7 +51,7 @@ pub(crate) async fn history(
                 task_id: TaskId(row.try_get("task_id").map_err(port_error)?),
                 user_id: UserId(row.try_get("user_id").map_err(port_error)?),
                 action: parse_action(&action)
-                    .ok_or_else(|| corrupt(format!("audit action `{action}`")))?,
+                    .ok_or_else(|| corrupt("audit row", format!("unknown action `{action}`")))?,
                 at: row.try_get("at").map_err(port_error)?,
                 snapshot: row.try_get("snapshot").map_err(port_error)?,
             })

@@ -2,24 +2,27 @@
 
 use std::time::Duration;
 
-use todo_core::error::PortError;
+use todo_core::error::{BoxError, Context, PortError};
 
 /// Why the database could not be set up: the pool could not connect, or migrations failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SetupError {
-    /// Connecting, or a statement run while setting up, failed.
-    #[error("postgres: {0}")]
+    /// The database could not be reached, or refused the connection (address, credentials).
+    #[error("cannot connect")]
+    Connect(#[source] sqlx::Error),
+    /// A statement run while setting up failed.
+    #[error("setting up the database")]
     Database(#[from] sqlx::Error),
     /// A migration could not be applied (or an applied one was changed since).
-    #[error("migrations: {0}")]
+    #[error("applying the migrations")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
 /// How long a caller should wait before retrying after a transient failure.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
-/// Translates a driver error into the port's vocabulary.
+/// Translates a driver error into the port's vocabulary, keeping the driver's error as the source.
 ///
 /// - unique violations are `AlreadyExists` (a second successor, an event processed twice);
 /// - a broken or exhausted connection, a timeout, a deadlock or a serialisation failure is
@@ -27,58 +30,61 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// - a row that cannot be decoded is `Corrupt`.
 pub(crate) fn port_error(error: sqlx::Error) -> PortError {
     use sqlx::Error;
-    match error {
+    match &error {
         Error::Database(db) => {
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
             let constraint = db.constraint().unwrap_or("").to_owned();
-            let message = db.message().to_owned();
-            database_error(&code, &constraint, &message)
+            database_error(&code, &constraint, error)
         }
-        Error::Io(e) => unavailable(format!("connection failed: {e}")),
-        Error::Tls(e) => unavailable(format!("connection failed: {e}")),
-        Error::PoolTimedOut => unavailable("no database connection became free in time".into()),
-        Error::PoolClosed => unavailable("the connection pool is closed".into()),
-        Error::WorkerCrashed => unavailable("the connection worker crashed".into()),
-        Error::Protocol(e) => unavailable(format!("protocol error, connection dropped: {e}")),
+        Error::Io(_) | Error::Tls(_) => unavailable("postgres: connection failed", error),
+        Error::PoolTimedOut => unavailable(
+            "postgres: no database connection became free in time",
+            error,
+        ),
+        Error::PoolClosed => unavailable("postgres: the connection pool is closed", error),
+        Error::WorkerCrashed => unavailable("postgres: the connection worker crashed", error),
+        Error::Protocol(_) => unavailable("postgres: protocol error, connection dropped", error),
         Error::RowNotFound => PortError::NotFound,
-        e @ (Error::ColumnDecode { .. }
+        Error::ColumnDecode { .. }
         | Error::Decode(_)
         | Error::ColumnNotFound(_)
         | Error::ColumnIndexOutOfBounds { .. }
-        | Error::TypeNotFound { .. }) => PortError::Corrupt(e.to_string()),
-        other => PortError::Other(other.to_string()),
+        | Error::TypeNotFound { .. } => PortError::corrupt("postgres: decoding a row", error),
+        _ => PortError::other("postgres", error),
     }
 }
 
-/// Classifies a server error by its SQLSTATE.
-fn database_error(code: &str, constraint: &str, message: &str) -> PortError {
+/// Classifies a server error by its SQLSTATE; `source` is the server's error.
+fn database_error(code: &str, constraint: &str, source: impl Into<BoxError>) -> PortError {
     match code {
         // unique_violation
-        "23505" => PortError::AlreadyExists(format!("{message} ({constraint})")),
+        "23505" => PortError::already_exists(format!("postgres: unique constraint {constraint}"))
+            .caused_by(source),
         // serialization_failure, deadlock_detected, lock_not_available, query_canceled (timeouts)
-        "40001" | "40P01" | "55P03" | "57014" => unavailable(message.to_owned()),
+        "40001" | "40P01" | "55P03" | "57014" => unavailable("postgres: transient failure", source),
         // insufficient resources, operator intervention (shutdown, crash recovery), connection failures
         _ if code.starts_with("53") || code.starts_with("57P") || code.starts_with("08") => {
-            unavailable(message.to_owned())
+            unavailable("postgres: server unavailable", source)
         }
         // undefined_table / undefined_object: the schema is missing or old
-        "42P01" | "42704" => PortError::Other(format!(
-            "{message}: the database schema is not migrated (run `todo-server migrate`)"
-        )),
-        _ => PortError::Other(format!("{message} (SQLSTATE {code})")),
+        "42P01" | "42704" => PortError::other(
+            "postgres: the database schema is not migrated (run `todo-server migrate`)",
+            source,
+        ),
+        _ => PortError::other(format!("postgres: SQLSTATE {code}"), source),
     }
 }
 
-fn unavailable(message: String) -> PortError {
-    PortError::Unavailable {
-        message: format!("postgres: {message}"),
-        retry_after: Some(RETRY_AFTER),
-    }
+fn unavailable(context: &'static str, source: impl Into<BoxError>) -> PortError {
+    PortError::unavailable(context)
+        .with_retry_after(RETRY_AFTER)
+        .caused_by(source)
 }
 
-/// A row whose stored value breaks a rule of the domain.
-pub(crate) fn corrupt(what: impl std::fmt::Display) -> PortError {
-    PortError::Corrupt(what.to_string())
+/// A row whose stored value breaks a rule of the domain: `what` was being read, `cause` is why it
+/// is invalid.
+pub(crate) fn corrupt(what: impl Into<Context>, cause: impl Into<BoxError>) -> PortError {
+    PortError::corrupt(what, cause)
 }
 
 #[cfg(test)]
@@ -89,7 +95,7 @@ mod tests {
     fn sqlstates_map_to_what_a_caller_can_act_on() {
         assert!(matches!(
             database_error("23505", "tasks_one_successor", "duplicate key"),
-            PortError::AlreadyExists(m) if m.contains("tasks_one_successor")
+            PortError::AlreadyExists { context, source: Some(_) } if context.contains("tasks_one_successor")
         ));
         for transient in [
             "40001", "40P01", "55P03", "57014", "53300", "57P01", "08006",
@@ -101,11 +107,11 @@ mod tests {
         }
         assert!(matches!(
             database_error("42P01", "", "relation \"tasks\" does not exist"),
-            PortError::Other(m) if m.contains("migrate")
+            PortError::Other { context, .. } if context.contains("migrate")
         ));
         assert!(matches!(
             database_error("23514", "", "check"),
-            PortError::Other(_)
+            PortError::Other { .. }
         ));
     }
 
@@ -115,8 +121,11 @@ mod tests {
         assert!(port_error(sqlx::Error::Io(std::io::Error::other("reset"))).is_transient());
         assert!(matches!(
             port_error(sqlx::Error::ColumnNotFound("title".into())),
-            PortError::Corrupt(_)
+            PortError::Corrupt { .. }
         ));
-        assert_eq!(port_error(sqlx::Error::RowNotFound), PortError::NotFound);
+        assert!(matches!(
+            port_error(sqlx::Error::RowNotFound),
+            PortError::NotFound
+        ));
     }
 }

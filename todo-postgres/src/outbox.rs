@@ -89,8 +89,9 @@ impl OutboxStore for PostgresTaskRepository {
                         event_type: row.try_get("event_type").map_err(port_error)?,
                         payload: row.try_get("payload").map_err(port_error)?,
                     },
-                    attempts: u32::try_from(attempts)
-                        .map_err(|_| corrupt(format!("outbox row {seq}: attempts {attempts}")))?,
+                    attempts: u32::try_from(attempts).map_err(|e| {
+                        corrupt(format!("outbox row {seq}: attempts {attempts}"), e)
+                    })?,
                     created_at: row.try_get("created_at").map_err(port_error)?,
                 };
                 Ok((seq, entry))

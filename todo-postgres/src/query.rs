@@ -188,7 +188,7 @@ fn statement(
             }
             (SortValue::Priority(rank), _) => {
                 let label = priority_label(*rank)
-                    .ok_or_else(|| corrupt(format!("cursor priority rank {rank}")))?;
+                    .ok_or_else(|| corrupt("cursor", format!("unknown priority rank {rank}")))?;
                 sql.push_bind(label).push("::task_priority");
             }
             (SortValue::CreatedAt(at), _) => {

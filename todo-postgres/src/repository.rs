@@ -129,7 +129,7 @@ impl TaskRepository for PostgresTaskRepository {
             .await
             .map_err(port_error)?;
         Ok(TaskId(self.reserved_ids.add_and_take(block).ok_or_else(
-            || corrupt("the task id sequence returned no value".to_owned()),
+            || corrupt("the task id sequence", "it returned no value"),
         )?))
     }
 
@@ -193,7 +193,7 @@ impl TaskRepository for PostgresTaskRepository {
                 let tag: String = row.try_get("tag").map_err(port_error)?;
                 let count: i64 = row.try_get("tasks").map_err(port_error)?;
                 Ok(TagCount {
-                    tag: Tag::parse(&tag).map_err(|e| corrupt(format!("stored tag: {e}")))?,
+                    tag: Tag::parse(&tag).map_err(|e| corrupt("stored tag", e))?,
                     count: u64::try_from(count).unwrap_or_default(),
                 })
             })

@@ -52,8 +52,8 @@ impl<'a> TaskValues<'a> {
             .remind_before
             .map(|r| i32::try_from(r.minutes()))
             .transpose()
-            .map_err(|_| {
-                PortError::Other(format!("task {}: remind_before out of range", task.id))
+            .map_err(|e| {
+                PortError::other(format!("task {}: remind_before out of range", task.id), e)
             })?;
         let (pattern, rrule) = match &task.recurrence {
             None => (None, None),
@@ -141,7 +141,7 @@ where
 pub(crate) fn decode_task(row: &PgRow) -> PortResult<Task> {
     let id = TaskId(get::<i64>(row, "id")?);
     let bad = |field: &str, problem: &dyn std::fmt::Display| {
-        corrupt(format!("task {id}: stored {field} is invalid: {problem}"))
+        corrupt(format!("task {id}: stored {field}"), problem.to_string())
     };
     let title = get::<String>(row, "title")?;
     let description = get::<String>(row, "description")?;

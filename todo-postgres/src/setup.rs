@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, PgPool};
+use sqlx::{ConnectOptions, Connection, PgPool};
 use tracing::info;
 
 use crate::error::SetupError;
@@ -53,6 +53,14 @@ pub fn connect_options(url: &str, settings: &PoolSettings) -> Result<PgConnectOp
 
 /// Opens a pool to `url` (`postgres://user:password@host:port/database`) and checks that it connects.
 pub async fn connect(url: &str, settings: &PoolSettings) -> Result<PgPool, SetupError> {
+    let options = connect_options(url, settings)?;
+    // One connection first, so that a refused or failed connection reports its cause (the pool
+    // would only report that it timed out waiting).
+    let probe = tokio::time::timeout(settings.acquire_timeout, options.connect())
+        .await
+        .map_err(|_| SetupError::Connect(sqlx::Error::PoolTimedOut))?
+        .map_err(SetupError::Connect)?;
+    let _ = probe.close().await;
     let pool = PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
@@ -60,8 +68,9 @@ pub async fn connect(url: &str, settings: &PoolSettings) -> Result<PgPool, Setup
         // (creates measured 7-10 % faster without; docs/benchmarks.md). A connection that died
         // while idle fails its statement instead, which is `Unavailable`, and the pool drops it.
         .test_before_acquire(false)
-        .connect_with(connect_options(url, settings)?)
-        .await?;
+        .connect_with(options)
+        .await
+        .map_err(SetupError::Connect)?;
     Ok(pool)
 }
 
@@ -75,22 +84,44 @@ pub async fn migrate(pool: &PgPool) -> Result<(), SetupError> {
             .bind(MIGRATION_LOCK_KEY)
             .execute(&mut conn)
             .await?;
+        let before = applied_migrations(&mut conn).await?;
         // `run_direct` is `run` on a connection we hold; `run(&mut conn)` makes this future
         // unusable in `tokio::spawn` (sqlx's "Acquire is not general enough").
         MIGRATOR.run_direct(&mut conn).await?;
+        let after = applied_migrations(&mut conn).await?;
         sqlx::query("SELECT pg_advisory_unlock($1)")
             .bind(MIGRATION_LOCK_KEY)
             .execute(&mut conn)
             .await?;
-        Ok::<_, SetupError>(())
+        Ok::<_, SetupError>((before, after))
     }
     .await;
     // Closing the detached connection ends its session, which releases the lock even after an error.
     let _ = conn.close().await;
-    result?;
-    info!(
-        migrations = MIGRATOR.iter().count(),
-        "database schema is up to date"
-    );
+    let (before, after) = result?;
+    if after > before {
+        info!(
+            applied = after - before,
+            total = after,
+            "database schema migrated"
+        );
+    } else {
+        info!(total = after, "database schema is up to date");
+    }
     Ok(())
+}
+
+/// How many migrations the database records as applied (none before the first migration).
+async fn applied_migrations(conn: &mut sqlx::PgConnection) -> Result<i64, SetupError> {
+    let table: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(&mut *conn)
+        .await?;
+    if !table {
+        return Ok(0);
+    }
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&mut *conn)
+            .await?,
+    )
 }

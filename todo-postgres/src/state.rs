@@ -38,7 +38,7 @@ fn etag_number(etag: &ETag) -> Option<i64> {
 }
 
 fn conflict(key: &str, why: &str) -> PortError {
-    PortError::Conflict(format!("state `{key}`: {why}"))
+    PortError::conflict(format!("state `{key}`: {why}"))
 }
 
 #[async_trait]

@@ -221,8 +221,8 @@ async fn write_with_outbox(
             .and_then(|db| db.constraint())
             .is_some_and(|c| c.starts_with("outbox"));
         match port_error(e) {
-            PortError::AlreadyExists(why) if !outbox && expected_version.is_none() => {
-                PortError::AlreadyExists(format!("task {}: {why}", task.id))
+            e @ PortError::AlreadyExists { .. } if !outbox && expected_version.is_none() => {
+                PortError::already_exists(format!("task {}", task.id)).caused_by(e)
             }
             other => other,
         }
@@ -243,10 +243,11 @@ async fn mark_processed(conn: &mut PgConnection, processed: &ProcessedEvent) -> 
         .execute(conn)
         .await
         .map_err(|e| match port_error(e) {
-            PortError::AlreadyExists(_) => PortError::AlreadyExists(format!(
+            e @ PortError::AlreadyExists { .. } => PortError::already_exists(format!(
                 "event {} was already processed by {}",
                 processed.event_id, processed.consumer
-            )),
+            ))
+            .caused_by(e),
             other => other,
         })?;
     Ok(())
@@ -303,8 +304,8 @@ async fn apply(conn: &mut PgConnection, write: &TaskWrite) -> PortResult<()> {
                 .execute(&mut *conn)
                 .await
                 .map_err(|e| match port_error(e) {
-                    PortError::AlreadyExists(why) => {
-                        PortError::AlreadyExists(format!("task {}: {why}", task.id))
+                    e @ PortError::AlreadyExists { .. } => {
+                        PortError::already_exists(format!("task {}", task.id)).caused_by(e)
                     }
                     other => other,
                 })?;
@@ -357,7 +358,7 @@ async fn refusal(conn: &mut PgConnection, user_id: UserId, id: TaskId, expected:
     match stored {
         Ok(None) => PortError::NotFound,
         Ok(Some(version)) => {
-            PortError::Conflict(format!("task {id} is at version {version}, not {expected}"))
+            PortError::conflict(format!("task {id} is at version {version}, not {expected}"))
         }
         Err(e) => port_error(e),
     }

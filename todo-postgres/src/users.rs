@@ -46,14 +46,18 @@ impl UserRepository for PostgresTaskRepository {
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| match port_error(e) {
-                PortError::AlreadyExists(_) => {
-                    PortError::AlreadyExists(format!("user {}: e-mail taken", user.email))
+                e @ PortError::AlreadyExists { .. } => {
+                    PortError::already_exists(format!("user {}: e-mail taken", user.email))
+                        .caused_by(e)
                 }
                 other => other,
             })?;
         match created {
             Some(_) => Ok(()),
-            None => Err(PortError::AlreadyExists(format!("user {} exists", user.id))),
+            None => Err(PortError::already_exists(format!(
+                "user {} exists",
+                user.id
+            ))),
         }
     }
 

@@ -10,11 +10,15 @@ use futures::future::join_all;
 use uuid::Uuid;
 
 use todo_core::error::{PortError, TaskError};
+use todo_core::events::{consumers, topics};
 use todo_core::events::{TaskEvent, TaskEventType};
-use todo_core::memory::{InMemoryScheduler, InMemoryStateStore};
+use todo_core::memory::{InMemoryEventBus, InMemoryScheduler, InMemoryStateStore};
 use todo_core::model::{EventId, NewTask, Status, TaskInput, Title, UserId};
 use todo_core::ports::{Changes, SystemClock, TaskRepository, TaskWrite, UuidV7Generator};
-use todo_core::usecases::{RecurringOutcome, RecurringTaskHandler, SuccessorPolicy, TaskService};
+use todo_core::usecases::{
+    OutboxRelay, RecurringConsumer, RecurringOutcome, RecurringTaskHandler, RelayOnCommit,
+    TaskService,
+};
 use todo_postgres::PostgresTaskRepository;
 
 fn daily_task_due_tomorrow() -> NewTask {
@@ -28,13 +32,32 @@ fn daily_task_due_tomorrow() -> NewTask {
     .expect("a valid recurring task")
 }
 
-fn service(repo: Arc<PostgresTaskRepository>) -> TaskService {
+fn service(repo: Arc<dyn TaskRepository>) -> TaskService {
     TaskService::new(
         repo,
         Arc::new(InMemoryScheduler::new()),
         Arc::new(SystemClock),
         Arc::new(UuidV7Generator),
     )
+}
+
+/// The embedded wiring over PostgreSQL: an in-process bus with the recurring consumer (over the
+/// plain repository), and a task service whose commits relay their events before returning.
+fn embedded_service(repo: Arc<PostgresTaskRepository>) -> TaskService {
+    let bus = Arc::new(InMemoryEventBus::new());
+    let recurring = RecurringTaskHandler::new(
+        repo.clone(),
+        Arc::new(InMemoryStateStore::new()),
+        Arc::new(SystemClock),
+        Arc::new(UuidV7Generator),
+    );
+    bus.subscribe(
+        topics::TASK_EVENTS,
+        consumers::RECURRING,
+        Arc::new(RecurringConsumer(recurring)),
+    );
+    let relay = OutboxRelay::new(repo.clone(), bus, Arc::new(SystemClock));
+    service(Arc::new(RelayOnCommit::new(repo, relay)))
 }
 
 /// The tasks of a series, by id: (id, status, predecessor).
@@ -54,7 +77,7 @@ async fn series_rows(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_completions_create_exactly_one_next_occurrence() {
     let (_db, repo) = support::fresh_store().await;
-    let tasks = service(repo.clone()).with_successor_policy(SuccessorPolicy::Inline);
+    let tasks = embedded_service(repo.clone());
     let user = UserId(Uuid::new_v4());
     let task = tasks
         .create_task(user, daily_task_due_tomorrow())
@@ -191,7 +214,7 @@ async fn of_concurrent_updates_from_one_version_exactly_one_wins() {
     let won = results.iter().filter(|r| r.is_ok()).count();
     let conflicts = results
         .iter()
-        .filter(|r| matches!(r, Err(PortError::Conflict(_))))
+        .filter(|r| matches!(r, Err(PortError::Conflict { .. })))
         .count();
     assert_eq!((won, conflicts), (1, 19), "{results:?}");
     let stored = repo.get(user, task.id).await.unwrap().unwrap();

@@ -57,12 +57,12 @@ async fn rows_the_domain_rejects_are_corrupt_not_a_panic() {
             .unwrap();
         let read = repo.get(user, task.id).await;
         assert!(
-            matches!(read, Err(PortError::Corrupt(_))),
+            matches!(read, Err(PortError::Corrupt { .. })),
             "{corruption}: {read:?}"
         );
         let listed = repo.query(user, &TaskQuery::default(), Utc::now()).await;
         assert!(
-            matches!(listed, Err(PortError::Corrupt(_))),
+            matches!(listed, Err(PortError::Corrupt { .. })),
             "{corruption}: {listed:?}"
         );
         sqlx::query("DELETE FROM tasks WHERE id = $1")
@@ -176,7 +176,7 @@ async fn an_owner_recorded_by_its_tasks_can_sign_up_later() {
     );
     let again = repo.create_user(account).await;
     assert!(
-        matches!(again, Err(PortError::AlreadyExists(_))),
+        matches!(again, Err(PortError::AlreadyExists { .. })),
         "{again:?}"
     );
 }

@@ -83,7 +83,7 @@ fn hash_password(password: &str) -> Result<String, AuthError> {
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| AuthError::Port(PortError::Other(format!("password hashing failed: {e}"))))
+        .map_err(|e| AuthError::Port(PortError::other("password hashing failed", e.to_string())))
 }
 
 fn verify_password(password: &str, hash: &str) -> bool {
@@ -137,7 +137,9 @@ impl Accounts {
         let password = password.to_owned();
         let hash = tokio::task::spawn_blocking(move || hash_password(&password))
             .await
-            .map_err(|e| AuthError::Port(PortError::Other(e.to_string())))??;
+            .map_err(|e| {
+                AuthError::Port(PortError::other("the password hashing task failed", e))
+            })??;
         let user = User {
             id: UserId(self.ids.new_uuid()),
             email,
@@ -146,7 +148,7 @@ impl Accounts {
             created_at: self.clock.now(),
         };
         match self.users.create_user(user.clone()).await {
-            Err(PortError::AlreadyExists(_)) => return Err(AuthError::EmailTaken),
+            Err(PortError::AlreadyExists { .. }) => return Err(AuthError::EmailTaken),
             other => other?,
         }
         let token = self.issue(user.id)?;
@@ -186,7 +188,7 @@ impl Accounts {
             iss: ISSUER.to_owned(),
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| AuthError::Port(PortError::Other(format!("token signing failed: {e}"))))
+            .map_err(|e| AuthError::Port(PortError::other("token signing failed", e)))
     }
 
     /// The user a token was issued to, if it is valid now.

@@ -29,7 +29,6 @@ pub mod transport;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::fmt;
 use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
@@ -62,22 +61,4 @@ pub async fn serve(
     token.cancel();
     while workers.join_next().await.is_some() {}
     Ok(())
-}
-
-/// Displays an error with its whole cause chain, `outer: cause: root cause`, for logs and start-up
-/// failures (an error's own message never repeats its source's).
-pub fn error_chain<'a>(error: &'a (dyn std::error::Error + 'static)) -> impl fmt::Display + 'a {
-    struct Chain<'a>(&'a (dyn std::error::Error + 'static));
-    impl fmt::Display for Chain<'_> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            write!(f, "{}", self.0)?;
-            let mut source = self.0.source();
-            while let Some(cause) = source {
-                write!(f, ": {cause}")?;
-                source = cause.source();
-            }
-            Ok(())
-        }
-    }
-    Chain(error)
 }

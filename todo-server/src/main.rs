@@ -7,9 +7,9 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use todo_core::error::chain;
 use todo_server::compose::{self, Role};
 use todo_server::config::Config;
-use todo_server::error_chain;
 
 #[derive(Parser)]
 #[command(
@@ -57,7 +57,7 @@ async fn shutdown_signal() {
 
 /// Prints (to stderr) why the process cannot start, with the whole cause chain, and exits with 2.
 fn refuse(service: &str, error: &(dyn std::error::Error + 'static)) -> ExitCode {
-    eprintln!("todo-server {service}: {}", error_chain(error));
+    eprintln!("todo-server {service}: {}", chain(error));
     ExitCode::from(2)
 }
 
@@ -113,7 +113,7 @@ async fn main() -> ExitCode {
     match todo_server::serve(built, listener, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(error = %error_chain(&error), "server failed");
+            tracing::error!(error = %chain(&error), "server failed");
             ExitCode::FAILURE
         }
     }

@@ -55,6 +55,7 @@ pub struct MeteredHandler {
 
 #[async_trait]
 impl MessageHandler for MeteredHandler {
+    #[tracing::instrument(name = "consume", skip_all, fields(topic = %message.topic, group = %self.group, event_id = %message.id, task_id = %message.key))]
     async fn handle(&self, message: &Message) -> Result<(), HandleError> {
         let started = Instant::now();
         let result = self.inner.handle(message).await;
@@ -66,8 +67,8 @@ impl MessageHandler for MeteredHandler {
             .record(started.elapsed().as_secs_f64());
         let outcome = match &result {
             Ok(()) => "ok",
-            Err(HandleError::Retry(_)) => "retry",
-            Err(HandleError::Drop(_)) => "dropped",
+            Err(HandleError::Retry { .. }) => "retry",
+            Err(HandleError::Drop { .. }) => "dropped",
         };
         metrics::counter!("todo_events_consumed_total", "topic" => message.topic.clone(), "group" => self.group.clone(), "outcome" => outcome)
             .increment(1);

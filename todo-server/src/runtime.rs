@@ -8,13 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use todo_core::error::TaskError;
+use todo_core::error::chain;
 use todo_core::memory::InMemoryScheduler;
-use todo_core::ports::{Clock, HandleError, OutboxStore};
-use todo_core::usecases::{
-    OutboxRelay, ReminderFiredHandler, ReminderOutcome, ReminderPayload, ReminderReconciler,
-};
-use todo_dapr::{job_fn, JobHandler};
+use todo_core::ports::{Clock, OutboxStore};
+use todo_core::usecases::{OutboxRelay, ReminderFiredHandler, ReminderOutcome, ReminderReconciler};
+use todo_dapr::{JobHandler, ReminderFiring, ReminderJobHandler};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -42,7 +40,7 @@ pub async fn relay_outbox(
                 Ok(report) if report.sent == BATCH => continue,
                 Ok(_) => break,
                 Err(error) => {
-                    warn!(%error, "outbox relay pass failed");
+                    warn!(error = %chain(&error), "outbox relay pass failed");
                     break;
                 }
             }
@@ -62,28 +60,29 @@ pub async fn relay_outbox(
             "outbox drained on shutdown"
         ),
         Err(error) => {
-            warn!(%error, "outbox not drained on shutdown; it will be relayed on next start")
+            warn!(error = %chain(&error), "outbox not drained on shutdown; it will be relayed on next start")
         }
     }
 }
 
-/// Fires the in-process scheduler's jobs on time (the embedded mode's stand-in for the Dapr scheduler).
+/// Fires the in-process scheduler's jobs on time (the embedded mode's stand-in for the Dapr scheduler),
+/// through the same [`ReminderJobHandler`] and metrics as the Dapr job callback.
 pub async fn fire_reminders(
     scheduler: Arc<InMemoryScheduler>,
     handler: ReminderFiredHandler,
     clock: Arc<dyn Clock>,
     shutdown: CancellationToken,
 ) {
+    let jobs = ReminderJobHandler::new(handler).observe(reminder_metrics(clock.clone()));
     let changed = Arc::new(Notify::new());
     let waker = Arc::clone(&changed);
     scheduler.on_change(move || waker.notify_one());
     loop {
-        let now = clock.now();
-        for job in scheduler.take_due(now) {
-            let delay = (now - job.due).num_milliseconds().max(0) as f64 / 1000.0;
-            metrics::histogram!("todo_reminder_firing_delay_seconds").record(delay);
-            // A failed firing was logged; the periodic reconciliation schedules it again.
-            let _ = handle_firing(&handler, &job.payload).await;
+        for job in scheduler.take_due(clock.now()) {
+            // A failed firing is logged; the periodic reconciliation schedules it again.
+            if let Err(error) = jobs.handle(&job.name, job.payload).await {
+                warn!(job = %job.name, error = %chain(&error), "reminder firing failed");
+            }
         }
         let wait = scheduler
             .next_due()
@@ -98,71 +97,42 @@ pub async fn fire_reminders(
     }
 }
 
-/// Handles one fired reminder job's payload, counting the outcome and the firing delay. An undecodable
-/// payload is dropped (`Ok`); a port error is returned so that the caller can retry the firing.
-pub async fn handle_firing(
-    handler: &ReminderFiredHandler,
-    payload: &serde_json::Value,
-) -> Result<(), TaskError> {
-    let payload: ReminderPayload = match serde_json::from_value(payload.clone()) {
-        Ok(p) => p,
-        Err(error) => {
-            warn!(%error, "undecodable reminder job payload dropped");
-            metrics::counter!("todo_reminders_dropped_total", "reason" => "malformed").increment(1);
-            return Ok(());
-        }
-    };
-    match handler.handle(&payload).await {
-        Ok(ReminderOutcome::Sent(_)) => {
-            metrics::counter!("todo_reminders_fired_total").increment(1);
-            Ok(())
-        }
-        Ok(outcome) => {
-            debug!(task_id = %payload.task_id, ?outcome, "reminder firing dropped");
-            let reason = match outcome {
-                ReminderOutcome::Duplicate => "duplicate",
-                ReminderOutcome::DroppedMissing => "missing",
-                ReminderOutcome::DroppedCompleted => "completed",
-                ReminderOutcome::DroppedRescheduled => "rescheduled",
-                _ => "due_passed",
-            };
-            metrics::counter!("todo_reminders_dropped_total", "reason" => reason).increment(1);
-            Ok(())
-        }
-        Err(error) => {
-            warn!(task_id = %payload.task_id, %error, "reminder firing failed");
-            Err(error)
-        }
-    }
+/// The observer of [`ReminderJobHandler`] that records reminder metrics, for the in-process loop and
+/// the Dapr job callback alike: how late each firing came against its `remind_at`
+/// (`todo_reminder_firing_delay_seconds`), and what came of it (`todo_reminders_fired_total`,
+/// `todo_reminders_dropped_total` by reason).
+pub fn reminder_metrics(clock: Arc<dyn Clock>) -> impl Fn(ReminderFiring<'_>) + Send + Sync {
+    move |firing| record_reminder_firing(clock.now(), firing)
 }
 
-/// The Dapr scheduler's reminder callbacks: [`handle_firing`], recording how late each firing came
-/// (against its `remind_at`, or the moment it was scheduled for when that was already past). A port
-/// error asks the scheduler to call again.
-pub fn reminder_jobs(handler: ReminderFiredHandler, clock: Arc<dyn Clock>) -> Arc<dyn JobHandler> {
-    let handler = Arc::new(handler);
-    job_fn(move |name, data| {
-        let handler = handler.clone();
-        let clock = clock.clone();
-        async move {
-            if let Some(remind_at) = data
-                .get("remind_at")
-                .and_then(|v| serde_json::from_value::<DateTime<Utc>>(v.clone()).ok())
-            {
-                let late = (clock.now() - remind_at).num_milliseconds();
-                if late >= 0 {
-                    metrics::histogram!("todo_reminder_firing_delay_seconds")
-                        .record(late as f64 / 1000.0);
-                }
-            }
-            handle_firing(&handler, &data)
-                .await
-                .map_err(|error| match error {
-                    TaskError::Invalid(e) => HandleError::Drop(format!("job {name}: {e}")),
-                    other => HandleError::Retry(format!("job {name}: {other}")),
-                })
+fn record_reminder_firing(now: DateTime<Utc>, firing: ReminderFiring<'_>) {
+    let (payload, result) = match firing {
+        ReminderFiring::Handled { payload, result } => (payload, result),
+        ReminderFiring::Malformed(error) => {
+            warn!(%error, "undecodable reminder job payload dropped");
+            metrics::counter!("todo_reminders_dropped_total", "reason" => "malformed").increment(1);
+            return;
         }
-    })
+        _ => return,
+    };
+    let late = (now - payload.remind_at).num_milliseconds();
+    if late >= 0 {
+        metrics::histogram!("todo_reminder_firing_delay_seconds").record(late as f64 / 1000.0);
+    }
+    let reason = match result {
+        Ok(ReminderOutcome::Sent(_)) => {
+            metrics::counter!("todo_reminders_fired_total").increment(1);
+            return;
+        }
+        Err(_) => return,
+        Ok(ReminderOutcome::Duplicate) => "duplicate",
+        Ok(ReminderOutcome::DroppedMissing) => "missing",
+        Ok(ReminderOutcome::DroppedCompleted) => "completed",
+        Ok(ReminderOutcome::DroppedRescheduled) => "rescheduled",
+        Ok(_) => "due_passed",
+    };
+    debug!(task_id = %payload.task_id, reason, "reminder firing dropped");
+    metrics::counter!("todo_reminders_dropped_total", "reason" => reason).increment(1);
 }
 
 /// Reconciles reminders at start and then every `interval`. A failed pass (the database or the
@@ -177,12 +147,12 @@ pub async fn reconcile_reminders(
     loop {
         let wait = match reconciler.reconcile().await {
             Ok(count) => {
-                metrics::counter!("todo_reminders_scheduled_total").increment(count as u64);
+                metrics::counter!("todo_reminders_reconciled_total").increment(count as u64);
                 debug!(count, "reminders reconciled");
                 interval
             }
             Err(error) => {
-                warn!(%error, "reminder reconciliation failed; trying again shortly");
+                warn!(error = %chain(&error), "reminder reconciliation failed; trying again shortly");
                 interval.min(RETRY)
             }
         };

@@ -97,13 +97,19 @@ pub struct StreamConsumer(pub std::sync::Arc<StreamHub>);
 
 #[async_trait]
 impl MessageHandler for StreamConsumer {
+    #[tracing::instrument(name = "stream_consumer", skip_all, fields(event_id = %message.id))]
     async fn handle(&self, message: &Message) -> Result<(), HandleError> {
         let event = DomainEvent::decode(&message.topic, &message.payload)
-            .map_err(|e| HandleError::Drop(e.to_string()))?;
+            .map_err(|e| HandleError::dropped("decoding a stream event", e))?;
         let kind = match message.topic.as_str() {
             topics::TASK_UPDATES => "task-update",
             topics::REMINDERS => "reminder",
-            other => return Err(HandleError::Drop(format!("not a stream topic: {other}"))),
+            other => {
+                return Err(HandleError::dropped(
+                    "decoding a stream event",
+                    format!("not a stream topic: {other}"),
+                ))
+            }
         };
         if kind == "reminder" {
             metrics::counter!("todo_reminders_delivered_total").increment(1);

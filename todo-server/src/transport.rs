@@ -268,7 +268,7 @@ fn spawn_kafka_consumer(
                 "consumer stopped"
             ),
             Err(error) => {
-                tracing::error!(%group, error = %crate::error_chain(&error), "consumer failed")
+                tracing::error!(%group, error = %todo_core::error::chain(&error), "consumer failed")
             }
         }
     });

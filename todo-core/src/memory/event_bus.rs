@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use super::lock;
-use crate::error::PortError;
+use crate::error::{chain, PortError};
 use crate::events::Message;
-use crate::ports::{EventBus, HandleError, MessageHandler, PortResult};
+use crate::ports::{EventBus, MessageHandler, PortResult};
 
 /// A message a consumer group could not handle.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,8 +22,11 @@ pub struct DeadLetter {
     pub group: String,
     /// The message, as published.
     pub message: Message,
-    /// The handler's last answer.
-    pub error: HandleError,
+    /// Whether the handler's last answer was a retry (it kept failing) rather than a drop.
+    pub retried: bool,
+    /// The handler's last answer with its causes, rendered by [`crate::error::chain`] (a record,
+    /// so the dead letter stays comparable and cloneable).
+    pub error: String,
     /// How many times the handler was called.
     pub attempts: u32,
 }
@@ -146,17 +149,19 @@ impl InMemoryEventBus {
             attempts += 1;
             let error = match handler.handle(message).await {
                 Ok(()) => return,
-                Err(HandleError::Retry(reason)) if attempts < self.max_attempts => {
-                    tracing::debug!(group, event_id = %message.id, attempts, %reason, "redelivering");
+                Err(error) if error.is_retry() && attempts < self.max_attempts => {
+                    tracing::debug!(group, event_id = %message.id, attempts, error = %chain(&error), "redelivering");
                     continue;
                 }
                 Err(error) => error,
             };
-            tracing::warn!(group, event_id = %message.id, attempts, %error, "dead-lettered");
+            let rendered = chain(&error).to_string();
+            tracing::warn!(group, event_id = %message.id, attempts, error = %rendered, "dead-lettered");
             lock(&self.state).dead_letters.push(DeadLetter {
                 group: group.to_owned(),
                 message: message.clone(),
-                error,
+                retried: error.is_retry(),
+                error: rendered,
                 attempts,
             });
             return;
@@ -199,6 +204,7 @@ impl EventBus for InMemoryEventBus {
 mod tests {
     use super::*;
     use crate::model::EventId;
+    use crate::ports::HandleError;
     use std::sync::atomic::{AtomicU32, Ordering};
     use uuid::Uuid;
 
@@ -216,7 +222,7 @@ mod tests {
     struct Flaky {
         calls: AtomicU32,
         failures: u32,
-        error: HandleError,
+        retry: bool,
     }
 
     #[async_trait]
@@ -224,26 +230,30 @@ mod tests {
         async fn handle(&self, _: &Message) -> Result<(), HandleError> {
             let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
             if call <= self.failures {
-                Err(self.error.clone())
+                Err(if self.retry {
+                    HandleError::retry("storing", "db down")
+                } else {
+                    HandleError::dropped("decoding", "malformed")
+                })
             } else {
                 Ok(())
             }
         }
     }
 
-    fn flaky(failures: u32, error: HandleError) -> Arc<Flaky> {
+    fn flaky(failures: u32, retry: bool) -> Arc<Flaky> {
         Arc::new(Flaky {
             calls: AtomicU32::new(0),
             failures,
-            error,
+            retry,
         })
     }
 
     #[tokio::test]
     async fn a_retried_message_is_redelivered_until_the_bound_then_dead_lettered() {
         let bus = InMemoryEventBus::with_max_attempts(3);
-        let recovers = flaky(2, HandleError::Retry("db busy".into()));
-        let never = flaky(u32::MAX, HandleError::Retry("db down".into()));
+        let recovers = flaky(2, true);
+        let never = flaky(u32::MAX, true);
         bus.subscribe("t", "recovers", recovers.clone());
         bus.subscribe("t", "never", never.clone());
         let sent = message("t");
@@ -255,7 +265,8 @@ mod tests {
             vec![DeadLetter {
                 group: "never".into(),
                 message: sent,
-                error: HandleError::Retry("db down".into()),
+                retried: true,
+                error: "storing: db down".into(),
                 attempts: 3
             }]
         );
@@ -264,7 +275,7 @@ mod tests {
     #[tokio::test]
     async fn a_dropped_message_is_dead_lettered_at_once() {
         let bus = InMemoryEventBus::new();
-        let poison = flaky(u32::MAX, HandleError::Drop("malformed".into()));
+        let poison = flaky(u32::MAX, false);
         bus.subscribe("t", "g", poison.clone());
         bus.publish(&message("t")).await.unwrap();
         assert_eq!(poison.calls.load(Ordering::SeqCst), 1);
@@ -274,7 +285,7 @@ mod tests {
     #[tokio::test]
     async fn a_down_bus_accepts_nothing_until_it_is_back() {
         let bus = InMemoryEventBus::new();
-        let handler = flaky(0, HandleError::Drop(String::new()));
+        let handler = flaky(0, false);
         bus.subscribe("t", "g", handler.clone());
         bus.set_available(false);
         assert!(bus.publish(&message("t")).await.unwrap_err().is_transient());
@@ -290,8 +301,8 @@ mod tests {
     #[tokio::test]
     async fn resubscribing_a_group_replaces_its_handler_and_unsubscribing_stops_delivery() {
         let bus = InMemoryEventBus::new();
-        let old = flaky(0, HandleError::Drop(String::new()));
-        let new = flaky(0, HandleError::Drop(String::new()));
+        let old = flaky(0, false);
+        let new = flaky(0, false);
         bus.subscribe("t", "g", old.clone());
         bus.subscribe("t", "g", new.clone());
         bus.publish(&message("t")).await.unwrap();
@@ -304,7 +315,7 @@ mod tests {
     #[tokio::test]
     async fn a_bus_without_history_delivers_but_records_nothing() {
         let bus = InMemoryEventBus::new().without_history();
-        let handler = flaky(0, HandleError::Drop(String::new()));
+        let handler = flaky(0, false);
         bus.subscribe("t", "g", handler.clone());
         bus.publish(&message("t")).await.unwrap();
         assert_eq!(handler.calls.load(Ordering::SeqCst), 1);

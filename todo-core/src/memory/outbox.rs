@@ -234,7 +234,7 @@ mod tests {
             .await;
         assert!(matches!(
             again,
-            Err(crate::error::PortError::AlreadyExists(_))
+            Err(crate::error::PortError::AlreadyExists { .. })
         ));
         let twice = Changes {
             outbox: vec![message(2), message(2)],

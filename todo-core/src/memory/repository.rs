@@ -120,7 +120,7 @@ impl RepoState {
                 .get(&predecessor)
                 .filter(|o| **o != task.id)
             {
-                return Err(PortError::AlreadyExists(format!(
+                return Err(PortError::already_exists(format!(
                     "task {predecessor} already has a successor (task {other})"
                 )));
             }
@@ -131,7 +131,7 @@ impl RepoState {
                 .get(&(series.id, due))
                 .filter(|o| **o != task.id)
             {
-                return Err(PortError::AlreadyExists(format!(
+                return Err(PortError::already_exists(format!(
                     "series {} already has an occurrence due at {due} (task {other})",
                     series.id
                 )));
@@ -144,7 +144,10 @@ impl RepoState {
         match write {
             TaskWrite::Insert(task) => {
                 if self.tasks.contains_key(&task.id) {
-                    return Err(PortError::AlreadyExists(format!("task {} exists", task.id)));
+                    return Err(PortError::already_exists(format!(
+                        "task {} exists",
+                        task.id
+                    )));
                 }
                 self.check_series(&task)?;
                 self.last_id = self.last_id.max(task.id.0);
@@ -157,7 +160,7 @@ impl RepoState {
             } => {
                 let stored = self.owned(task.user_id, task.id)?;
                 if stored.version != expected_version {
-                    return Err(PortError::Conflict(format!(
+                    return Err(PortError::conflict(format!(
                         "task {} is at version {}, not {expected_version}",
                         task.id, stored.version
                     )));
@@ -174,7 +177,7 @@ impl RepoState {
             } => {
                 let stored = self.owned(user_id, id)?;
                 if stored.version != expected_version {
-                    return Err(PortError::Conflict(format!(
+                    return Err(PortError::conflict(format!(
                         "task {id} is at version {}, not {expected_version}",
                         stored.version
                     )));
@@ -198,7 +201,7 @@ impl RepoState {
     fn commit(&mut self, changes: Changes, now: DateTime<Utc>) -> PortResult<()> {
         if let Some(processed) = &changes.processed {
             if self.processed.contains(processed) {
-                return Err(PortError::AlreadyExists(format!(
+                return Err(PortError::already_exists(format!(
                     "event {} was already processed by {}",
                     processed.event_id, processed.consumer
                 )));
@@ -210,7 +213,7 @@ impl RepoState {
             .iter()
             .find(|m| self.outbox.contains(m.id) || !seen.insert(m.id))
         {
-            return Err(PortError::AlreadyExists(format!(
+            return Err(PortError::already_exists(format!(
                 "outbox message {} exists",
                 message.id
             )));
@@ -425,7 +428,7 @@ mod tests {
         };
         assert!(matches!(
             repo.commit(failing).await,
-            Err(PortError::Conflict(_))
+            Err(PortError::Conflict { .. })
         ));
         assert_eq!(
             repo.get(user, TaskId(1)).await.unwrap(),
@@ -441,7 +444,7 @@ mod tests {
         };
         assert!(matches!(
             repo.commit(duplicate).await,
-            Err(PortError::AlreadyExists(_))
+            Err(PortError::AlreadyExists { .. })
         ));
     }
 

@@ -36,7 +36,7 @@ impl InMemoryStateStore {
 }
 
 fn stale(key: &str) -> PortError {
-    PortError::Conflict(format!("state `{key}` changed since it was read"))
+    PortError::conflict(format!("state `{key}` changed since it was read"))
 }
 
 #[async_trait]
@@ -57,7 +57,7 @@ impl StateStore for InMemoryStateStore {
             (Concurrency::Overwrite, _) | (Concurrency::IfAbsent, None) => {}
             (Concurrency::IfMatch(expected), Some(current)) if expected == current => {}
             (Concurrency::IfAbsent, Some(_)) => {
-                return Err(PortError::Conflict(format!("state `{key}` already exists")))
+                return Err(PortError::conflict(format!("state `{key}` already exists")))
             }
             (Concurrency::IfMatch(_), _) => return Err(stale(key)),
         }

@@ -28,7 +28,7 @@ impl UserRepository for InMemoryUserRepository {
     async fn create_user(&self, user: User) -> PortResult<()> {
         let mut users = lock(&self.users);
         if users.values().any(|u| u.email == user.email) || users.contains_key(&user.id) {
-            return Err(PortError::AlreadyExists(format!("user {}", user.email)));
+            return Err(PortError::already_exists(format!("user {}", user.email)));
         }
         users.insert(user.id, user);
         Ok(())
@@ -65,7 +65,7 @@ mod tests {
         repo.create_user(user(1)).await.unwrap();
         assert!(matches!(
             repo.create_user(user(2)).await,
-            Err(PortError::AlreadyExists(_))
+            Err(PortError::AlreadyExists { .. })
         ));
         assert_eq!(
             repo.user_by_email("a@example.com")

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use super::PortResult;
+use crate::error::{BoxError, Context, TaskError};
 use crate::events::Message;
 
 /// Publishes messages. `Ok` means the broker acknowledged the message durably.
@@ -21,14 +22,68 @@ pub trait EventBus: Send + Sync {
 }
 
 /// Why a handler did not accept a message, which tells the consumer runner what to do with it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// Both variants keep the failure as their `source`, so the runner can log the whole chain
+/// ([`crate::error::chain`]) and a dead-letter record can say why.
+#[derive(Debug, thiserror::Error)]
 pub enum HandleError {
     /// A transient failure: deliver the message again later.
-    #[error("retry: {0}")]
-    Retry(String),
+    #[error("{reason}")]
+    Retry {
+        /// What the handler was doing.
+        reason: Context,
+        /// What failed.
+        #[source]
+        source: BoxError,
+    },
     /// The message can never be handled (malformed, unknown version): dead-letter it and move on.
-    #[error("drop: {0}")]
-    Drop(String),
+    #[error("{reason}")]
+    Drop {
+        /// Why the message is unusable.
+        reason: Context,
+        /// What was wrong with it.
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl HandleError {
+    /// A transient failure while doing `reason`: deliver the message again later.
+    pub fn retry(reason: impl Into<Context>, source: impl Into<BoxError>) -> Self {
+        Self::Retry {
+            reason: reason.into(),
+            source: source.into(),
+        }
+    }
+
+    /// A message that can never be handled: dead-letter it.
+    pub fn dropped(reason: impl Into<Context>, source: impl Into<BoxError>) -> Self {
+        Self::Drop {
+            reason: reason.into(),
+            source: source.into(),
+        }
+    }
+
+    /// Classifies a use case's failure while doing `reason`: input that breaks a rule of the domain
+    /// can never be handled (`Drop`); anything else (a port failing) may succeed later (`Retry`).
+    pub fn from_task_error(reason: impl Into<Context>, error: TaskError) -> Self {
+        match error {
+            TaskError::Invalid(_) => Self::dropped(reason, error),
+            other => Self::retry(reason, other),
+        }
+    }
+
+    /// Whether the runner should deliver the message again.
+    pub fn is_retry(&self) -> bool {
+        matches!(self, Self::Retry { .. })
+    }
+
+    /// The short reason, without the cause.
+    pub fn reason(&self) -> &str {
+        match self {
+            Self::Retry { reason, .. } | Self::Drop { reason, .. } => reason,
+        }
+    }
 }
 
 /// Consumes messages of one consumer group. Must be idempotent: delivery is at-least-once.

@@ -406,7 +406,7 @@ pub(super) fn ok(result: PortResult<()>, what: &str) {
 
 fn expect_conflict(result: PortResult<()>, what: &str) {
     assert!(
-        matches!(result, Err(PortError::Conflict(_))),
+        matches!(result, Err(PortError::Conflict { .. })),
         "{what}: expected Conflict, got {result:?}"
     );
 }
@@ -420,7 +420,7 @@ fn expect_not_found(result: PortResult<()>, what: &str) {
 
 pub(super) fn expect_already_exists(result: PortResult<()>, what: &str) {
     assert!(
-        matches!(result, Err(PortError::AlreadyExists(_))),
+        matches!(result, Err(PortError::AlreadyExists { .. })),
         "{what}: expected AlreadyExists, got {result:?}"
     );
 }

@@ -19,7 +19,7 @@ fn key(case: &str) -> String {
 
 fn expect_conflict(result: PortResult<()>, what: &str) {
     assert!(
-        matches!(result, Err(PortError::Conflict(_))),
+        matches!(result, Err(PortError::Conflict { .. })),
         "{what}: expected Conflict, got {result:?}"
     );
 }

@@ -68,7 +68,7 @@ impl UserRepositorySuite {
         };
         let result = self.users.create_user(twin).await;
         assert!(
-            matches!(result, Err(PortError::AlreadyExists(_))),
+            matches!(result, Err(PortError::AlreadyExists { .. })),
             "a taken e-mail must be AlreadyExists, got {result:?}"
         );
     }

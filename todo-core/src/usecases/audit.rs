@@ -19,6 +19,7 @@ impl AuditHandler {
     }
 
     /// Appends the event; returns false when it was already recorded (a redelivery).
+    #[tracing::instrument(name = "audit", skip_all, fields(event_id = %event.event_id, task_id = %event.task_id, user_id = %event.user_id), err(level = "debug"))]
     pub async fn handle(&self, event: &TaskEvent) -> Result<bool, TaskError> {
         let entry = AuditEntry {
             event_id: event.event_id,

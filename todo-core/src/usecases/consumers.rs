@@ -3,7 +3,6 @@
 use async_trait::async_trait;
 
 use super::{AuditHandler, RecurringTaskHandler};
-use crate::error::TaskError;
 use crate::events::{DomainEvent, Message, ReminderEvent, TaskEvent};
 use crate::ports::{HandleError, MessageHandler};
 
@@ -11,11 +10,11 @@ use crate::ports::{HandleError, MessageHandler};
 pub fn decode_task_event(message: &Message) -> Result<TaskEvent, HandleError> {
     match DomainEvent::decode(&message.topic, &message.payload) {
         Ok(DomainEvent::Task(event)) => Ok(event),
-        Ok(_) => Err(HandleError::Drop(format!(
-            "not a task event on `{}`",
-            message.topic
-        ))),
-        Err(e) => Err(HandleError::Drop(e.to_string())),
+        Ok(_) => Err(HandleError::dropped(
+            "decoding a task event",
+            format!("not a task event on `{}`", message.topic),
+        )),
+        Err(e) => Err(HandleError::dropped("decoding a task event", e)),
     }
 }
 
@@ -23,18 +22,11 @@ pub fn decode_task_event(message: &Message) -> Result<TaskEvent, HandleError> {
 pub fn decode_reminder_event(message: &Message) -> Result<ReminderEvent, HandleError> {
     match DomainEvent::decode(&message.topic, &message.payload) {
         Ok(DomainEvent::Reminder(event)) => Ok(event),
-        Ok(_) => Err(HandleError::Drop(format!(
-            "not a reminder event on `{}`",
-            message.topic
-        ))),
-        Err(e) => Err(HandleError::Drop(e.to_string())),
-    }
-}
-
-fn classify(error: TaskError) -> HandleError {
-    match error {
-        TaskError::Invalid(e) => HandleError::Drop(e.to_string()),
-        other => HandleError::Retry(other.to_string()),
+        Ok(_) => Err(HandleError::dropped(
+            "decoding a reminder event",
+            format!("not a reminder event on `{}`", message.topic),
+        )),
+        Err(e) => Err(HandleError::dropped("decoding a reminder event", e)),
     }
 }
 
@@ -43,9 +35,14 @@ pub struct RecurringConsumer(pub RecurringTaskHandler);
 
 #[async_trait]
 impl MessageHandler for RecurringConsumer {
+    #[tracing::instrument(name = "recurring_consumer", skip_all, fields(event_id = %message.id))]
     async fn handle(&self, message: &Message) -> Result<(), HandleError> {
         let event = decode_task_event(message)?;
-        self.0.handle(&event).await.map(drop).map_err(classify)
+        self.0
+            .handle(&event)
+            .await
+            .map(drop)
+            .map_err(|e| HandleError::from_task_error("handling a recurring task event", e))
     }
 }
 
@@ -54,8 +51,13 @@ pub struct AuditConsumer(pub AuditHandler);
 
 #[async_trait]
 impl MessageHandler for AuditConsumer {
+    #[tracing::instrument(name = "audit_consumer", skip_all, fields(event_id = %message.id))]
     async fn handle(&self, message: &Message) -> Result<(), HandleError> {
         let event = decode_task_event(message)?;
-        self.0.handle(&event).await.map(drop).map_err(classify)
+        self.0
+            .handle(&event)
+            .await
+            .map(drop)
+            .map_err(|e| HandleError::from_task_error("recording the audit entry", e))
     }
 }

@@ -6,18 +6,22 @@ mod consumers;
 #[cfg(test)]
 mod mocks;
 mod notifications;
+mod occurrence_reminders;
 mod outbox_relay;
 mod recurring;
+mod relay_on_commit;
 mod reminders;
 mod tasks;
 
 pub use audit::AuditHandler;
 pub use consumers::{decode_reminder_event, decode_task_event, AuditConsumer, RecurringConsumer};
 pub use notifications::NotificationHandler;
+pub use occurrence_reminders::OccurrenceReminders;
 pub use outbox_relay::{backoff_delay, Backoff, OutboxRelay, RelayReport};
 pub use recurring::{RecurringOutcome, RecurringTaskHandler};
+pub use relay_on_commit::RelayOnCommit;
 pub use reminders::{
     reminder_job, reminder_job_name, ReminderFiredHandler, ReminderOutcome, ReminderPayload,
     ReminderReconciler,
 };
-pub use tasks::{Completion, SuccessorPolicy, TaskService};
+pub use tasks::{Completion, TaskService};

@@ -29,6 +29,7 @@ impl NotificationHandler {
 
     /// Stores the event's notification, created now; `true` if it was new, `false` for a duplicate
     /// or redelivered firing (which changes nothing).
+    #[tracing::instrument(name = "notification", skip_all, fields(event_id = %event.event_id, task_id = %event.task_id, user_id = %event.user_id), err(level = "debug"))]
     pub async fn handle_event(&self, event: &ReminderEvent) -> Result<bool, PortError> {
         let notification = Notification::from_reminder(event, self.clock.now());
         let new = self.store.record(&notification).await?;
@@ -47,11 +48,13 @@ impl NotificationHandler {
 /// letter); a storage failure is retried: redelivery is harmless, since recording is idempotent.
 #[async_trait]
 impl MessageHandler for NotificationHandler {
+    #[tracing::instrument(name = "notification_consumer", skip_all, fields(event_id = %message.id))]
     async fn handle(&self, message: &Message) -> Result<(), HandleError> {
         let event = decode_reminder_event(message)?;
-        self.handle_event(&event).await.map(drop).map_err(|e| {
-            HandleError::Retry(format!("storing notification {}: {e}", event.event_id))
-        })
+        self.handle_event(&event)
+            .await
+            .map(drop)
+            .map_err(|e| HandleError::retry("storing the notification", e))
     }
 }
 
@@ -66,6 +69,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
+    use crate::error::chain;
     use crate::events::{topics, TaskUpdateEvent, TaskUpdateType, SCHEMA_VERSION};
     use crate::memory::{InMemoryNotificationStore, ManualClock};
     use crate::model::{EventId, Status, TaskId, UserId};
@@ -124,7 +128,7 @@ mod tests {
             .withf(move |n| *n == expected)
             .times(1)
             .returning(|_| Ok(true));
-        assert_eq!(mocked(store).handle_event(&event).await, Ok(true));
+        assert!(mocked(store).handle_event(&event).await.unwrap());
     }
 
     #[tokio::test]
@@ -134,16 +138,14 @@ mod tests {
         let handler = NotificationHandler::new(store.clone(), clock.clone());
         let message = message_of(&reminder());
 
-        assert_eq!(handler.handle(&message).await, Ok(()));
+        handler.handle(&message).await.unwrap();
         clock.advance(Duration::minutes(5));
-        assert_eq!(
-            handler.handle(&message).await,
-            Ok(()),
-            "a redelivery is accepted"
-        );
-        assert_eq!(
-            handler.handle_event(&reminder()).await,
-            Ok(false),
+        handler
+            .handle(&message)
+            .await
+            .expect("a redelivery is accepted");
+        assert!(
+            !handler.handle_event(&reminder()).await.unwrap(),
             "a duplicate firing is not new"
         );
 
@@ -160,14 +162,11 @@ mod tests {
     async fn a_storage_failure_is_retried() {
         let mut store = MockStore::new();
         store.expect_record().times(1).returning(|_| {
-            Err(PortError::Unavailable {
-                message: "database down".into(),
-                retry_after: Some(StdDuration::from_secs(1)),
-            })
+            Err(PortError::unavailable("database down").with_retry_after(StdDuration::from_secs(1)))
         });
         let result = mocked(store).handle(&message_of(&reminder())).await;
         assert!(
-            matches!(&result, Err(HandleError::Retry(m)) if m.contains("database down")),
+            matches!(&result, Err(e @ HandleError::Retry { .. }) if chain(e).to_string().contains("database down")),
             "got {result:?}"
         );
     }
@@ -178,10 +177,10 @@ mod tests {
         store
             .expect_record()
             .times(1)
-            .returning(|_| Err(PortError::Other("disk full".into())));
+            .returning(|_| Err(PortError::other("writing", "disk full")));
         let result = mocked(store).handle(&message_of(&reminder())).await;
         assert!(
-            matches!(result, Err(HandleError::Retry(_))),
+            matches!(result, Err(HandleError::Retry { .. })),
             "got {result:?}"
         );
     }
@@ -192,9 +191,10 @@ mod tests {
         store
             .expect_record()
             .returning(|_| Err(PortError::unavailable("database down")));
-        assert_eq!(
-            mocked(store).handle_event(&reminder()).await,
-            Err(PortError::unavailable("database down"))
+        let result = mocked(store).handle_event(&reminder()).await;
+        assert!(
+            matches!(&result, Err(PortError::Unavailable { context, .. }) if context == "database down"),
+            "got {result:?}"
         );
     }
 
@@ -206,7 +206,7 @@ mod tests {
         message.payload = json!({"event_id": "not a uuid", "task_id": "seven"});
         let result = handler.handle(&message).await;
         assert!(
-            matches!(result, Err(HandleError::Drop(_))),
+            matches!(result, Err(HandleError::Drop { .. })),
             "got {result:?}"
         );
     }
@@ -218,7 +218,7 @@ mod tests {
         message.payload["schema_version"] = json!(99);
         let result = handler.handle(&message).await;
         assert!(
-            matches!(&result, Err(HandleError::Drop(m)) if m.contains("99")),
+            matches!(&result, Err(e @ HandleError::Drop { .. }) if chain(e).to_string().contains("99")),
             "got {result:?}"
         );
     }
@@ -240,7 +240,7 @@ mod tests {
         assert_eq!(update.topic, topics::TASK_UPDATES);
         let result = handler.handle(&update).await;
         assert!(
-            matches!(&result, Err(HandleError::Drop(m)) if m.contains("not a reminder")),
+            matches!(&result, Err(e @ HandleError::Drop { .. }) if chain(e).to_string().contains("not a reminder")),
             "got {result:?}"
         );
     }
@@ -255,8 +255,8 @@ mod tests {
             remind_at: noon() + Duration::minutes(30),
             ..reminder()
         };
-        assert_eq!(handler.handle_event(&first).await, Ok(true));
-        assert_eq!(handler.handle_event(&second).await, Ok(true));
+        assert!(handler.handle_event(&first).await.unwrap());
+        assert!(handler.handle_event(&second).await.unwrap());
         let inbox = store.list(alice(), 10).await.unwrap();
         let ids: Vec<Uuid> = inbox.iter().map(|n| n.id).collect();
         assert_eq!(ids, vec![second.event_id.0, first.event_id.0]);

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tracing::warn;
 
-use crate::error::TaskError;
+use crate::error::{chain, TaskError};
 use crate::model::EventId;
 use crate::ports::{Clock, EventBus, OutboxStore};
 
@@ -50,6 +50,10 @@ pub struct RelayReport {
 }
 
 /// Relays the outbox to the event bus.
+///
+/// Clones share one async mutex (`tokio::sync::Mutex`), so passes of one relay and its clones run
+/// one at a time: a pass that finds nothing to send knows that every message claimed before it was
+/// published (and, with an in-process bus, handled). [`super::RelayOnCommit`] relies on it.
 #[derive(Clone)]
 pub struct OutboxRelay {
     outbox: Arc<dyn OutboxStore>,
@@ -57,6 +61,7 @@ pub struct OutboxRelay {
     clock: Arc<dyn Clock>,
     backoff: Backoff,
     lease: Duration,
+    passes: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl OutboxRelay {
@@ -72,6 +77,7 @@ impl OutboxRelay {
             clock,
             backoff: Backoff::default(),
             lease: Duration::from_secs(30),
+            passes: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
@@ -83,8 +89,10 @@ impl OutboxRelay {
     }
 
     /// Publishes up to `batch` due messages once. Messages of a key whose earlier message failed are
-    /// held back, so per-task order is kept.
+    /// held back, so per-task order is kept. Waits for a pass of a clone to finish first.
+    #[tracing::instrument(skip(self))]
     pub async fn relay_once(&self, batch: usize) -> Result<RelayReport, TaskError> {
+        let _pass = self.passes.lock().await;
         let now = self.clock.now();
         let lease_until = now + chrono::Duration::from_std(self.lease).unwrap_or_default();
         let entries = self.outbox.claim(now, lease_until, batch).await?;
@@ -99,7 +107,7 @@ impl OutboxRelay {
                 self.bus
                     .publish(&entry.message)
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| chain(&e).to_string())
             };
             match result {
                 Ok(()) => sent.push(entry.message.id),

@@ -9,16 +9,13 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tracing::{debug, info, warn};
-
-use super::reminders::sync_reminder;
+use tracing::{debug, info};
 
 use crate::error::{PortError, TaskError};
 use crate::events::{consumers, DomainEvent, TaskEvent, TaskEventType};
 use crate::model::{EventId, SeriesId, Status, Task};
 use crate::ports::{
-    Changes, Clock, Concurrency, IdGenerator, ProcessedEvent, Scheduler, StateStore,
-    TaskRepository, TaskWrite,
+    Changes, Clock, Concurrency, IdGenerator, ProcessedEvent, StateStore, TaskRepository, TaskWrite,
 };
 
 /// What handling one event did.
@@ -44,7 +41,6 @@ pub struct RecurringTaskHandler {
     state: Arc<dyn StateStore>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
-    scheduler: Option<Arc<dyn Scheduler>>,
 }
 
 /// The state-store key that records an ended series.
@@ -65,19 +61,11 @@ impl RecurringTaskHandler {
             state,
             clock,
             ids,
-            scheduler: None,
         }
     }
 
-    /// Also schedules the reminder of each occurrence it creates. Without a scheduler, the service that
-    /// owns reminder jobs picks new occurrences up when it reconciles.
-    #[must_use]
-    pub fn with_scheduler(mut self, scheduler: Arc<dyn Scheduler>) -> Self {
-        self.scheduler = Some(scheduler);
-        self
-    }
-
     /// Handles one `task-events` event.
+    #[tracing::instrument(name = "recurring_task", skip_all, fields(event_id = %event.event_id, task_id = %event.task_id, user_id = %event.user_id), err(level = "debug"))]
     pub async fn handle(&self, event: &TaskEvent) -> Result<RecurringOutcome, TaskError> {
         let task = &event.task_data;
         let Some(series) = task.series.filter(|_| task.recurrence.is_some()) else {
@@ -113,7 +101,7 @@ impl RecurringTaskHandler {
             return Ok(RecurringOutcome::SeriesEnded);
         }
         let now = self.clock.now();
-        let outcome = match create_successor_inner(
+        let outcome = match create_successor(
             self.repo.as_ref(),
             self.ids.as_ref(),
             task,
@@ -129,14 +117,9 @@ impl RecurringTaskHandler {
                     return Ok(RecurringOutcome::SeriesEnded);
                 }
                 info!(task_id = %task.id, next_id = %next.id, due = ?next.due_date, "next occurrence created");
-                if let Some(scheduler) = &self.scheduler {
-                    if let Err(error) = sync_reminder(scheduler.as_ref(), None, &next, now).await {
-                        warn!(task_id = %next.id, %error, "reminder not scheduled; the reconciler will repair it");
-                    }
-                }
                 RecurringOutcome::Created(next)
             }
-            Successor::Existing(_) => RecurringOutcome::AlreadyHandled,
+            Successor::Existing => RecurringOutcome::AlreadyHandled,
             Successor::RuleEnded => RecurringOutcome::RuleEnded,
         };
         Ok(outcome)
@@ -151,7 +134,7 @@ impl RecurringTaskHandler {
             })
             .await
         {
-            Ok(()) | Err(PortError::AlreadyExists(_)) => Ok(()),
+            Ok(()) | Err(PortError::AlreadyExists { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
     }
@@ -173,7 +156,7 @@ impl RecurringTaskHandler {
             .save(&series_key(series.id), record, Concurrency::IfAbsent)
             .await
         {
-            Ok(()) | Err(PortError::Conflict(_)) => {}
+            Ok(()) | Err(PortError::Conflict { .. }) => {}
             Err(e) => return Err(e.into()),
         }
         delete_pending_occurrences(self.repo.as_ref(), self.ids.as_ref(), occurrence, now).await?;
@@ -212,7 +195,7 @@ async fn delete_pending_occurrences(
             .await;
         match result {
             Ok(()) => deleted += 1,
-            Err(PortError::NotFound | PortError::Conflict(_)) => {
+            Err(PortError::NotFound | PortError::Conflict { .. }) => {
                 debug!(task_id = %task.id, "occurrence changed or vanished while ending its series")
             }
             Err(e) => return Err(e.into()),
@@ -222,37 +205,27 @@ async fn delete_pending_occurrences(
 }
 
 /// The outcome of creating a successor.
-pub(crate) enum Successor {
+#[allow(clippy::large_enum_variant)] // one per handled event; boxing would only add noise
+enum Successor {
     Created(Task),
-    Existing(Task),
+    Existing,
     RuleEnded,
 }
 
-/// Creates the successor of a completed task (once), returning it; `None` when the rule has ended.
-pub(crate) async fn create_successor(
-    repo: &dyn TaskRepository,
-    ids: &dyn IdGenerator,
-    completed: &Task,
-    now: DateTime<Utc>,
-    processed: Option<ProcessedEvent>,
-) -> Result<Option<Task>, TaskError> {
-    Ok(
-        match create_successor_inner(repo, ids, completed, now, processed).await? {
-            Successor::Created(t) | Successor::Existing(t) => Some(t),
-            Successor::RuleEnded => None,
-        },
-    )
-}
-
-async fn create_successor_inner(
+/// Creates the successor of a completed task (once).
+async fn create_successor(
     repo: &dyn TaskRepository,
     ids: &dyn IdGenerator,
     completed: &Task,
     now: DateTime<Utc>,
     processed: Option<ProcessedEvent>,
 ) -> Result<Successor, TaskError> {
-    if let Some(existing) = repo.successor(completed.user_id, completed.id).await? {
-        return Ok(Successor::Existing(existing));
+    if repo
+        .successor(completed.user_id, completed.id)
+        .await?
+        .is_some()
+    {
+        return Ok(Successor::Existing);
     }
     let Some(next) = completed.next_occurrence() else {
         if let Some(processed) = processed {
@@ -263,7 +236,7 @@ async fn create_successor_inner(
                 })
                 .await
             {
-                Ok(()) | Err(PortError::AlreadyExists(_)) => {}
+                Ok(()) | Err(PortError::AlreadyExists { .. }) => {}
                 Err(e) => return Err(e.into()),
             }
         }
@@ -289,10 +262,10 @@ async fn create_successor_inner(
         .await;
     match result {
         Ok(()) => Ok(Successor::Created(successor)),
-        Err(PortError::AlreadyExists(_)) => {
+        Err(PortError::AlreadyExists { .. }) => {
             // Lost a race with a concurrent handler (or the event was processed meanwhile).
             match repo.successor(completed.user_id, completed.id).await? {
-                Some(existing) => Ok(Successor::Existing(existing)),
+                Some(_) => Ok(Successor::Existing),
                 None => Ok(Successor::RuleEnded),
             }
         }

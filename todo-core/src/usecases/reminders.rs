@@ -22,7 +22,7 @@ const FIRINGS: &str = "reminder-firings";
 
 /// The name of a task's reminder job: `reminder-task-{id}`.
 pub fn reminder_job_name(id: TaskId) -> String {
-    format!("reminder-task-{id}")
+    format!("{}{id}", crate::events::jobs::REMINDER_PREFIX)
 }
 
 /// What a reminder job carries, handed back when it fires.
@@ -107,6 +107,7 @@ impl ReminderFiredHandler {
     }
 
     /// Re-reads the task, drops stale firings and otherwise emits one `reminders` event per firing.
+    #[tracing::instrument(name = "reminder_fired", skip_all, fields(task_id = %payload.task_id, user_id = %payload.user_id, remind_at = %payload.remind_at), err(level = "debug"))]
     pub async fn handle(&self, payload: &ReminderPayload) -> Result<ReminderOutcome, TaskError> {
         let now = self.clock.now();
         let Some(task) = self.repo.get(payload.user_id, payload.task_id).await? else {
@@ -149,7 +150,7 @@ impl ReminderFiredHandler {
                 info!(task_id = %task.id, remind_at = %payload.remind_at, "reminder fired");
                 Ok(ReminderOutcome::Sent(event))
             }
-            Err(PortError::AlreadyExists(_)) => Ok(ReminderOutcome::Duplicate),
+            Err(PortError::AlreadyExists { .. }) => Ok(ReminderOutcome::Duplicate),
             Err(e) => Err(e.into()),
         }
     }
@@ -190,6 +191,7 @@ impl ReminderReconciler {
     }
 
     /// Schedules (idempotently overwrites) the job of every pending reminder; returns how many.
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     pub async fn reconcile(&self) -> Result<usize, TaskError> {
         let now = self.clock.now();
         let mut after_id = None;
@@ -276,7 +278,7 @@ mod tests {
         repo.expect_commit().returning(move |c: Changes| {
             let key = c.processed.clone().expect("a firing is recorded").event_id;
             if !seen.lock().unwrap().insert(key) {
-                return Err(PortError::AlreadyExists("firing".into()));
+                return Err(PortError::already_exists("firing"));
             }
             sink.lock().unwrap().push(c);
             Ok(())

@@ -5,9 +5,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tracing::warn;
 
-use super::recurring::create_successor;
 use super::reminders::{reminder_job, reminder_job_name, sync_reminder};
-use crate::error::{PortError, TaskError};
+use crate::error::{chain, PortError, TaskError};
 use crate::events::{
     DomainEvent, TaskEvent, TaskEventType, TaskUpdateEvent, TaskUpdateType, SCHEMA_VERSION,
 };
@@ -19,17 +18,6 @@ use crate::query::TaskQuery;
 
 /// How many times a read-modify-write is retried after losing a race to a concurrent writer.
 const CONFLICT_RETRIES: usize = 5;
-
-/// Who creates the next occurrence of a completed recurring task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SuccessorPolicy {
-    /// The recurring service, from the `completed` event (the distributed deployment).
-    #[default]
-    ViaEvents,
-    /// The completion itself, right after commit (the embedded mode); the recurring handler then finds
-    /// the successor already there and does nothing.
-    Inline,
-}
 
 /// The result of completing a task.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +35,6 @@ pub struct TaskService {
     scheduler: Arc<dyn Scheduler>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
-    successors: SuccessorPolicy,
 }
 
 impl TaskService {
@@ -63,21 +50,15 @@ impl TaskService {
             scheduler,
             clock,
             ids,
-            successors: SuccessorPolicy::default(),
         }
     }
 
-    /// Chooses who creates next occurrences.
-    #[must_use]
-    pub fn with_successor_policy(mut self, policy: SuccessorPolicy) -> Self {
-        self.successors = policy;
-        self
-    }
-
     /// Creates a task and schedules its reminder.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id, task_id = tracing::field::Empty), err(level = "debug"))]
     pub async fn create_task(&self, user_id: UserId, new: NewTask) -> Result<Task, TaskError> {
         let now = self.clock.now();
         let id = self.repo.next_task_id().await?;
+        tracing::Span::current().record("task_id", tracing::field::display(id));
         let task = Task::create(id, user_id, new, SeriesId(self.ids.new_uuid()), now);
         let event = self.task_event(TaskEventType::Created, &task, now);
         self.repo
@@ -92,21 +73,25 @@ impl TaskService {
     }
 
     /// A user's task.
+    #[tracing::instrument(skip(self), fields(user_id = %user_id, task_id = %id), err(level = "debug"))]
     pub async fn get_task(&self, user_id: UserId, id: TaskId) -> Result<Task, TaskError> {
         self.repo.get(user_id, id).await?.ok_or(TaskError::NotFound)
     }
 
     /// One page of a user's tasks.
+    #[tracing::instrument(skip(self, query), fields(user_id = %user_id), err(level = "debug"))]
     pub async fn list_tasks(&self, user_id: UserId, query: &TaskQuery) -> Result<Page, TaskError> {
         Ok(self.repo.query(user_id, query, self.clock.now()).await?)
     }
 
     /// A user's tags with counts.
+    #[tracing::instrument(skip(self), fields(user_id = %user_id), err(level = "debug"))]
     pub async fn list_tags(&self, user_id: UserId) -> Result<Vec<TagCount>, TaskError> {
         Ok(self.repo.tags(user_id).await?)
     }
 
     /// A task's audit history, oldest first. A task that no longer exists keeps its history.
+    #[tracing::instrument(skip(self), fields(user_id = %user_id, task_id = %id), err(level = "debug"))]
     pub async fn task_history(
         &self,
         user_id: UserId,
@@ -121,6 +106,7 @@ impl TaskService {
 
     /// Applies a patch. With `expected_version` set, a concurrent change is a conflict; without it the
     /// patch is re-applied to the latest version.
+    #[tracing::instrument(skip(self, patch), fields(user_id = %user_id, task_id = %id), err(level = "debug"))]
     pub async fn update_task(
         &self,
         user_id: UserId,
@@ -157,6 +143,11 @@ impl TaskService {
 
     /// Completes a task and cancels its reminder. Completing a completed task changes nothing and
     /// answers the same task and next occurrence.
+    ///
+    /// The next occurrence of a recurring task is created by [`super::RecurringTaskHandler`] from the
+    /// `completed` event; `next` is it when it already exists (always, with an in-process bus behind
+    /// [`super::RelayOnCommit`]).
+    #[tracing::instrument(skip(self), fields(user_id = %user_id, task_id = %id), err(level = "debug"))]
     pub async fn complete_task(
         &self,
         user_id: UserId,
@@ -180,24 +171,14 @@ impl TaskService {
                 Ok(()) => {}
             }
             self.sync_reminder(Some(&before), &task, now).await;
-            let next = match self.successors {
-                SuccessorPolicy::Inline => {
-                    let next =
-                        create_successor(self.repo.as_ref(), self.ids.as_ref(), &task, now, None)
-                            .await?;
-                    if let Some(next) = &next {
-                        self.sync_reminder(None, next, now).await;
-                    }
-                    next
-                }
-                SuccessorPolicy::ViaEvents => self.repo.successor(user_id, id).await?,
-            };
+            let next = self.repo.successor(user_id, id).await?;
             return Ok(Completion { task, next });
         }
         Err(self.conflict(user_id, id).await)
     }
 
     /// Marks a completed task pending again and re-schedules its reminder.
+    #[tracing::instrument(skip(self), fields(user_id = %user_id, task_id = %id), err(level = "debug"))]
     pub async fn reopen_task(&self, user_id: UserId, id: TaskId) -> Result<Task, TaskError> {
         for _ in 0..CONFLICT_RETRIES {
             let mut task = self.get_task(user_id, id).await?;
@@ -224,6 +205,7 @@ impl TaskService {
 
     /// Deletes a task and cancels its reminder. Deleting a pending occurrence of a recurring task ends
     /// its series (the recurring service acts on the `deleted` event).
+    #[tracing::instrument(skip(self), fields(user_id = %user_id, task_id = %id), err(level = "debug"))]
     pub async fn delete_task(&self, user_id: UserId, id: TaskId) -> Result<(), TaskError> {
         for _ in 0..CONFLICT_RETRIES {
             let task = self.get_task(user_id, id).await?;
@@ -242,13 +224,13 @@ impl TaskService {
                 })
                 .await;
             match result {
-                Err(PortError::Conflict(_)) => continue,
+                Err(PortError::Conflict { .. }) => continue,
                 Err(e) => return Err(e.into()),
                 Ok(()) => {
                     if reminder_job(&task, now).is_some() {
                         let name = reminder_job_name(id);
                         if let Err(error) = self.scheduler.cancel(&name).await {
-                            warn!(task_id = %id, %error, "reminder not cancelled; its firing will be dropped as stale");
+                            warn!(task_id = %id, error = %chain(&error), "reminder not cancelled; its firing will be dropped as stale");
                         }
                     }
                     return Ok(());
@@ -276,7 +258,7 @@ impl TaskService {
             })
             .await;
         match result {
-            Err(PortError::Conflict(_)) => Err(TaskError::Conflict {
+            Err(PortError::Conflict { .. }) => Err(TaskError::Conflict {
                 current_version: expected_version,
             }),
             other => Ok(other?),
@@ -297,7 +279,7 @@ impl TaskService {
     /// and repaired by the reminder reconciler, never surfaced as a failed write.
     async fn sync_reminder(&self, before: Option<&Task>, after: &Task, now: DateTime<Utc>) {
         if let Err(error) = sync_reminder(self.scheduler.as_ref(), before, after, now).await {
-            warn!(task_id = %after.id, %error, "reminder not synchronised; the reconciler will repair it");
+            warn!(task_id = %after.id, error = %chain(&error), "reminder not synchronised; the reconciler will repair it");
         }
     }
 
@@ -525,11 +507,9 @@ mod tests {
             .update_task(alice(), TaskId(7), patch)
             .await
             .unwrap_err();
-        assert_eq!(
-            err,
-            TaskError::Conflict {
-                current_version: task.version
-            }
+        assert!(
+            matches!(err, TaskError::Conflict { current_version } if current_version == task.version),
+            "{err:?}"
         );
     }
 
@@ -545,7 +525,7 @@ mod tests {
         repo.expect_commit()
             .times(1)
             .in_sequence(&mut seq)
-            .returning(|_| Err(PortError::Conflict("version".into())));
+            .returning(|_| Err(PortError::conflict("version")));
         repo.expect_commit()
             .times(1)
             .in_sequence(&mut seq)
@@ -670,6 +650,6 @@ mod tests {
             .delete_task(alice(), TaskId(9))
             .await
             .unwrap_err();
-        assert_eq!(err, TaskError::NotFound);
+        assert!(matches!(err, TaskError::NotFound), "{err:?}");
     }
 }

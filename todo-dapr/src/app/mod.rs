@@ -66,7 +66,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::Value;
 
-pub use jobs::{job_fn, JobHandler, ReminderJobHandler};
+pub use jobs::{job_fn, JobHandler, ReminderFiring, ReminderJobHandler, ReminderObserver};
 pub use subscriptions::{DeliveryStatus, Subscription};
 
 use crate::client::API_TOKEN_HEADER;

@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
+use todo_core::error::chain;
 use todo_core::events::Message;
 use todo_core::ports::{HandleError, MessageHandler};
 use tracing::{error, info_span, warn, Instrument};
@@ -177,7 +178,7 @@ pub(super) async fn deliver(
             dispatch(consumers, message).instrument(span).await
         }
         Err(reason) => {
-            warn!(%pubsub, %topic, %reason, "undecodable delivery dropped");
+            warn!(%pubsub, %topic, error = %chain(&reason), "undecodable delivery dropped");
             DeliveryStatus::Drop
         }
     };
@@ -194,12 +195,12 @@ pub(super) async fn dispatch(consumers: &[Subscription], message: Message) -> De
         let outcome = tokio::spawn(async move { handler.handle(&delivered).await }).await;
         let this = match outcome {
             Ok(Ok(())) => DeliveryStatus::Success,
-            Ok(Err(HandleError::Retry(reason))) => {
-                warn!(consumer = %consumer.consumer, %reason, "handler asked for a retry");
+            Ok(Err(error @ HandleError::Retry { .. })) => {
+                warn!(consumer = %consumer.consumer, event_id = %message.id, error = %chain(&error), "handler asked for a retry");
                 DeliveryStatus::Retry
             }
-            Ok(Err(HandleError::Drop(reason))) => {
-                warn!(consumer = %consumer.consumer, %reason, "handler dropped the message");
+            Ok(Err(error @ HandleError::Drop { .. })) => {
+                warn!(consumer = %consumer.consumer, event_id = %message.id, error = %chain(&error), "handler dropped the message");
                 DeliveryStatus::Drop
             }
             Err(failure) => {

@@ -40,7 +40,12 @@ impl Scripted {
 impl MessageHandler for Scripted {
     async fn handle(&self, message: &Message) -> Result<(), HandleError> {
         self.seen.lock().unwrap().push(message.clone());
-        self.outcome.clone()
+        // A fresh error each call: errors keep their (boxed) source and are not `Clone`.
+        match &self.outcome {
+            Ok(()) => Ok(()),
+            Err(e @ HandleError::Retry { .. }) => Err(HandleError::retry("test", e.to_string())),
+            Err(e) => Err(HandleError::dropped("test", e.to_string())),
+        }
     }
 }
 
@@ -156,8 +161,8 @@ async fn a_handled_event_is_success_and_reaches_the_handler_intact() {
 #[tokio::test]
 async fn a_retry_is_answered_retry_and_a_drop_drop() {
     for (outcome, expected) in [
-        (Err(HandleError::Retry("db down".into())), "RETRY"),
-        (Err(HandleError::Drop("unknown version".into())), "DROP"),
+        (Err(HandleError::retry("test", "db down")), "RETRY"),
+        (Err(HandleError::dropped("test", "unknown version")), "DROP"),
     ] {
         let router = DaprApp::new()
             .subscribe(Subscription::new("p", "t", "c", Scripted::new(outcome)))
@@ -227,8 +232,8 @@ async fn a_panicking_handler_is_contained_and_dropped() {
 #[tokio::test]
 async fn every_consumer_of_a_topic_is_called_and_the_worst_outcome_wins() {
     let ok = Scripted::new(Ok(()));
-    let drops = Scripted::new(Err(HandleError::Drop("x".into())));
-    let retries = Scripted::new(Err(HandleError::Retry("y".into())));
+    let drops = Scripted::new(Err(HandleError::dropped("test", "x")));
+    let retries = Scripted::new(Err(HandleError::retry("test", "y")));
     let router = DaprApp::new()
         .subscribe(Subscription::new("p", "t", "a", ok.clone()))
         .subscribe(Subscription::new("p", "t", "b", drops.clone()))
@@ -305,11 +310,11 @@ async fn job_outcomes_map_to_statuses_the_scheduler_understands() {
     let router = DaprApp::new()
         .on_jobs(
             "retry-",
-            job_fn(|_, _| async { Err(HandleError::Retry("db down".into())) }),
+            job_fn(|_, _| async { Err(HandleError::retry("test", "db down")) }),
         )
         .on_jobs(
             "drop-",
-            job_fn(|_, _| async { Err(HandleError::Drop("stale".into())) }),
+            job_fn(|_, _| async { Err(HandleError::dropped("test", "stale")) }),
         )
         .on_jobs("ok-", job_fn(|_, _| async { Ok(()) }))
         .router();

@@ -59,7 +59,7 @@ impl MessageHandler for Forward {
     async fn handle(&self, message: &Message) -> Result<(), HandleError> {
         self.0
             .send(message.clone())
-            .map_err(|_| HandleError::Retry("the test stopped listening".to_owned()))
+            .map_err(|e| HandleError::retry("the test stopped listening", e))
     }
 }
 

@@ -19,6 +19,7 @@ mod stores;
 use std::sync::Arc;
 
 use todo_core::ports::{Clock, IdGenerator, SystemClock, UuidV7Generator};
+use todo_core::usecases::OutboxRelay;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -123,6 +124,9 @@ pub(crate) struct Parts {
     pub(crate) ids: Arc<dyn IdGenerator>,
     pub(crate) stores: Stores,
     pub(crate) transport: Transport,
+    /// Publishes the outbox through the transport. Its clones share one lock, so the background loop
+    /// and the in-process `RelayOnCommit` never take each other's messages mid-pass.
+    pub(crate) relay: OutboxRelay,
     pub(crate) workers: JoinSet<()>,
     pub(crate) shutdown: CancellationToken,
     /// The API's routes and the token that ends its streams, once the api role is added.
@@ -144,12 +148,14 @@ pub async fn build(roles: &[Role], config: Config) -> Result<Service, BuildError
             }
         })?;
     info!(service, bus = config.bus.name(), storage = %config.storage.redacted(), "starting");
+    let relay = OutboxRelay::new(stores.outbox.clone(), transport.publisher(), clock.clone());
     let mut parts = Parts {
         config,
         clock,
         ids: Arc::new(UuidV7Generator),
         stores,
         transport,
+        relay,
         workers: JoinSet::new(),
         shutdown: CancellationToken::new(),
         api: None,

@@ -22,16 +22,18 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use governor::{Quota, RateLimiter};
 use rand::RngCore;
+use todo_core::error::chain;
 use todo_core::events::{consumers, topics};
 use todo_core::memory::InMemoryScheduler;
+use todo_core::ports::TaskRepository;
 use todo_core::ports::{Scheduler, SecretStore, StateStore};
 use todo_core::usecases::{
-    AuditConsumer, AuditHandler, NotificationHandler, OutboxRelay, RecurringConsumer,
-    RecurringTaskHandler, ReminderFiredHandler, ReminderReconciler, SuccessorPolicy, TaskService,
+    AuditConsumer, AuditHandler, NotificationHandler, OccurrenceReminders, RecurringConsumer,
+    RecurringTaskHandler, RelayOnCommit, ReminderFiredHandler, ReminderReconciler, TaskService,
 };
 use todo_dapr::{
-    DaprScheduler, DaprSecretStore, DaprStateStore, SidecarHealth, DEFAULT_SECRET_STORE,
-    DEFAULT_STATE_STORE,
+    DaprScheduler, DaprSecretStore, DaprStateStore, ReminderJobHandler, SidecarHealth,
+    DEFAULT_SECRET_STORE, DEFAULT_STATE_STORE,
 };
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
@@ -72,10 +74,7 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
     parts.transport.consume(
         topics::TASK_EVENTS,
         consumers::API_REMINDERS,
-        Arc::new(OccurrenceReminders {
-            scheduler: scheduler.clone(),
-            clock: clock.clone(),
-        }),
+        Arc::new(OccurrenceReminders::new(scheduler.clone(), clock.clone())),
     );
     let hub = Arc::new(StreamHub::new());
     parts.transport.broadcast(
@@ -89,12 +88,14 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
         Arc::new(StreamConsumer(hub.clone())),
     );
 
-    let policy = match parts.config.bus {
-        Bus::InProcess => SuccessorPolicy::Inline,
-        _ => SuccessorPolicy::ViaEvents,
+    // In process, the API's commits relay their events before returning, so every role has handled
+    // them when the request answers: `complete` returns the next occurrence, the history is written.
+    // Consumers keep the plain repository (see `RelayOnCommit`).
+    let writes: Arc<dyn TaskRepository> = match parts.config.bus {
+        Bus::InProcess => Arc::new(RelayOnCommit::new(repo.clone(), parts.relay.clone())),
+        _ => repo.clone(),
     };
-    let tasks = TaskService::new(repo.clone(), scheduler, clock.clone(), parts.ids.clone())
-        .with_successor_policy(policy);
+    let tasks = TaskService::new(writes, scheduler, clock.clone(), parts.ids.clone());
     let key = jwt_key(parts).await?;
     let accounts = Accounts::new(
         parts.stores.users.clone(),
@@ -134,9 +135,9 @@ fn reminder_scheduler(parts: &mut Parts) -> Arc<dyn Scheduler> {
     let clock = parts.clock.clone();
     if let Some(client) = parts.transport.dapr_client().cloned() {
         let handler = ReminderFiredHandler::new(repo, clock.clone());
-        parts
-            .transport
-            .on_reminder_jobs(crate::runtime::reminder_jobs(handler, clock));
+        parts.transport.on_reminder_jobs(Arc::new(
+            ReminderJobHandler::new(handler).observe(crate::runtime::reminder_metrics(clock)),
+        ));
         return Arc::new(DaprScheduler::new(client));
     }
     let in_process = Arc::new(InMemoryScheduler::new());
@@ -168,7 +169,7 @@ async fn jwt_key(parts: &Parts) -> Result<Vec<u8>, BuildError> {
                 Ok(values) => break values,
                 Err(error) if attempts < 30 => {
                     attempts += 1;
-                    warn!(error = %crate::error_chain(&error), "JWT signing key not readable from the secret store yet");
+                    warn!(error = %chain(&error), "JWT signing key not readable from the secret store yet");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
                 Err(source) => {
@@ -247,13 +248,8 @@ pub(super) fn audit(parts: &mut Parts) {
 
 /// Relays the outbox to the transport until shutdown, then drains it.
 pub(super) fn relay(parts: &mut Parts) {
-    let relay = OutboxRelay::new(
-        parts.stores.outbox.clone(),
-        parts.transport.publisher(),
-        parts.clock.clone(),
-    );
     parts.workers.spawn(crate::runtime::relay_outbox(
-        relay,
+        parts.relay.clone(),
         parts.stores.outbox.clone(),
         parts.clock.clone(),
         RELAY_POLL,
@@ -281,35 +277,4 @@ async fn require_sidecar(
         .into_response();
     }
     next.run(request).await
-}
-
-// TEMPORARY: moves to todo_core::usecases::OccurrenceReminders.
-use async_trait::async_trait;
-use todo_core::events::{Message, TaskEventType};
-use todo_core::ports::{Clock, HandleError, MessageHandler};
-use todo_core::usecases::{decode_task_event, reminder_job};
-
-struct OccurrenceReminders {
-    scheduler: Arc<dyn Scheduler>,
-    clock: Arc<dyn Clock>,
-}
-
-#[async_trait]
-impl MessageHandler for OccurrenceReminders {
-    async fn handle(&self, message: &Message) -> Result<(), HandleError> {
-        let event = decode_task_event(message)?;
-        let task = &event.task_data;
-        let from_recurring = task.series.is_some_and(|s| s.predecessor.is_some());
-        if event.event_type != TaskEventType::Created || !from_recurring {
-            return Ok(());
-        }
-        match reminder_job(task, self.clock.now()) {
-            Some(job) => self
-                .scheduler
-                .schedule(job)
-                .await
-                .map_err(|e| HandleError::Retry(e.to_string())),
-            None => Ok(()),
-        }
-    }
 }

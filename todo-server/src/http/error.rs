@@ -7,7 +7,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
-use todo_core::error::{TaskError, ValidationError};
+use todo_core::error::{chain, TaskError, ValidationError};
 use utoipa::ToSchema;
 
 use crate::auth::AuthError;
@@ -126,17 +126,14 @@ impl From<TaskError> for ApiError {
                 e.details = Some(serde_json::json!({ "current_version": current_version }));
                 e
             }
-            TaskError::Unavailable {
-                message,
-                retry_after,
-            } => {
-                tracing::warn!(%message, "dependency unavailable");
+            TaskError::Unavailable(cause) => {
+                tracing::warn!(error = %chain(&cause), "dependency unavailable");
                 ApiError::unavailable(
                     "a backing service is unavailable; try again shortly",
-                    retry_after,
+                    cause.retry_after(),
                 )
             }
-            other => ApiError::internal(other),
+            other => ApiError::internal(chain(&other)),
         }
     }
 }

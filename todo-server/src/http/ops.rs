@@ -29,7 +29,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
                     match readiness.check().await {
                         Ok(()) => (StatusCode::OK, "ready".to_owned()),
                         Err(reason) => {
-                            tracing::warn!(error = %crate::error_chain(&reason), "not ready");
+                            tracing::warn!(error = %todo_core::error::chain(&reason), "not ready");
                             (StatusCode::SERVICE_UNAVAILABLE, reason.to_string())
                         }
                     }

@@ -1,0 +1,225 @@
+//! [`RelayOnCommit`]: a [`TaskRepository`] that relays a commit's events before the commit returns,
+//! so that with an in-process bus every consumer has handled them by then (the embedded default's
+//! "complete returns `next`", SPEC §6).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tracing::warn;
+
+use super::OutboxRelay;
+use crate::error::chain;
+use crate::model::{EventId, SeriesId, Task, TaskId, UserId};
+use crate::ports::{
+    AuditEntry, Changes, Page, PortResult, ReminderEntry, TagCount, TaskRepository,
+};
+use crate::query::TaskQuery;
+
+/// How many messages one relay pass publishes.
+const BATCH: usize = 200;
+/// A bound on passes per commit, against a consumer that keeps producing events forever.
+const MAX_PASSES: usize = 64;
+
+/// Decorates a repository: after a `commit` that wrote outbox messages, it runs relay passes until a
+/// pass sends nothing. With [`crate::memory::InMemoryEventBus`], which delivers inside `publish`,
+/// every in-process consumer has then handled the commit's events, and the events those consumers
+/// committed in turn (a next occurrence's own `created` event), before `commit` returns.
+///
+/// Passes are serialised by the relay's async mutex (`tokio::sync::Mutex`, shared by the relay's
+/// clones; give the background relay a clone of the same [`OutboxRelay`], so that a pass finding
+/// nothing means that nothing is still being delivered).
+///
+/// **Give consumers the inner repository, never this decorator**: a consumer's commit runs inside a
+/// relay pass, and relaying again from there would wait for that very pass (deadlock).
+///
+/// A relay failure after a successful commit does not fail the commit: it is logged, and the events
+/// stay in the outbox for the background relay to retry.
+pub struct RelayOnCommit {
+    inner: Arc<dyn TaskRepository>,
+    relay: OutboxRelay,
+}
+
+impl RelayOnCommit {
+    /// Relays with `relay` after each commit with events to `inner`.
+    pub fn new(inner: Arc<dyn TaskRepository>, relay: OutboxRelay) -> Self {
+        Self { inner, relay }
+    }
+
+    /// Runs relay passes until one sends nothing (or fails).
+    async fn relay_committed(&self) {
+        for _ in 0..MAX_PASSES {
+            match self.relay.relay_once(BATCH).await {
+                Ok(report) if report.sent == 0 => return,
+                Ok(_) => {}
+                Err(error) => {
+                    warn!(error = %chain(&error), "relaying committed events failed; the background relay will retry");
+                    return;
+                }
+            }
+        }
+        warn!(
+            passes = MAX_PASSES,
+            "events kept coming while relaying a commit; the background relay takes over"
+        );
+    }
+}
+
+impl std::fmt::Debug for RelayOnCommit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayOnCommit").finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl TaskRepository for RelayOnCommit {
+    async fn next_task_id(&self) -> PortResult<TaskId> {
+        self.inner.next_task_id().await
+    }
+
+    async fn commit(&self, changes: Changes) -> PortResult<()> {
+        let relay = !changes.outbox.is_empty();
+        self.inner.commit(changes).await?;
+        if relay {
+            self.relay_committed().await;
+        }
+        Ok(())
+    }
+
+    async fn get(&self, user_id: UserId, id: TaskId) -> PortResult<Option<Task>> {
+        self.inner.get(user_id, id).await
+    }
+
+    async fn query(
+        &self,
+        user_id: UserId,
+        query: &TaskQuery,
+        now: DateTime<Utc>,
+    ) -> PortResult<Page> {
+        self.inner.query(user_id, query, now).await
+    }
+
+    async fn tags(&self, user_id: UserId) -> PortResult<Vec<TagCount>> {
+        self.inner.tags(user_id).await
+    }
+
+    async fn successor(&self, user_id: UserId, id: TaskId) -> PortResult<Option<Task>> {
+        self.inner.successor(user_id, id).await
+    }
+
+    async fn pending_in_series(&self, user_id: UserId, series: SeriesId) -> PortResult<Vec<Task>> {
+        self.inner.pending_in_series(user_id, series).await
+    }
+
+    async fn pending_reminders(
+        &self,
+        after: DateTime<Utc>,
+        after_id: Option<TaskId>,
+        limit: usize,
+    ) -> PortResult<Vec<ReminderEntry>> {
+        self.inner.pending_reminders(after, after_id, limit).await
+    }
+
+    async fn is_processed(&self, consumer: &str, event_id: EventId) -> PortResult<bool> {
+        self.inner.is_processed(consumer, event_id).await
+    }
+
+    async fn history(&self, user_id: UserId, id: TaskId) -> PortResult<Vec<AuditEntry>> {
+        self.inner.history(user_id, id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::events::topics;
+    use crate::memory::{InMemoryEventBus, InMemoryTaskRepository, ManualClock};
+    use crate::model::{NewTask, SeriesId};
+    use crate::ports::{HandleError, MessageHandler, OutboxStore, TaskWrite};
+    use crate::usecases::mocks::{alice, noon};
+
+    /// Counts the messages it is handed.
+    #[derive(Default)]
+    struct Counter(AtomicUsize);
+
+    #[async_trait]
+    impl MessageHandler for Counter {
+        async fn handle(&self, _: &crate::events::Message) -> Result<(), HandleError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    fn insert(id: i64) -> Changes {
+        let task = Task::create(
+            TaskId(id),
+            alice(),
+            NewTask::titled("Relay me").unwrap(),
+            SeriesId(uuid::Uuid::nil()),
+            noon(),
+        );
+        let event = crate::events::DomainEvent::Task(crate::events::TaskEvent::new(
+            EventId(uuid::Uuid::from_u128(id.unsigned_abs().into())),
+            crate::events::TaskEventType::Created,
+            &task,
+            noon(),
+        ));
+        Changes {
+            writes: vec![TaskWrite::Insert(task)],
+            outbox: vec![event.to_message()],
+            ..Changes::default()
+        }
+    }
+
+    fn setup() -> (
+        Arc<InMemoryTaskRepository>,
+        Arc<InMemoryEventBus>,
+        RelayOnCommit,
+    ) {
+        let clock = Arc::new(ManualClock::new(noon()));
+        let repo = Arc::new(InMemoryTaskRepository::with_clock(clock.clone()));
+        let bus = Arc::new(InMemoryEventBus::new());
+        let relay = OutboxRelay::new(repo.clone(), bus.clone(), clock);
+        let relaying = RelayOnCommit::new(repo.clone(), relay);
+        (repo, bus, relaying)
+    }
+
+    #[tokio::test]
+    async fn a_commit_with_events_returns_after_its_consumers_handled_them() {
+        let (repo, bus, relaying) = setup();
+        let counter = Arc::new(Counter::default());
+        bus.subscribe(topics::TASK_EVENTS, "counter", counter.clone());
+        relaying.commit(insert(1)).await.unwrap();
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert_eq!(repo.backlog().await.unwrap().0, 0, "nothing left to relay");
+    }
+
+    #[tokio::test]
+    async fn a_relay_failure_after_the_commit_does_not_fail_it_and_keeps_the_events() {
+        let (repo, bus, relaying) = setup();
+        bus.set_available(false);
+        relaying.commit(insert(1)).await.unwrap();
+        assert_eq!(repo.tasks().len(), 1, "the commit stands");
+        assert_eq!(
+            repo.backlog().await.unwrap().0,
+            1,
+            "the event waits for the background relay"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_commit_without_events_relays_nothing() {
+        let (repo, bus, relaying) = setup();
+        let counter = Arc::new(Counter::default());
+        bus.subscribe(topics::TASK_EVENTS, "counter", counter.clone());
+        // An event committed behind the decorator's back stays until something relays.
+        repo.commit(insert(1)).await.unwrap();
+        let mut changes = insert(2);
+        changes.outbox.clear();
+        relaying.commit(changes).await.unwrap();
+        assert_eq!(counter.0.load(Ordering::SeqCst), 0);
+        assert_eq!(repo.backlog().await.unwrap().0, 1);
+    }
+}
