@@ -244,7 +244,11 @@ impl DomainEvent {
             topics::TASK_UPDATES => {
                 DomainEvent::TaskUpdate(serde_json::from_value(payload.clone())?)
             }
-            other => return Err(DecodeError::UnknownTopic(other.to_owned())),
+            other => {
+                return Err(DecodeError::UnknownTopic {
+                    topic: other.to_owned(),
+                })
+            }
         };
         let version = match &event {
             DomainEvent::Task(e) => e.schema_version,
@@ -265,8 +269,11 @@ pub enum DecodeError {
     #[error("malformed event: {0}")]
     Malformed(#[from] serde_json::Error),
     /// A topic this crate does not know.
-    #[error("unknown topic `{0}`")]
-    UnknownTopic(String),
+    #[error("unknown topic `{topic}`")]
+    UnknownTopic {
+        /// The topic the message came from.
+        topic: String,
+    },
     /// A schema version this crate cannot read.
     #[error("unsupported schema_version {0}")]
     UnsupportedVersion(u32),
@@ -359,7 +366,7 @@ mod tests {
         ));
         assert!(matches!(
             DomainEvent::decode("other", &json!({})),
-            Err(DecodeError::UnknownTopic(_))
+            Err(DecodeError::UnknownTopic { .. })
         ));
         let mut reminder = json!({
             "event_id": uuid::Uuid::nil(), "schema_version": 2, "task_id": 1,

@@ -25,8 +25,8 @@ pub enum KafkaBusError {
     #[error("committing offsets on shutdown: {0}")]
     Commit(#[source] KafkaError),
     /// The retry policy is unusable.
-    #[error("invalid retry policy: {0}")]
-    RetryPolicy(String),
+    #[error("invalid retry policy")]
+    RetryPolicy(#[from] crate::retry::RetryPolicyError),
 }
 
 /// Whether a produce error may go away by itself (broker restart, leader election, full queue).

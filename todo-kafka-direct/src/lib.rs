@@ -64,4 +64,4 @@ pub use config::KafkaConfig;
 pub use consumer::{ConsumerRunner, RunReport, Subscription};
 pub use error::KafkaBusError;
 pub use producer::KafkaEventBus;
-pub use retry::RetryPolicy;
+pub use retry::{RetryPolicy, RetryPolicyError};

@@ -53,19 +53,38 @@ impl RetryPolicy {
 
     /// Checks the policy can work: at least one attempt, and retries of one message finish
     /// within `max_poll_interval`.
-    pub fn validate(&self, max_poll_interval: Duration) -> Result<(), String> {
+    pub fn validate(&self, max_poll_interval: Duration) -> Result<(), RetryPolicyError> {
         if self.max_attempts == 0 {
-            return Err("max_attempts must be at least 1".to_owned());
+            return Err(RetryPolicyError::NoAttempts);
         }
         let wait = self.worst_case_wait();
         if wait >= max_poll_interval {
-            return Err(format!(
-                "retrying one message may take {wait:?}, not less than max.poll.interval.ms \
-                 ({max_poll_interval:?}): the consumer would be evicted from its group"
-            ));
+            return Err(RetryPolicyError::OutlastsPollInterval {
+                wait,
+                max_poll_interval,
+            });
         }
         Ok(())
     }
+}
+
+/// Why a [`RetryPolicy`] cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RetryPolicyError {
+    /// `max_attempts` is 0.
+    #[error("max_attempts must be at least 1")]
+    NoAttempts,
+    /// Retrying one message could keep the consumer from polling long enough to be evicted.
+    #[error(
+        "retrying one message may take {wait:?}, not less than max.poll.interval.ms \
+         ({max_poll_interval:?}): the consumer would be evicted from its group"
+    )]
+    OutlastsPollInterval {
+        /// The longest the retries of one message may take.
+        wait: Duration,
+        /// The consumer's `max.poll.interval.ms`.
+        max_poll_interval: Duration,
+    },
 }
 
 #[cfg(test)]

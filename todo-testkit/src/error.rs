@@ -1,33 +1,40 @@
 //! The one error type of the testkit.
 
-use std::path::PathBuf;
-
 /// Why the testkit could not give a test what it asked for.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TestkitError {
     /// The shared stack could not be started or read; the message says how to fix it.
-    #[error("the local test stack is not available: {0}")]
-    StackUnavailable(String),
+    #[error("the local test stack is not available: {report}")]
+    StackUnavailable {
+        /// What `infra/todo-infra up` reported, and how to fix it.
+        report: String,
+    },
     /// A variable the stack should export (`infra/todo-infra env`) is missing.
-    #[error("the test stack exports no {0}; is infra/todo-infra up to date with the testkit?")]
-    MissingVar(String),
+    #[error(
+        "the test stack exports no {variable}; is infra/todo-infra up to date with the testkit?"
+    )]
+    MissingVar {
+        /// The variable's name.
+        variable: String,
+    },
     /// A PostgreSQL statement failed.
-    #[error("postgres: {0}")]
+    #[error("postgres")]
     Postgres(#[from] sqlx::Error),
     /// A Kafka request failed.
-    #[error("kafka: {0}")]
+    #[error("kafka")]
     Kafka(#[from] rskafka::client::error::Error),
     /// Kafka did not return the expected records in time.
-    #[error("kafka: {0}")]
-    KafkaTimeout(String),
-    /// A component template could not be rendered.
-    #[error("rendering {path}: {message}")]
-    Render {
-        /// The template.
-        path: PathBuf,
-        /// What went wrong.
-        message: String,
+    #[error("kafka: read {read} of {expected} records from {topic} within {timeout:?}")]
+    KafkaTimeout {
+        /// The topic read.
+        topic: String,
+        /// Records read before the deadline.
+        read: usize,
+        /// Records expected.
+        expected: usize,
+        /// How long the read was given.
+        timeout: std::time::Duration,
     },
     /// daprd could not be started or did not become healthy.
     #[error("daprd for app '{app_id}': {message}")]
@@ -38,11 +45,12 @@ pub enum TestkitError {
         message: String,
     },
     /// A file or process operation failed.
-    #[error("{context}: {source}")]
+    #[error("{context}")]
     Io {
         /// What the testkit was doing.
         context: String,
         /// The underlying error.
+        #[source]
         source: std::io::Error,
     },
 }

@@ -133,11 +133,12 @@ impl TestTopic {
         let mut out = Vec::new();
         while out.len() < expected {
             if Instant::now() > deadline {
-                return Err(TestkitError::KafkaTimeout(format!(
-                    "read {} of {expected} records from {} within {timeout:?}",
-                    out.len(),
-                    self.name
-                )));
+                return Err(TestkitError::KafkaTimeout {
+                    topic: self.name.clone(),
+                    read: out.len(),
+                    expected,
+                    timeout,
+                });
             }
             for (partition, client, next) in &mut clients {
                 let (records, _high_watermark) =

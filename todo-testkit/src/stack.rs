@@ -30,7 +30,9 @@ impl Stack {
         STACK
             .get_or_init(Self::start)
             .as_ref()
-            .map_err(|message| TestkitError::StackUnavailable(message.clone()))
+            .map_err(|report| TestkitError::StackUnavailable {
+                report: report.clone(),
+            })
     }
 
     fn start() -> Result<Self, String> {
@@ -125,7 +127,9 @@ impl Stack {
         self.vars
             .get(name)
             .map(String::as_str)
-            .ok_or_else(|| TestkitError::MissingVar(name.to_owned()))
+            .ok_or_else(|| TestkitError::MissingVar {
+                variable: name.to_owned(),
+            })
     }
 
     /// Admin URL of the PostgreSQL cluster (`postgres` database, superuser `postgres`).
