@@ -81,7 +81,7 @@ async fn main() -> ExitCode {
         Command::Migrate => {
             return match compose::migrate(&config.storage).await {
                 Ok(()) => {
-                    println!("migrations applied");
+                    println!("database schema is up to date");
                     ExitCode::SUCCESS
                 }
                 Err(error) => refuse("migrate", &error),
