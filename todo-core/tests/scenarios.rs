@@ -12,7 +12,7 @@ use todo_core::model::{NewTask, Status, TaskInput, TaskPatch, UserId};
 use todo_core::ports::{EventBus, OutboxStore, TaskRepository};
 use todo_core::query::QueryParams;
 use todo_core::usecases::{
-    AuditConsumer, AuditHandler, OccurrenceReminders, OutboxRelay, RecurringConsumer,
+    AuditConsumer, AuditHandler, OccurrenceReminders, OnCommit, OutboxRelay, RecurringConsumer,
     RecurringTaskHandler, RelayOnCommit, ReminderFiredHandler, ReminderOutcome, ReminderPayload,
     TaskService,
 };
@@ -68,7 +68,10 @@ fn world(mode: Mode) -> World {
     // Consumers keep the plain repository; only the task service's commits relay.
     let task_repo: Arc<dyn TaskRepository> = match mode {
         Mode::Distributed => repo.clone(),
-        Mode::Embedded => Arc::new(RelayOnCommit::new(repo.clone(), relay.clone())),
+        Mode::Embedded => Arc::new(OnCommit::new(
+            repo.clone(),
+            RelayOnCommit::new(relay.clone()),
+        )),
     };
     let tasks = TaskService::new(task_repo, scheduler.clone(), clock.clone(), ids);
     let reminders = ReminderFiredHandler::new(repo.clone(), clock.clone());

@@ -16,8 +16,8 @@ use todo_core::memory::{InMemoryEventBus, InMemoryScheduler, InMemoryStateStore}
 use todo_core::model::{EventId, NewTask, Status, TaskInput, Title, UserId};
 use todo_core::ports::{Changes, SystemClock, TaskRepository, TaskWrite, UuidV7Generator};
 use todo_core::usecases::{
-    OutboxRelay, RecurringConsumer, RecurringOutcome, RecurringTaskHandler, RelayOnCommit,
-    TaskService,
+    OnCommit, OutboxRelay, RecurringConsumer, RecurringOutcome, RecurringTaskHandler,
+    RelayOnCommit, TaskService,
 };
 use todo_postgres::PostgresTaskRepository;
 
@@ -57,7 +57,7 @@ fn embedded_service(repo: Arc<PostgresTaskRepository>) -> TaskService {
         Arc::new(RecurringConsumer(recurring)),
     );
     let relay = OutboxRelay::new(repo.clone(), bus, Arc::new(SystemClock));
-    service(Arc::new(RelayOnCommit::new(repo, relay)))
+    service(Arc::new(OnCommit::new(repo, RelayOnCommit::new(relay))))
 }
 
 /// The tasks of a series, by id: (id, status, predecessor).

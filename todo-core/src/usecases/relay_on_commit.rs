@@ -1,53 +1,55 @@
-//! [`RelayOnCommit`]: a [`TaskRepository`] that relays a commit's events before the commit returns,
-//! so that with an in-process bus every consumer has handled them by then (the embedded default's
-//! "complete returns `next`", SPEC §6).
-
-use std::sync::Arc;
+//! [`RelayOnCommit`]: relays a commit's events before the commit returns, so that with an in-process
+//! bus every consumer has handled them by then (the embedded default's "complete returns `next`",
+//! SPEC §6).
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use tracing::warn;
 
-use super::OutboxRelay;
+use super::{AfterCommit, OutboxRelay};
 use crate::error::chain;
-use crate::model::{EventId, SeriesId, Task, TaskId, UserId};
-use crate::ports::{
-    AuditEntry, Changes, Page, PortResult, ReminderEntry, TagCount, TaskRepository,
-};
-use crate::query::TaskQuery;
 
 /// How many messages one relay pass publishes.
 const BATCH: usize = 200;
 /// A bound on passes per commit, against a consumer that keeps producing events forever.
 const MAX_PASSES: usize = 64;
 
-/// Decorates a repository: after a `commit` that wrote outbox messages, it runs relay passes until a
-/// pass sends nothing. With [`crate::memory::InMemoryEventBus`], which delivers inside `publish`,
-/// every in-process consumer has then handled the commit's events, and the events those consumers
-/// committed in turn (a next occurrence's own `created` event), before `commit` returns.
+/// After a commit that wrote outbox messages, runs relay passes until a pass sends nothing (an
+/// [`AfterCommit`] hook: use it as `OnCommit::new(repo, RelayOnCommit::new(relay))`). With
+/// [`crate::memory::InMemoryEventBus`], which delivers inside `publish`, every in-process consumer has
+/// then handled the commit's events, and the events those consumers committed in turn (a next
+/// occurrence's own `created` event), before `commit` returns.
 ///
 /// Passes are serialised by the relay's async mutex (`tokio::sync::Mutex`, shared by the relay's
 /// clones; give the background relay a clone of the same [`OutboxRelay`], so that a pass finding
 /// nothing means that nothing is still being delivered).
 ///
-/// **Give consumers the inner repository, never this decorator**: a consumer's commit runs inside a
-/// relay pass, and relaying again from there would wait for that very pass (deadlock).
+/// **Give consumers the inner repository, never the decorated one**: a consumer's commit runs inside
+/// a relay pass, and relaying again from there would wait for that very pass (deadlock).
 ///
 /// A relay failure after a successful commit does not fail the commit: it is logged, and the events
 /// stay in the outbox for the background relay to retry.
+#[derive(Clone)]
 pub struct RelayOnCommit {
-    inner: Arc<dyn TaskRepository>,
     relay: OutboxRelay,
 }
 
 impl RelayOnCommit {
-    /// Relays with `relay` after each commit with events to `inner`.
-    pub fn new(inner: Arc<dyn TaskRepository>, relay: OutboxRelay) -> Self {
-        Self { inner, relay }
+    /// Relays with `relay` after each commit with events.
+    pub fn new(relay: OutboxRelay) -> Self {
+        Self { relay }
     }
+}
 
+impl std::fmt::Debug for RelayOnCommit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayOnCommit").finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl AfterCommit for RelayOnCommit {
     /// Runs relay passes until one sends nothing (or fails).
-    async fn relay_committed(&self) {
+    async fn events_committed(&self) {
         for _ in 0..MAX_PASSES {
             match self.relay.relay_once(BATCH).await {
                 Ok(report) if report.sent == 0 => return,
@@ -65,80 +67,21 @@ impl RelayOnCommit {
     }
 }
 
-impl std::fmt::Debug for RelayOnCommit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RelayOnCommit").finish_non_exhaustive()
-    }
-}
-
-#[async_trait]
-impl TaskRepository for RelayOnCommit {
-    async fn next_task_id(&self) -> PortResult<TaskId> {
-        self.inner.next_task_id().await
-    }
-
-    async fn commit(&self, changes: Changes) -> PortResult<()> {
-        let relay = !changes.outbox.is_empty();
-        self.inner.commit(changes).await?;
-        if relay {
-            self.relay_committed().await;
-        }
-        Ok(())
-    }
-
-    async fn get(&self, user_id: UserId, id: TaskId) -> PortResult<Option<Task>> {
-        self.inner.get(user_id, id).await
-    }
-
-    async fn query(
-        &self,
-        user_id: UserId,
-        query: &TaskQuery,
-        now: DateTime<Utc>,
-    ) -> PortResult<Page> {
-        self.inner.query(user_id, query, now).await
-    }
-
-    async fn tags(&self, user_id: UserId) -> PortResult<Vec<TagCount>> {
-        self.inner.tags(user_id).await
-    }
-
-    async fn successor(&self, user_id: UserId, id: TaskId) -> PortResult<Option<Task>> {
-        self.inner.successor(user_id, id).await
-    }
-
-    async fn pending_in_series(&self, user_id: UserId, series: SeriesId) -> PortResult<Vec<Task>> {
-        self.inner.pending_in_series(user_id, series).await
-    }
-
-    async fn pending_reminders(
-        &self,
-        after: DateTime<Utc>,
-        after_id: Option<TaskId>,
-        limit: usize,
-    ) -> PortResult<Vec<ReminderEntry>> {
-        self.inner.pending_reminders(after, after_id, limit).await
-    }
-
-    async fn is_processed(&self, consumer: &str, event_id: EventId) -> PortResult<bool> {
-        self.inner.is_processed(consumer, event_id).await
-    }
-
-    async fn history(&self, user_id: UserId, id: TaskId) -> PortResult<Vec<AuditEntry>> {
-        self.inner.history(user_id, id).await
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    use std::sync::Arc;
+
     use super::*;
     use crate::events::topics;
     use crate::memory::{InMemoryEventBus, InMemoryTaskRepository, ManualClock};
+    use crate::model::{EventId, Task, TaskId};
     use crate::model::{NewTask, SeriesId};
+    use crate::ports::{Changes, TaskRepository};
     use crate::ports::{HandleError, MessageHandler, OutboxStore, TaskWrite};
     use crate::usecases::mocks::{alice, noon};
+    use crate::usecases::OnCommit;
 
     /// Counts the messages it is handed.
     #[derive(Default)]
@@ -176,13 +119,13 @@ mod tests {
     fn setup() -> (
         Arc<InMemoryTaskRepository>,
         Arc<InMemoryEventBus>,
-        RelayOnCommit,
+        OnCommit<RelayOnCommit>,
     ) {
         let clock = Arc::new(ManualClock::new(noon()));
         let repo = Arc::new(InMemoryTaskRepository::with_clock(clock.clone()));
         let bus = Arc::new(InMemoryEventBus::new());
         let relay = OutboxRelay::new(repo.clone(), bus.clone(), clock);
-        let relaying = RelayOnCommit::new(repo.clone(), relay);
+        let relaying = OnCommit::new(repo.clone(), RelayOnCommit::new(relay));
         (repo, bus, relaying)
     }
 

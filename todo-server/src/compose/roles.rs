@@ -28,8 +28,9 @@ use todo_core::memory::InMemoryScheduler;
 use todo_core::ports::TaskRepository;
 use todo_core::ports::{Scheduler, SecretStore, StateStore};
 use todo_core::usecases::{
-    AuditConsumer, AuditHandler, NotificationHandler, OccurrenceReminders, RecurringConsumer,
-    RecurringTaskHandler, RelayOnCommit, ReminderFiredHandler, ReminderReconciler, TaskService,
+    AuditConsumer, AuditHandler, NotificationHandler, OccurrenceReminders, OnCommit,
+    RecurringConsumer, RecurringTaskHandler, RelayOnCommit, ReminderFiredHandler,
+    ReminderReconciler, TaskService,
 };
 use todo_dapr::{
     DaprScheduler, DaprSecretStore, DaprStateStore, ReminderJobHandler, SidecarHealth,
@@ -92,7 +93,10 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
     // them when the request answers: `complete` returns the next occurrence, the history is written.
     // Consumers keep the plain repository (see `RelayOnCommit`).
     let writes: Arc<dyn TaskRepository> = match parts.config.bus {
-        Bus::InProcess => Arc::new(RelayOnCommit::new(repo.clone(), parts.relay.clone())),
+        Bus::InProcess => Arc::new(OnCommit::new(
+            repo.clone(),
+            RelayOnCommit::new(parts.relay.clone()),
+        )),
         _ => repo.clone(),
     };
     let tasks = TaskService::new(writes, scheduler, clock.clone(), parts.ids.clone());

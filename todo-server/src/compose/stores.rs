@@ -8,11 +8,12 @@ use todo_core::memory::{
 use todo_core::ports::{
     AuditLog, Clock, NotificationStore, OutboxStore, StateStore, TaskRepository, UserRepository,
 };
+use todo_core::usecases::OnCommit;
 use tokio::sync::Notify;
 
 use super::BuildError;
 use crate::config::Storage;
-use crate::runtime::outbox_signal::SignallingRepository;
+use crate::runtime::outbox_signal::WakeRelay;
 
 /// The storage ports, from one adapter.
 pub(crate) struct Stores {
@@ -54,9 +55,9 @@ impl Stores {
 
     /// Makes `tasks` wake the outbox relay after each commit with events.
     fn signalling(mut self) -> Self {
-        self.tasks = Arc::new(SignallingRepository::new(
+        self.tasks = Arc::new(OnCommit::new(
             self.tasks,
-            self.relay_wake.clone(),
+            WakeRelay::new(self.relay_wake.clone()),
         ));
         self
     }
