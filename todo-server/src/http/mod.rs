@@ -169,3 +169,67 @@ pub fn router(state: AppState) -> Router {
         )
         .with_state(state)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+    use todo_core::model::{TaskInput, TaskPatchInput};
+
+    /// The property names of schema `name` in the document.
+    fn properties(doc: &Value, name: &str) -> BTreeSet<String> {
+        doc["components"]["schemas"][name]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("no schema {name}"))
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// The field names the server's parser reads (what serde writes back).
+    fn fields(value: impl serde::Serialize) -> BTreeSet<String> {
+        serde_json::to_value(value)
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn the_request_bodies_are_documented_by_the_types_the_server_parses() {
+        let doc = serde_json::to_value(super::api_doc()).unwrap();
+        let body = |method: &str, path: &str| {
+            doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+                ["$ref"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(
+            body("post", "/api/v1/tasks"),
+            "#/components/schemas/TaskInput"
+        );
+        assert_eq!(
+            body("patch", "/api/v1/tasks/{id}"),
+            "#/components/schemas/TaskPatchInput"
+        );
+        assert_eq!(properties(&doc, "TaskInput"), fields(TaskInput::default()));
+        assert_eq!(
+            properties(&doc, "TaskPatchInput"),
+            fields(TaskPatchInput::default())
+        );
+        // Only the title is required to create a task; recurrence is a preset or a rule object.
+        assert_eq!(
+            doc["components"]["schemas"]["TaskInput"]["required"],
+            serde_json::json!(["title"])
+        );
+        assert_eq!(
+            doc["components"]["schemas"]["Priority"]["enum"],
+            serde_json::json!(["high", "medium", "low"])
+        );
+        assert!(doc["components"]["schemas"]["Recurrence"]["oneOf"].is_array());
+    }
+}
