@@ -16,12 +16,18 @@ use crate::query::TaskQuery;
 /// What to do once a commit that wrote outbox messages has succeeded.
 #[async_trait]
 pub trait AfterCommit: Send + Sync {
-    /// Called after each successful commit with at least one outbox message.
+    /// Whether to act after `changes` commit; by default, when they hold outbox messages.
+    fn applies_to(&self, changes: &Changes) -> bool {
+        !changes.outbox.is_empty()
+    }
+
+    /// Called after each successful commit the hook [applies to](Self::applies_to).
     async fn events_committed(&self);
 }
 
-/// Wraps a repository: after a successful `commit` whose changes hold outbox messages, it calls
-/// `hook`; every other call goes straight to the inner repository.
+/// Wraps a repository: after a successful `commit` the hook applies to (by default, one whose
+/// changes hold outbox messages), it calls `hook`; every other call goes straight to the inner
+/// repository.
 pub struct OnCommit<H> {
     inner: Arc<dyn TaskRepository>,
     hook: H,
@@ -49,9 +55,9 @@ impl<H: AfterCommit> TaskRepository for OnCommit<H> {
     }
 
     async fn commit(&self, changes: Changes) -> PortResult<()> {
-        let has_events = !changes.outbox.is_empty();
+        let applies = self.hook.applies_to(&changes);
         self.inner.commit(changes).await?;
-        if has_events {
+        if applies {
             self.hook.events_committed().await;
         }
         Ok(())
