@@ -86,6 +86,7 @@ pub struct Transport {
 impl Transport {
     /// Opens the transport `bus` names for the service `service` (`all`, `api`, ...); `replica`
     /// names this process among the service's replicas.
+    #[cfg_attr(not(feature = "kafka"), allow(unused_variables))]
     pub fn open(bus: &Bus, service: &str, replica: &str) -> Result<Self, TransportError> {
         let source = format!("todo-{service}");
         let (kind, publisher): (Kind, Arc<dyn EventBus>) = match bus {
@@ -124,7 +125,6 @@ impl Transport {
                 unreachable!("the configuration refuses TODO_BUS=kafka without the kafka feature")
             }
         };
-        let _ = replica;
         Ok(Self {
             kind,
             publisher: Arc::new(MeteredBus(publisher)),
@@ -194,8 +194,8 @@ impl Transport {
 
     /// Starts consuming: with Kafka, one consumer per subscription joins `workers`; with Dapr, the
     /// returned routes (subscriptions, deliveries, job callbacks) must be served for daprd.
+    #[cfg_attr(not(feature = "kafka"), allow(unused_variables))]
     pub fn start(self, workers: &mut JoinSet<()>, shutdown: &CancellationToken) -> Router {
-        let _ = (&workers, &shutdown);
         match self.kind {
             Kind::InProcess(_) => Router::new(),
             Kind::Dapr { app_api_token, .. } => {
