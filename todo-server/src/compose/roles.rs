@@ -89,8 +89,8 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
         Arc::new(StreamConsumer(hub.clone())),
     );
 
-    // In process, the API's commits relay their events before returning, so every role has handled
-    // them when the request answers: `complete` returns the next occurrence, the history is written.
+    // In process, a completion relays its events before it returns, so the recurring role has
+    // handled it when the request answers: `complete` returns the next occurrence (SPEC §6).
     // Consumers keep the plain repository (see `RelayOnCommit`).
     let writes: Arc<dyn TaskRepository> = match parts.config.bus {
         Bus::InProcess => Arc::new(OnCommit::new(
