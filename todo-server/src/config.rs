@@ -121,20 +121,17 @@ pub struct Config {
 #[error("configuration: {variable}: {message}")]
 pub struct ConfigError {
     /// The variable at fault.
-    pub variable: &'static str,
+    pub variable: String,
     /// What is wrong with it.
     pub message: String,
 }
 
-fn err(variable: &'static str, message: impl Into<String>) -> ConfigError {
+fn err(variable: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError {
-        variable,
+        variable: variable.into(),
         message: message.into(),
     }
 }
-
-/// The variables a Dapr configuration may read, so that a map lookup can name the one at fault.
-const DAPR_VARIABLES: [&str; 3] = ["DAPR_HTTP_ENDPOINT", "DAPR_HTTP_PORT", "DAPR_API_TOKEN"];
 
 impl Config {
     /// Reads the process environment (and `TODO_CONFIG_FILE`, whose values the environment overrides).
@@ -180,13 +177,8 @@ impl Config {
         let bus = match get("TODO_BUS").unwrap_or("memory") {
             "memory" => Bus::InProcess,
             "dapr" => Bus::Dapr(Box::new(DaprSettings {
-                client: DaprConfig::from_lookup(|name| vars.get(name).cloned()).map_err(|e| {
-                    let variable = DAPR_VARIABLES
-                        .into_iter()
-                        .find(|v| *v == e.variable)
-                        .unwrap_or("DAPR_HTTP_ENDPOINT");
-                    err(variable, e.message)
-                })?,
+                client: DaprConfig::from_lookup(|name| vars.get(name).cloned())
+                    .map_err(|e| err(e.variable, e.message))?,
                 app_api_token: get("APP_API_TOKEN").map(str::to_owned),
             })),
             "kafka" => Bus::Kafka(KafkaSettings {
