@@ -7,15 +7,143 @@
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::path::Path;
-//! use todo_sqlite::{migrate, open, OpenOptions};
+//! use std::sync::Arc;
+//! use todo_sqlite::{migrate, open, OpenOptions, SqliteTaskRepository};
 //!
 //! let db = open(Path::new("todo.db"), &OpenOptions::default()).await?;
 //! migrate(&db).await?;
+//! let store = Arc::new(SqliteTaskRepository::new(db));
+//! // `store` is the TaskRepository, OutboxStore, AuditLog, UserRepository, NotificationStore and
+//! // StateStore of the use cases.
 //! # Ok(()) }
 //! ```
+//!
+//! # Schema
+//!
+//! `migrations/` holds the schema (embedded with `sqlx::migrate!`, see [`MIGRATOR`]). Tables are
+//! `STRICT`; instants are `INTEGER` microseconds since the Unix epoch (the precision of the domain's
+//! [`Clock`](todo_core::ports::Clock), so they round-trip exactly and sort as integers), UUIDs 16-byte
+//! `BLOB`s, JSON `TEXT`.
+//!
+//! | table | holds |
+//! |---|---|
+//! | `users` | accounts (e-mail unique case-insensitively through `email_key`, lower-cased in Rust; password hash) and every task owner (an owner is recorded on its first task) |
+//! | `task_ids` | one row: the last task id reserved by [`TaskRepository::next_task_id`](todo_core::ports::TaskRepository::next_task_id) |
+//! | `tasks` | one row per task: SPEC §3 fields with `status` as text and `priority` as its rank (0 high, 1 medium, 2 low, so ascending is high → low), the series fields of [`Series`](todo_core::model::Series), the recurrence's storage text, `version`, and two derived columns `title_key` and `search_text` |
+//! | `task_search` | FTS5 index (trigram tokenizer) of `tasks.search_text`, external content, kept in step by triggers on `tasks` |
+//! | `task_tags` | one row per (task, tag) with the task's owner, deleted with the task |
+//! | `task_recurrence` | per recurring task: the pattern (`daily`/`weekly`/`monthly`/`custom` + RRULE) and the due date of its next occurrence |
+//! | `outbox` | events committed with their change, until relayed (and until purged after) |
+//! | `processed_events` | (consumer group, event id) pairs: idempotent consumers |
+//! | `audit_log` | append-only (triggers refuse UPDATE and DELETE) history of task events, one row per event id |
+//! | `notifications` | the in-app inbox: one row per reminder firing (its event id), newest first per user |
+//! | `state_etag`, `state_store` | keyed JSON with ETags from one counter (the state port without Dapr) |
+//!
+//! Two unique indexes make duplicate occurrences impossible whatever the callers do:
+//! `(series_id, due_date)` (one occurrence per due date in a series) and `(predecessor_id)` (one
+//! successor per completed occurrence). Fifty concurrent completions of one recurring task create
+//! exactly one next occurrence (tested).
+//!
+//! `title_key` (the lower-cased title) and `search_text` (lower-cased title, a line feed, lower-cased
+//! description) are computed in Rust with [`str::to_lowercase`], the same function the reference
+//! query semantics uses, so sorting and search agree with [`todo_core::query::evaluate`] byte for
+//! byte (SQLite's `lower()` and `NOCASE` fold ASCII only). `title_key` uses the BINARY collation,
+//! which compares UTF-8 bytes: code point order, like Rust's `str` ordering.
+//!
+//! # One writer, many readers
+//!
+//! [`open`] takes an exclusive lock on `PATH.lock`, so one process owns the file. Every write goes
+//! through [`Database`]'s single writer connection (SQLite allows one writer at a time anyway; a pool
+//! of one makes callers queue in the process instead of spinning on `SQLITE_BUSY`); reads go through
+//! a pool of read-only connections which WAL lets run beside the writer, each seeing the last
+//! committed state when its statement starts.
+//!
+//! # Writes and the outbox
+//!
+//! [`TaskRepository::commit`](todo_core::ports::TaskRepository::commit) runs one `BEGIN IMMEDIATE`
+//! transaction per unit of work on the writer: the processed-event mark, the outbox rows, each task
+//! write (the task row, then its tags and its recurrence row) and the audit rows. Updates and deletes
+//! carry `WHERE version = ?expected`; when they change nothing, a read in the same transaction tells
+//! `NotFound` from `Conflict`, so a stale write never overwrites. Unique violations are
+//! `AlreadyExists`. Any error drops the transaction, which rolls it back: nothing of a failed unit is
+//! stored.
+//!
+//! Task ids come from the one-row `task_ids` counter, 64 at a time: one writer statement reserves a
+//! block, the repository hands it out from memory (increasing; a block unused at exit is skipped).
+//!
+//! The outbox relay ([`todo_core::usecases::OutboxRelay`]) claims due rows with one
+//! `UPDATE … RETURNING` on the writer and a lease, publishes them and marks them sent only after the
+//! broker acknowledged; see [`outbox`] for per-task ordering.
+//!
+//! # Queries and indexes
+//!
+//! Queries are assembled from fixed SQL fragments with every value bound as a parameter (see
+//! [`query`] for the mapping of each rule of SPEC §3). Every query is scoped by `user_id`, and every
+//! index of `tasks` used for listing leads with it:
+//!
+//! - `tasks_user_due_asc`, `tasks_user_due_desc`, `tasks_user_priority`, `tasks_user_created`,
+//!   `tasks_user_title`: `(user_id, sort value, id, status, priority, due_date)`. A page is one range
+//!   scan in the requested order (from the start, or from a keyset cursor as a row-value comparison)
+//!   that stops after `limit + 1` matches, with no sort step; the trailing columns let the status,
+//!   priority, due-range and overdue filters be checked on the index entry. The due-date sort uses
+//!   `coalesce(due_date, ±(2⁶³ - 1))` so tasks without a due date come last in both orders, which
+//!   takes one index per direction (the query uses the index's exact expression, or SQLite would not
+//!   use it); the other keys scan backwards for `desc`.
+//! - `task_tags_user_tag`: `task_tags (user_id, tag, task_id)`, so a tag filter is one range per tag
+//!   and a user's tag counts never read the tasks.
+//! - `tasks_pending_reminders`: a partial index for the reminder reconciler; `tasks_series` for a
+//!   series' pending occurrences.
+//!
+//! ## Search
+//!
+//! The reference search is a substring match of each lower-cased word in the lower-cased title or
+//! description, which full-text search over whole, normalised words cannot reproduce ("milk" must
+//! find "oat-milk", "100%" must find "100%", "é" must not find "e"). So search uses the FTS5
+//! `trigram` tokenizer, which indexes every three-character sequence and answers substring queries:
+//!
+//! - `task_search` indexes `search_text` with `tokenize = 'trigram case_sensitive 1'`: the text is
+//!   already lower-cased in Rust, so the tokenizer must not fold case again (its folding differs
+//!   from [`str::to_lowercase`] outside ASCII).
+//! - Each search word of three or more characters (characters, not bytes: the tokenizer works on
+//!   Unicode characters) becomes an FTS5 string (double-quoted, `"` doubled, so no word is ever FTS5
+//!   syntax), all of them ANDed in one `MATCH` that selects candidate rows from the index.
+//! - Every word is also checked exactly with `instr(search_text, word) > 0`. The recheck makes the
+//!   result exact whatever the tokenizer does; a word of one or two characters has no trigram and is
+//!   only this check, over the rows the other conditions leave.
+//!
+//! `EXPLAIN QUERY PLAN` checks that a search reads `task_search` through its index and that listings
+//! read the per-user indexes (tests/query_plans.rs); [`query::explain_statement`] gives the plan of
+//! any query.
+//!
+//! # Durability
+//!
+//! The database runs in WAL mode. With [`Durability::Normal`] (the default, `synchronous = NORMAL`) a
+//! commit is in the operating system once acknowledged, so it survives the process being killed; the
+//! WAL is synced at checkpoints, so a power loss or kernel crash may lose the last commits before it,
+//! but never corrupts the file. [`Durability::Full`] (`synchronous = FULL`) syncs the WAL at every
+//! commit, so an acknowledged write survives a power loss too. [`backup`] writes a consistent,
+//! compacted copy with `VACUUM INTO` while the server runs.
+//!
+//! # Errors
+//!
+//! Unique violations are `AlreadyExists`; a busy or locked database, a full disk (or a reached
+//! `max_page_count`), an I/O error, a closed or exhausted pool are `Unavailable` (with a retry hint),
+//! and the transaction is rolled back; a row that does not decode into the domain (an unknown
+//! status or priority, an invalid time zone or recurrence, a malformed UUID or JSON text, an
+//! instant out of range) is `Corrupt`. Nothing here panics on data from the database.
 
+mod audit;
 mod error;
+mod notifications;
+pub mod outbox;
+pub mod query;
+mod repository;
+mod row;
 mod setup;
+mod state;
+mod unit_of_work;
+mod users;
 
 pub use error::SetupError;
+pub use repository::SqliteTaskRepository;
 pub use setup::{backup, lock_path, migrate, open, Backup, Database, Durability, OpenOptions, MIGRATOR};

@@ -76,6 +76,17 @@ impl Database {
         &self.path
     }
 
+    /// The pool of the one writer connection (for diagnostics and tests: a statement run here takes
+    /// the writer from the repository until it finishes).
+    pub fn writer_pool(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// The pool of read-only connections (for diagnostics and tests).
+    pub fn reader_pool(&self) -> &SqlitePool {
+        &self.reader
+    }
+
     /// Closes every connection (a checkpoint folds the WAL into the file).
     pub async fn close(&self) {
         self.reader.close().await;

@@ -1,0 +1,280 @@
+//! [`SqliteTaskRepository`]: the [`TaskRepository`] port on SQLite. The same value is the
+//! [`OutboxStore`](todo_core::ports::OutboxStore), [`AuditLog`](todo_core::ports::AuditLog),
+//! [`UserRepository`](todo_core::ports::UserRepository),
+//! [`NotificationStore`](todo_core::ports::NotificationStore) and
+//! [`StateStore`](todo_core::ports::StateStore) of its database file.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use sqlx::Row;
+use tracing::instrument;
+
+use todo_core::model::{EventId, SeriesId, Tag, Task, TaskId, UserId};
+use todo_core::ports::{
+    AuditEntry, Changes, Page, PortResult, ReminderEntry, TagCount, TaskRepository,
+};
+use todo_core::query::{sort_value, Cursor, TaskQuery};
+
+use crate::audit::history;
+use crate::error::{corrupt, port_error};
+use crate::row::{decode_task, get, get_instant, get_uuid, micros, task_columns};
+use crate::setup::Database;
+use crate::unit_of_work;
+
+const SELECT_TASK: &str = concat!(
+    "SELECT ",
+    task_columns!(),
+    " FROM tasks t WHERE t.id = ?1 AND t.user_id = ?2"
+);
+
+const SELECT_SUCCESSOR: &str = concat!(
+    "SELECT ",
+    task_columns!(),
+    " FROM tasks t WHERE t.predecessor_id = ?1 AND t.user_id = ?2"
+);
+
+const SELECT_PENDING_IN_SERIES: &str = concat!(
+    "SELECT ",
+    task_columns!(),
+    " FROM tasks t WHERE t.series_id = ?1 AND t.user_id = ?2 AND t.status = 'pending' ORDER BY t.id"
+);
+
+/// Tags by code point (BINARY collation), as the reference's `BTreeMap<Tag, _>` orders them.
+const SELECT_TAG_COUNTS: &str = "\
+SELECT g.tag, count(*) AS tasks
+FROM task_tags g
+WHERE g.user_id = ?1
+GROUP BY g.tag
+ORDER BY g.tag";
+
+/// The predicate matches the partial index `tasks_pending_reminders`.
+const SELECT_PENDING_REMINDERS: &str = "\
+SELECT t.id, t.user_id, t.due_date, t.remind_before
+FROM tasks t
+WHERE t.status = 'pending' AND t.due_date IS NOT NULL AND t.remind_before IS NOT NULL
+  AND t.due_date > ?1 AND t.id > ?2
+ORDER BY t.id
+LIMIT ?3";
+
+const SELECT_PROCESSED: &str =
+    "SELECT EXISTS (SELECT 1 FROM processed_events WHERE consumer = ?1 AND event_id = ?2)";
+
+/// How many task ids one write reserves from `task_ids`.
+const TASK_ID_BLOCK: i64 = 64;
+
+/// Reserves the next [`TASK_ID_BLOCK`] ids; returns the last one reserved.
+const RESERVE_TASK_IDS: &str =
+    "UPDATE task_ids SET last_id = last_id + ?1 WHERE only_row = 1 RETURNING last_id";
+
+/// Task ids reserved from `task_ids` and not handed out yet, smallest first.
+///
+/// Reserving a block per write takes a write off almost every create. The ids of a block still
+/// reserved when the process ends are skipped (ids have gaps anyway, after a rollback); successive
+/// calls still get increasing ids.
+#[derive(Debug, Default)]
+struct ReservedIds(Mutex<BTreeSet<i64>>);
+
+impl ReservedIds {
+    fn take(&self) -> Option<i64> {
+        self.lock().pop_first()
+    }
+
+    /// Adds a block (concurrent callers may each have reserved one) and takes the smallest id.
+    fn add_and_take(&self, block: impl IntoIterator<Item = i64>) -> Option<i64> {
+        let mut ids = self.lock();
+        ids.extend(block);
+        ids.pop_first()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeSet<i64>> {
+        // The set stays consistent whatever panicked while holding the lock.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Tasks, their outbox, audit log, processed-event marks, users, notifications and state in one
+/// SQLite database file.
+///
+/// Cheap to clone (it holds the database's pools); clones share their reserved task ids. Run
+/// [`crate::migrate`] on the database first.
+#[derive(Debug, Clone)]
+pub struct SqliteTaskRepository {
+    pub(crate) db: Database,
+    reserved_ids: Arc<ReservedIds>,
+}
+
+impl SqliteTaskRepository {
+    /// A repository over `db`, whose schema is migrated.
+    pub fn new(db: Database) -> Self {
+        Self {
+            db,
+            reserved_ids: Arc::default(),
+        }
+    }
+
+    /// The database it uses (for health checks, backups and closing).
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+}
+
+#[async_trait]
+impl TaskRepository for SqliteTaskRepository {
+    async fn next_task_id(&self) -> PortResult<TaskId> {
+        if let Some(id) = self.reserved_ids.take() {
+            return Ok(TaskId(id));
+        }
+        let last: i64 = sqlx::query_scalar(RESERVE_TASK_IDS)
+            .bind(TASK_ID_BLOCK)
+            .fetch_optional(&self.db.writer)
+            .await
+            .map_err(port_error)?
+            .ok_or_else(|| corrupt("the task id counter", "its row is missing"))?;
+        let block = (last - TASK_ID_BLOCK + 1)..=last;
+        Ok(TaskId(self.reserved_ids.add_and_take(block).ok_or_else(
+            || corrupt("the task id counter", "it reserved no id"),
+        )?))
+    }
+
+    #[instrument(level = "debug", skip_all, fields(writes = changes.writes.len(), events = changes.outbox.len()))]
+    async fn commit(&self, changes: Changes) -> PortResult<()> {
+        unit_of_work::commit(&self.db, changes).await
+    }
+
+    async fn get(&self, user_id: UserId, id: TaskId) -> PortResult<Option<Task>> {
+        sqlx::query(SELECT_TASK)
+            .bind(id.0)
+            .bind(user_id.0)
+            .fetch_optional(&self.db.reader)
+            .await
+            .map_err(port_error)?
+            .map(|row| decode_task(&row))
+            .transpose()
+    }
+
+    #[instrument(level = "debug", skip_all, fields(%user_id, sort = query.sort.as_str()))]
+    async fn query(
+        &self,
+        user_id: UserId,
+        query: &TaskQuery,
+        now: DateTime<Utc>,
+    ) -> PortResult<Page> {
+        let mut statement = crate::query::page_statement(user_id, query, now);
+        let rows = statement
+            .build()
+            .fetch_all(&self.db.reader)
+            .await
+            .map_err(port_error)?;
+        let limit = query.limit.max(1);
+        let more = rows.len() > limit;
+        let items = rows
+            .iter()
+            .take(limit)
+            .map(decode_task)
+            .collect::<PortResult<Vec<Task>>>()?;
+        let next_cursor = items.last().filter(|_| more).map(|last| Cursor {
+            sort: query.sort,
+            order: query.order,
+            value: sort_value(last, query.sort),
+            id: last.id,
+        });
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn tags(&self, user_id: UserId) -> PortResult<Vec<TagCount>> {
+        let rows = sqlx::query(SELECT_TAG_COUNTS)
+            .bind(user_id.0)
+            .fetch_all(&self.db.reader)
+            .await
+            .map_err(port_error)?;
+        rows.iter()
+            .map(|row| {
+                let tag: String = get(row, "tag")?;
+                let count: i64 = get(row, "tasks")?;
+                Ok(TagCount {
+                    tag: Tag::parse(&tag).map_err(|e| corrupt("stored tag", e))?,
+                    count: u64::try_from(count).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    async fn successor(&self, user_id: UserId, id: TaskId) -> PortResult<Option<Task>> {
+        sqlx::query(SELECT_SUCCESSOR)
+            .bind(id.0)
+            .bind(user_id.0)
+            .fetch_optional(&self.db.reader)
+            .await
+            .map_err(port_error)?
+            .map(|row| decode_task(&row))
+            .transpose()
+    }
+
+    async fn pending_in_series(&self, user_id: UserId, series: SeriesId) -> PortResult<Vec<Task>> {
+        sqlx::query(SELECT_PENDING_IN_SERIES)
+            .bind(series.0)
+            .bind(user_id.0)
+            .fetch_all(&self.db.reader)
+            .await
+            .map_err(port_error)?
+            .iter()
+            .map(decode_task)
+            .collect()
+    }
+
+    async fn pending_reminders(
+        &self,
+        after: DateTime<Utc>,
+        after_id: Option<TaskId>,
+        limit: usize,
+    ) -> PortResult<Vec<ReminderEntry>> {
+        let rows = sqlx::query(SELECT_PENDING_REMINDERS)
+            .bind(micros(after))
+            .bind(after_id.map_or(i64::MIN, |id| id.0))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.db.reader)
+            .await
+            .map_err(port_error)?;
+        rows.iter()
+            .map(|row| {
+                let due_date = get_instant(row, "due_date")?;
+                let minutes: i64 = get(row, "remind_before")?;
+                let task_id = TaskId(get(row, "id")?);
+                let remind_at = Duration::try_minutes(minutes)
+                    .and_then(|lead| due_date.checked_sub_signed(lead))
+                    .ok_or_else(|| {
+                        corrupt(
+                            format!("task {task_id}: stored remind_before"),
+                            format!("{minutes} minutes is out of range"),
+                        )
+                    })?;
+                Ok(ReminderEntry {
+                    task_id,
+                    user_id: UserId(get_uuid(row, "user_id")?),
+                    remind_at,
+                    due_date,
+                })
+            })
+            .collect()
+    }
+
+    async fn is_processed(&self, consumer: &str, event_id: EventId) -> PortResult<bool> {
+        let row = sqlx::query(SELECT_PROCESSED)
+            .bind(consumer)
+            .bind(event_id.0)
+            .fetch_one(&self.db.reader)
+            .await
+            .map_err(port_error)?;
+        let exists: i64 = row.try_get(0).map_err(port_error)?;
+        Ok(exists != 0)
+    }
+
+    async fn history(&self, user_id: UserId, id: TaskId) -> PortResult<Vec<AuditEntry>> {
+        history(&self.db, user_id, id).await
+    }
+}
