@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Load test of the REST API (SPEC §10): seeds 10 000 tasks for one user, then drives
 #   1. search + filter + sort GET  /api/v1/tasks?q=…&priority=high&sort=due_date&limit=50 (over the 10 000)
-#   2. create task            POST /api/v1/tasks
+#   2. list page              GET  /api/v1/tasks?status=pending&sort=due_date&limit=50
+#   3. create task            POST /api/v1/tasks
 # with wrk (Debian package) at 32 keep-alive connections, and samples the server's resident memory.
 #
-#   benches/api-load.sh                 # embedded: in-memory storage
+#   benches/api-load.sh [sqlite]        # the embedded default: SQLite in a fresh data directory
+#   benches/api-load.sh memory          # DATABASE_URL=memory:
 #   benches/api-load.sh postgres        # PostgreSQL from infra/todo-infra (a fresh database in its default run dir)
-# Env: DURATION (15s), CONNECTIONS (32), THREADS (2), SEED (10000).
+# Env: DURATION (15s), CONNECTIONS (32), THREADS (2), SEED (10000), TODO_SQLITE_SYNC (normal).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mode=${1:-memory}
+mode=${1:-sqlite}
 duration=${DURATION:-15s}
 connections=${CONNECTIONS:-32}
 threads=${THREADS:-2}
@@ -22,6 +24,13 @@ bin="$CARGO_TARGET_DIR/release/todo-server"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
 env=(TODO_ADDR="127.0.0.1:$port" TODO_JWT_SECRET="bench-secret-bench-secret-bench-secret" TODO_LOG=warn TODO_AUTH_RATE_PER_MINUTE=100000)
+data=$(mktemp -d)
+case "$mode" in
+  sqlite) env+=(TODO_DATA_DIR="$data" TODO_SQLITE_SYNC="${TODO_SQLITE_SYNC:-normal}") ;;
+  memory) env+=(DATABASE_URL=memory:) ;;
+  postgres) ;;
+  *) echo "unknown mode $mode: sqlite, memory or postgres" >&2; exit 2 ;;
+esac
 if [ "$mode" = postgres ]; then
   infra/todo-infra up postgres >/dev/null
   pg=$(infra/todo-infra env | sed -n 's/^export TODO_PG_URL=//p' | tr -d "'\"")
@@ -31,7 +40,7 @@ if [ "$mode" = postgres ]; then
 fi
 env "${env[@]}" "$bin" >/tmp/todo-bench-server.log 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 50); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.2; done
 
 token=$(curl -sf "$base/api/v1/auth/signup" -H 'content-type: application/json' \
@@ -57,6 +66,9 @@ echo "== search page: q=groceries&priority=high&sort=due_date&limit=50"
 wrk -t"$threads" -c"$connections" -d"$duration" --latency -H "authorization: Bearer $token" \
   "$base/api/v1/tasks?q=groceries&priority=high&sort=due_date&limit=50" | grep -E 'Requests/sec|Latency|50%|99%|Non-2xx'
 echo "RSS under load: $(rss)"
+echo "== list page: status=pending&sort=due_date&limit=50"
+wrk -t"$threads" -c"$connections" -d"$duration" --latency -H "authorization: Bearer $token" \
+  "$base/api/v1/tasks?status=pending&sort=due_date&limit=50" | grep -E 'Requests/sec|Latency|50%|99%|Non-2xx'
 echo "== create task: wrk -t$threads -c$connections -d$duration"
 wrk -t"$threads" -c"$connections" -d"$duration" --latency -s /tmp/todo-bench-create.lua "$base/api/v1/tasks" | grep -E 'Requests/sec|Latency|50%|99%|Non-2xx'
 echo "RSS under load: $(rss)"

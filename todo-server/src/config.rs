@@ -4,17 +4,41 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use todo_dapr::DaprConfig;
+use todo_sqlite::Durability;
 
 /// Where tasks are stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Storage {
-    /// In process; lost on exit. The embedded default.
+    /// In process; lost on exit (`DATABASE_URL=memory:`, for tests and demos).
     Memory,
+    /// A SQLite database file: the embedded default.
+    Sqlite(SqliteSettings),
     /// PostgreSQL at this URL (`postgres://` or `postgresql://`).
     Postgres(String),
+}
+
+/// The embedded default's database file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteSettings {
+    /// `DATABASE_URL=sqlite://PATH`, else `todo.db` in `TODO_DATA_DIR` (default: the platform's data
+    /// directory, e.g. `~/.local/share/todo`).
+    pub path: PathBuf,
+    /// `TODO_SQLITE_SYNC`: `normal` (default: survives a crash of the process; a power loss may undo
+    /// the last commits) or `full` (an `fsync` per commit).
+    pub durability: Durability,
+}
+
+impl SqliteSettings {
+    /// The JWT signing key generated for this database, kept beside it: `PATH.jwt-key`.
+    pub fn signing_key_path(&self) -> PathBuf {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(".jwt-key");
+        PathBuf::from(name)
+    }
 }
 
 impl Storage {
@@ -22,6 +46,7 @@ impl Storage {
     pub fn redacted(&self) -> String {
         match self {
             Storage::Memory => "memory".to_owned(),
+            Storage::Sqlite(sqlite) => format!("sqlite://{}", sqlite.path.display()),
             Storage::Postgres(url) => redact_password(url),
         }
     }
@@ -98,7 +123,7 @@ pub struct LogSettings {
 pub struct Config {
     /// `TODO_ADDR`: where to listen.
     pub addr: SocketAddr,
-    /// `DATABASE_URL` / `TODO_STORAGE`.
+    /// `DATABASE_URL` (or `TODO_DATA_DIR`, `TODO_SQLITE_SYNC` for the default SQLite file).
     pub storage: Storage,
     /// `TODO_BUS` and the transport's own settings.
     pub bus: Bus,
@@ -173,7 +198,7 @@ impl Config {
             .unwrap_or("127.0.0.1:8080")
             .parse()
             .map_err(|_| err("TODO_ADDR", "expected host:port, e.g. 127.0.0.1:8080"))?;
-        let storage = storage(get("TODO_STORAGE"), get("DATABASE_URL"))?;
+        let storage = storage(&get)?;
         let bus = match get("TODO_BUS").unwrap_or("memory") {
             "memory" => Bus::InProcess,
             "dapr" => Bus::Dapr(Box::new(DaprSettings {
@@ -261,29 +286,75 @@ impl Config {
     }
 }
 
-/// `TODO_STORAGE` (`memory` or `postgres`) and `DATABASE_URL`: the URL alone chooses PostgreSQL.
-fn storage(kind: Option<&str>, url: Option<&str>) -> Result<Storage, ConfigError> {
-    match (kind, url) {
-        (Some("memory"), _) | (None, None) => Ok(Storage::Memory),
-        (Some("postgres") | None, Some(url)) => {
-            let scheme = url.split_once("://").map(|(scheme, _)| scheme);
-            match scheme {
-                Some("postgres" | "postgresql") => Ok(Storage::Postgres(url.to_owned())),
-                _ => Err(err(
-                    "DATABASE_URL",
-                    format!(
-                        "`{}`: expected postgres://USER:PASSWORD@HOST:PORT/DATABASE",
-                        redact_password(url)
-                    ),
-                )),
+/// `DATABASE_URL`: `postgres://…`, `sqlite://PATH` or `memory:`; unset, the SQLite file `todo.db` in
+/// `TODO_DATA_DIR`.
+fn storage<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<Storage, ConfigError> {
+    let sqlite = |path: PathBuf| -> Result<Storage, ConfigError> {
+        let durability = match get("TODO_SQLITE_SYNC").unwrap_or("normal") {
+            "normal" => Durability::Normal,
+            "full" => Durability::Full,
+            other => {
+                return Err(err(
+                    "TODO_SQLITE_SYNC",
+                    format!("`{other}`: expected normal or full"),
+                ))
             }
+        };
+        Ok(Storage::Sqlite(SqliteSettings { path, durability }))
+    };
+    let Some(url) = get("DATABASE_URL") else {
+        return sqlite(data_dir(get)?.join("todo.db"));
+    };
+    if url == "memory:" {
+        return Ok(Storage::Memory);
+    }
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        if path.is_empty() || path.contains('?') {
+            return Err(err(
+                "DATABASE_URL",
+                format!("`{url}`: expected sqlite://PATH (a file path, no options)"),
+            ));
         }
-        (Some("postgres"), None) => Err(err("DATABASE_URL", "required when TODO_STORAGE=postgres")),
-        (Some(other), _) => Err(err(
-            "TODO_STORAGE",
-            format!("`{other}`: expected memory or postgres"),
+        return sqlite(PathBuf::from(path));
+    }
+    match url.split_once("://").map(|(scheme, _)| scheme) {
+        Some("postgres" | "postgresql") => Ok(Storage::Postgres(url.to_owned())),
+        _ => Err(err(
+            "DATABASE_URL",
+            format!(
+                "`{}`: expected postgres://USER:PASSWORD@HOST:PORT/DATABASE, sqlite://PATH or memory:",
+                redact_password(url)
+            ),
         )),
     }
+}
+
+/// `TODO_DATA_DIR`, else the platform's data directory for applications, plus `todo`:
+/// `$XDG_DATA_HOME/todo` or `~/.local/share/todo` (Linux and other Unix),
+/// `~/Library/Application Support/todo` (macOS), `%APPDATA%\todo` (Windows).
+fn data_dir<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<PathBuf, ConfigError> {
+    if let Some(dir) = get("TODO_DATA_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    let platform = if cfg!(windows) {
+        get("APPDATA").map(PathBuf::from)
+    } else if cfg!(target_os = "macos") {
+        get("HOME").map(|home| PathBuf::from(home).join("Library/Application Support"))
+    } else {
+        get("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .filter(|dir| dir.is_absolute())
+            .or_else(|| get("HOME").map(|home| PathBuf::from(home).join(".local/share")))
+    };
+    platform.map(|dir| dir.join("todo")).ok_or_else(|| {
+        err(
+            "TODO_DATA_DIR",
+            "no home directory to keep the data in: set TODO_DATA_DIR (or DATABASE_URL)",
+        )
+    })
 }
 
 /// `scheme://user:secret@host/db` → `scheme://user:***@host/db`; anything else unchanged.
@@ -323,20 +394,87 @@ fn parse_env_file(text: &str) -> Result<Vec<(String, String)>, String> {
 mod tests {
     use super::*;
 
+    /// `pairs` in an environment with a home directory.
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
+        [("HOME", "/home/ada")]
             .iter()
+            .chain(pairs)
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
     }
 
+    fn sqlite_path(pairs: &[(&str, &str)]) -> PathBuf {
+        match Config::from_vars(&vars(pairs)).unwrap().storage {
+            Storage::Sqlite(sqlite) => sqlite.path,
+            other => panic!("not SQLite: {other:?}"),
+        }
+    }
+
     #[test]
     fn the_defaults_need_no_infrastructure() {
-        let config = Config::from_vars(&HashMap::new()).unwrap();
+        let config = Config::from_vars(&vars(&[])).unwrap();
         assert_eq!(config.addr.to_string(), "127.0.0.1:8080");
-        assert_eq!(config.storage, Storage::Memory);
+        if cfg!(target_os = "linux") {
+            assert_eq!(
+                config.storage,
+                Storage::Sqlite(SqliteSettings {
+                    path: PathBuf::from("/home/ada/.local/share/todo/todo.db"),
+                    durability: Durability::Normal,
+                })
+            );
+        }
         assert!(matches!(config.bus, Bus::InProcess));
         assert_eq!(config.log.filter, "info");
+    }
+
+    #[test]
+    fn the_data_lives_in_the_data_directory_or_where_the_url_says() {
+        assert_eq!(
+            sqlite_path(&[("TODO_DATA_DIR", "/srv/todo"), ("HOME", "/home/ada")]),
+            PathBuf::from("/srv/todo/todo.db")
+        );
+        if cfg!(target_os = "linux") {
+            assert_eq!(
+                sqlite_path(&[("XDG_DATA_HOME", "/xdg"), ("HOME", "/home/ada")]),
+                PathBuf::from("/xdg/todo/todo.db")
+            );
+            // A relative XDG_DATA_HOME is invalid by the specification and ignored.
+            assert_eq!(
+                sqlite_path(&[("XDG_DATA_HOME", "xdg"), ("HOME", "/home/ada")]),
+                PathBuf::from("/home/ada/.local/share/todo/todo.db")
+            );
+        }
+        assert_eq!(
+            sqlite_path(&[("DATABASE_URL", "sqlite:///var/lib/todo/tasks.db")]),
+            PathBuf::from("/var/lib/todo/tasks.db")
+        );
+        assert_eq!(
+            sqlite_path(&[("DATABASE_URL", "sqlite://tasks.db")]),
+            PathBuf::from("tasks.db")
+        );
+        let memory = Config::from_vars(&vars(&[("DATABASE_URL", "memory:")])).unwrap();
+        assert_eq!(memory.storage, Storage::Memory);
+        let full = Config::from_vars(&vars(&[
+            ("TODO_DATA_DIR", "/d"),
+            ("TODO_SQLITE_SYNC", "full"),
+        ]))
+        .unwrap();
+        assert!(matches!(
+            full.storage,
+            Storage::Sqlite(SqliteSettings {
+                durability: Durability::Full,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn without_a_home_the_data_directory_must_be_named() {
+        if cfg!(windows) {
+            return;
+        }
+        let error = Config::from_vars(&HashMap::new()).unwrap_err();
+        assert_eq!(error.variable, "TODO_DATA_DIR", "{error}");
     }
 
     #[test]
@@ -367,8 +505,10 @@ mod tests {
         for (name, value) in [
             ("TODO_ADDR", "nowhere"),
             ("TODO_BUS", "carrier-pigeon"),
-            ("TODO_STORAGE", "floppy"),
             ("DATABASE_URL", "notaurl"),
+            ("DATABASE_URL", "sqlite://"),
+            ("DATABASE_URL", "sqlite://x.db?mode=ro"),
+            ("TODO_SQLITE_SYNC", "sometimes"),
             ("DATABASE_URL", "mysql://a:b@c/d"),
             ("TODO_JWT_SECRET", "short"),
             ("TODO_JWT_TTL_MINUTES", "0"),
@@ -380,8 +520,6 @@ mod tests {
             let error = Config::from_vars(&vars(&[(name, value)])).unwrap_err();
             assert_eq!(error.variable, name, "{value}: {error}");
         }
-        let error = Config::from_vars(&vars(&[("TODO_STORAGE", "postgres")])).unwrap_err();
-        assert_eq!(error.variable, "DATABASE_URL");
         let error = Config::from_vars(&vars(&[("TODO_BUS", "kafka")])).unwrap_err();
         assert_eq!(error.variable, "TODO_KAFKA_BROKERS");
         for (name, value) in [("DAPR_HTTP_ENDPOINT", "not a url"), ("DAPR_HTTP_PORT", "0")] {

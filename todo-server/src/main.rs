@@ -4,6 +4,7 @@
 //! the variable or the dependency at fault), 1 when a running service fails.
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -23,14 +24,19 @@ struct Cli {
     command: Option<Command>,
 }
 
-#[derive(Subcommand, Clone, Copy)]
+#[derive(Subcommand, Clone)]
 enum Command {
-    /// Every service in one process, no infrastructure needed (the default).
+    /// Every service in one process, no infrastructure needed (the default), on SQLite.
     All,
     #[command(flatten)]
     Service(Role),
     /// Applies the database migrations and exits (safe when run concurrently).
     Migrate,
+    /// Writes a consistent copy of the SQLite database to PATH, also while the server runs.
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        path: PathBuf,
+    },
 }
 
 async fn shutdown_signal() {
@@ -87,11 +93,26 @@ async fn main() -> ExitCode {
                 Err(error) => refuse("migrate", &error),
             };
         }
+        Command::Backup { path } => {
+            return match compose::backup(&config.storage, &path).await {
+                Ok(backup) => {
+                    println!(
+                        "backup of {} written to {} ({} bytes)",
+                        config.storage.redacted(),
+                        backup.path.display(),
+                        backup.bytes
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(error) => refuse("backup", &error),
+            };
+        }
         Command::All => Role::ALL.to_vec(),
         Command::Service(role) => vec![role],
     };
     let service = compose::service_name(&roles);
     let addr = config.addr;
+    let storage = config.storage.clone();
     let built = match compose::build(&roles, config).await {
         Ok(built) => built,
         Err(error) => return refuse(service, &error),
@@ -109,6 +130,9 @@ async fn main() -> ExitCode {
     tracing::info!(%url, service, "listening");
     if service == "all" {
         println!("todo is running at {url}  (API docs: {url}/docs, Ctrl-C stops it)");
+        if let todo_server::config::Storage::Sqlite(sqlite) = &storage {
+            println!("data: {}", sqlite.path.display());
+        }
     }
     match todo_server::serve(built, listener, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,

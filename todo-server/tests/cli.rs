@@ -1,21 +1,30 @@
 //! The binary as an operator meets it: bad configuration stops it with exit code 2 and a message naming
-//! the variable (no panic, no backtrace), `--help` offers only what this build runs, and logs written to
-//! a pipe carry no colour codes.
+//! the variable or the file (no panic, no backtrace), `--help` offers only what this build runs, and
+//! logs written to a pipe carry no colour codes.
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn server() -> Command {
+/// The server with an empty environment but for `PATH` and a home directory (where the default
+/// storage keeps its data).
+fn server(home: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_todo-server"));
     command
         .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home);
     command
 }
 
 fn run(args: &[&str], vars: &[(&str, &str)]) -> Output {
-    server()
+    let home = tempfile::tempdir().expect("a home directory");
+    run_in(home.path(), args, vars)
+}
+
+fn run_in(home: &Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
+    server(home)
         .args(args)
         .envs(vars.iter().copied())
         .output()
@@ -52,7 +61,14 @@ fn a_database_url_is_never_echoed_with_its_password() {
 
 #[test]
 fn a_service_says_what_it_needs() {
-    assert_refused(&run(&["migrate"], &[]), "DATABASE_URL");
+    assert_refused(
+        &run(&["migrate"], &[("DATABASE_URL", "memory:")]),
+        "DATABASE_URL",
+    );
+    assert_refused(
+        &run(&["backup", "copy.db"], &[("DATABASE_URL", "memory:")]),
+        "DATABASE_URL",
+    );
     assert_refused(&run(&["api"], &[]), "TODO_BUS");
     assert_refused(
         &run(&["recurring"], &[("TODO_BUS", "dapr")]),
@@ -87,6 +103,7 @@ fn help_offers_only_the_services_of_this_build() {
         "notification",
         "audit",
         "migrate",
+        "backup",
     ] {
         assert!(
             help.contains(&format!("  {service} ")),
@@ -98,7 +115,8 @@ fn help_offers_only_the_services_of_this_build() {
 
 #[test]
 fn logs_to_a_pipe_have_no_colour_codes() {
-    let mut child = server()
+    let home = tempfile::tempdir().expect("a home directory");
+    let mut child = server(home.path())
         .env("TODO_ADDR", "127.0.0.1:0")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -129,4 +147,43 @@ fn logs_to_a_pipe_have_no_colour_codes() {
         seen.iter().all(|l| !l.contains('\u{1b}')),
         "colour codes in {seen:?}"
     );
+}
+
+#[test]
+fn migrate_creates_the_default_database_in_the_data_directory() {
+    let home = tempfile::tempdir().unwrap();
+    let output = run_in(home.path(), &["migrate"], &[]);
+    assert!(output.status.success(), "{output:?}");
+    let file = home.path().join(".local/share/todo/todo.db");
+    if cfg!(target_os = "linux") {
+        assert!(file.exists(), "{} missing", file.display());
+    }
+    // Again: nothing to do, still fine.
+    assert!(run_in(home.path(), &["migrate"], &[]).status.success());
+}
+
+#[test]
+fn a_file_that_is_not_a_database_stops_the_server_naming_it() {
+    let data = tempfile::tempdir().unwrap();
+    let file = data.path().join("todo.db");
+    std::fs::write(&file, "these are my notes, not a database\n".repeat(200)).unwrap();
+    let output = run(&[], &[("TODO_DATA_DIR", data.path().to_str().unwrap())]);
+    assert_refused(&output, &file.display().to_string());
+    assert_refused(&output, "not a SQLite database");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "these are my notes, not a database\n".repeat(200),
+        "the file is left as it was"
+    );
+}
+
+#[test]
+fn a_data_directory_that_cannot_be_created_stops_the_server_naming_it() {
+    let parent = tempfile::tempdir().unwrap();
+    let blocker = parent.path().join("a-file");
+    std::fs::write(&blocker, "").unwrap();
+    let dir = blocker.join("todo");
+    let output = run(&[], &[("TODO_DATA_DIR", dir.to_str().unwrap())]);
+    assert_refused(&output, &dir.display().to_string());
+    assert_refused(&output, "TODO_DATA_DIR");
 }

@@ -1,19 +1,22 @@
 //! Composition: one builder turns a parsed [`Config`] and a set of [`Role`]s into a running [`Service`].
 //!
 //! ```text
-//!   Config ──▶ Stores (memory | PostgreSQL)  ─┐
-//!          └─▶ Transport (in-process | Dapr | Kafka)
-//!                                            ├─▶ roles: api · recurring · notification · audit
-//!                                            │     each registers its consumers on the transport and
-//!                                            │     its loops in the worker set
-//!                                            └─▶ outbox relay (a role that writes events) ─▶ Service
+//!   Config ──▶ Stores (SQLite | PostgreSQL | memory) ──┐
+//!         └──▶ Transport (in-process | Dapr | Kafka) ──┤
+//!                                                      ├─▶ roles: api · recurring · notification · audit
+//!                                                      │     each registers its consumers on the
+//!                                                      │     transport and its loops in the workers
+//!                                                      └─▶ outbox relay (when a role writes events)
+//!                                                            ─▶ Service
 //! ```
 //!
-//! `todo-server all` is every role in one process on the in-process transport; `todo-server api` (or
-//! `recurring`, `notification`, `audit`) is one role per process over Dapr or Kafka and PostgreSQL.
+//! `todo-server all` is every role in one process on the in-process transport (on SQLite by default);
+//! `todo-server api` (or `recurring`, `notification`, `audit`) is one role per process over Dapr or
+//! Kafka and PostgreSQL.
 //! The same registration code runs in both: a role does not know whether its peers share its process.
 
 mod roles;
+mod signing_key;
 mod stores;
 
 use std::sync::Arc;
@@ -28,8 +31,8 @@ use crate::app::{Readiness, Service};
 use crate::config::{Bus, Config, Storage};
 use crate::transport::{Transport, TransportError};
 
-pub use stores::migrate;
 pub(crate) use stores::Stores;
+pub use stores::{backup, migrate};
 
 /// What a service process does. `todo-server all` runs every role; the others run one each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Subcommand)]
@@ -88,6 +91,31 @@ pub enum BuildError {
         /// What went wrong.
         #[source]
         source: todo_postgres::SetupError,
+    },
+    /// The SQLite database file could not be opened, locked or migrated.
+    #[error("the data file (TODO_DATA_DIR, or DATABASE_URL=sqlite://PATH)")]
+    DataFile {
+        /// What went wrong; it names the file.
+        #[source]
+        source: todo_sqlite::SetupError,
+    },
+    /// The data directory could not be created.
+    #[error("cannot create the data directory {} (TODO_DATA_DIR)", path.display())]
+    DataDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The JWT signing key kept beside the data could not be read or written.
+    #[error("the JWT signing key {} (or set TODO_JWT_SECRET)", path.display())]
+    SigningKeyFile {
+        /// The key file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
     },
     /// The event transport could not be opened.
     #[error("transport TODO_BUS={bus}")]
@@ -197,8 +225,8 @@ fn check_requirements(service: &'static str, config: &Config) -> Result<(), Buil
             "TODO_BUS unset (memory)",
             "`all` runs every role in one process on the in-process bus; Dapr and Kafka run the services one per process",
         ),
-        (_, Storage::Memory) if !all => requires(
-            "DATABASE_URL",
+        (_, Storage::Memory | Storage::Sqlite(_)) if !all => requires(
+            "DATABASE_URL=postgres://…",
             "the services share PostgreSQL (for everything in one process without infrastructure, run `todo-server all`)",
         ),
         _ => Ok(()),
@@ -235,6 +263,7 @@ mod tests {
         let vars: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .chain([("HOME".to_owned(), "/nonexistent".to_owned())])
             .collect();
         Config::from_vars(&vars).unwrap()
     }
@@ -254,7 +283,7 @@ mod tests {
                 matches!(
                     error,
                     BuildError::Requires {
-                        variable: "DATABASE_URL",
+                        variable: "DATABASE_URL=postgres://…",
                         ..
                     }
                 ),

@@ -21,23 +21,18 @@ use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use governor::{Quota, RateLimiter};
-use rand::RngCore;
-use todo_core::error::chain;
 use todo_core::events::{consumers, topics};
 use todo_core::memory::InMemoryScheduler;
-use todo_core::ports::TaskRepository;
-use todo_core::ports::{Scheduler, SecretStore, StateStore};
+use todo_core::ports::{Scheduler, StateStore, TaskRepository};
 use todo_core::usecases::{
     AuditConsumer, AuditHandler, NotificationHandler, OccurrenceReminders, OnCommit,
     RecurringConsumer, RecurringTaskHandler, RelayOnCommit, ReminderFiredHandler,
     ReminderReconciler, TaskService,
 };
 use todo_dapr::{
-    DaprScheduler, DaprSecretStore, DaprStateStore, ReminderJobHandler, SidecarHealth,
-    DEFAULT_SECRET_STORE, DEFAULT_STATE_STORE,
+    DaprScheduler, DaprStateStore, ReminderJobHandler, SidecarHealth, DEFAULT_STATE_STORE,
 };
 use tokio_util::sync::CancellationToken;
-use tracing::warn;
 
 use super::{BuildError, Parts};
 use crate::app::{AppState, Readiness};
@@ -46,9 +41,6 @@ use crate::config::Bus;
 use crate::http::ApiError;
 use crate::runtime::near_term::NearTermScheduler;
 use crate::stream::{StreamConsumer, StreamHub};
-
-/// The secret (in the Dapr secret store) that holds the JWT signing key.
-pub const JWT_SECRET_NAME: &str = "jwt-signing-key";
 
 /// How often the outbox relay looks for rows it was not woken for (other writers, retries due).
 const RELAY_POLL: Duration = Duration::from_millis(250);
@@ -100,7 +92,7 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
         _ => repo.clone(),
     };
     let tasks = TaskService::new(writes, scheduler, clock.clone(), parts.ids.clone());
-    let key = jwt_key(parts).await?;
+    let key = super::signing_key::jwt_key(parts).await?;
     let accounts = Accounts::new(
         parts.stores.users.clone(),
         clock,
@@ -156,58 +148,6 @@ fn reminder_scheduler(parts: &mut Parts) -> Arc<dyn Scheduler> {
         clock,
         NearTermScheduler::horizon_for(parts.config.reconcile_interval),
     ))
-}
-
-/// The JWT signing key: `TODO_JWT_SECRET`; else, with Dapr, the secret store's `jwt-signing-key`
-/// (every replica must sign with the same key); else, in `all` only, a random key for this process.
-async fn jwt_key(parts: &Parts) -> Result<Vec<u8>, BuildError> {
-    if let Some(secret) = &parts.config.auth.jwt_secret {
-        return Ok(secret.as_bytes().to_vec());
-    }
-    if let Some(client) = parts.transport.dapr_client() {
-        let secrets = DaprSecretStore::new(client.clone(), DEFAULT_SECRET_STORE);
-        let mut attempts = 0;
-        let values = loop {
-            // The sidecar may start after the app: wait for it a little.
-            match secrets.get(JWT_SECRET_NAME).await {
-                Ok(values) => break values,
-                Err(error) if attempts < 30 => {
-                    attempts += 1;
-                    warn!(error = %chain(&error), "JWT signing key not readable from the secret store yet");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-                Err(source) => {
-                    return Err(BuildError::JwtSecret {
-                        name: JWT_SECRET_NAME,
-                        store: DEFAULT_SECRET_STORE,
-                        source,
-                    })
-                }
-            }
-        };
-        let key = values
-            .get(JWT_SECRET_NAME)
-            .or_else(|| values.values().next())
-            .cloned()
-            .unwrap_or_default();
-        if key.len() < 32 {
-            return Err(BuildError::WeakJwtSecret {
-                name: JWT_SECRET_NAME,
-            });
-        }
-        return Ok(key.into_bytes());
-    }
-    if !matches!(parts.config.bus, Bus::InProcess) {
-        return Err(BuildError::Requires {
-            service: "api",
-            variable: "TODO_JWT_SECRET",
-            reason: "every API replica must sign tokens with the same key",
-        });
-    }
-    warn!("TODO_JWT_SECRET is not set: using a random key, so tokens end with this process");
-    let mut key = vec![0u8; 32];
-    rand::thread_rng().fill_bytes(&mut key);
-    Ok(key)
 }
 
 /// The recurring role: next occurrences from `completed` events, series ended by `deleted` ones.

@@ -1,5 +1,7 @@
-//! The storage ports of a service, all from one adapter: in memory or PostgreSQL.
+//! The storage ports of a service, all from one adapter: SQLite (the embedded default), PostgreSQL
+//! or in memory.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use todo_core::memory::{
@@ -12,7 +14,7 @@ use todo_core::usecases::OnCommit;
 use tokio::sync::Notify;
 
 use super::BuildError;
-use crate::config::Storage;
+use crate::config::{SqliteSettings, Storage};
 use crate::runtime::outbox_signal::WakeRelay;
 
 /// The storage ports, from one adapter.
@@ -63,7 +65,7 @@ impl Stores {
     }
 }
 
-/// Opens the stores `storage` names; PostgreSQL is migrated first.
+/// Opens the stores `storage` names; a database is migrated first.
 pub(super) async fn open(storage: &Storage, clock: Arc<dyn Clock>) -> Result<Stores, BuildError> {
     match storage {
         Storage::Memory => {
@@ -79,8 +81,44 @@ pub(super) async fn open(storage: &Storage, clock: Arc<dyn Clock>) -> Result<Sto
             }
             .signalling())
         }
+        Storage::Sqlite(sqlite) => Ok(Stores::of(Arc::new(
+            todo_sqlite::SqliteTaskRepository::new(open_sqlite(sqlite).await?),
+        ))),
         Storage::Postgres(url) => Ok(Stores::of(Arc::new(postgres(storage, url).await?))),
     }
+}
+
+/// Creates the data directory (readable by its owner only) if needed, then opens, locks and
+/// migrates the database file.
+async fn open_sqlite(sqlite: &SqliteSettings) -> Result<todo_sqlite::Database, BuildError> {
+    if let Some(dir) = sqlite
+        .path
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+    {
+        create_private_dir(dir).map_err(|source| BuildError::DataDir {
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
+    let options = todo_sqlite::OpenOptions {
+        durability: sqlite.durability,
+        ..todo_sqlite::OpenOptions::default()
+    };
+    let failed = |source| BuildError::DataFile { source };
+    let db = todo_sqlite::open(&sqlite.path, &options)
+        .await
+        .map_err(failed)?;
+    todo_sqlite::migrate(&db).await.map_err(failed)?;
+    Ok(db)
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 /// Connects to PostgreSQL and applies the migrations; safe when several processes do it at once.
@@ -99,14 +137,33 @@ async fn postgres(
     Ok(todo_postgres::PostgresTaskRepository::new(pool))
 }
 
-/// Applies the database migrations (`todo-server migrate`); safe to run concurrently.
+/// Applies the database migrations (`todo-server migrate`); safe to run concurrently on PostgreSQL.
 pub async fn migrate(storage: &Storage) -> Result<(), BuildError> {
     match storage {
         Storage::Postgres(url) => postgres(storage, url).await.map(drop),
+        Storage::Sqlite(sqlite) => {
+            open_sqlite(sqlite).await?.close().await;
+            Ok(())
+        }
         Storage::Memory => Err(BuildError::Requires {
             service: "migrate",
             variable: "DATABASE_URL",
             reason: "there is nothing to migrate in memory",
+        }),
+    }
+}
+
+/// Writes a consistent copy of the SQLite database to `target` (`todo-server backup PATH`), also
+/// while a server is running on it.
+pub async fn backup(storage: &Storage, target: &Path) -> Result<todo_sqlite::Backup, BuildError> {
+    match storage {
+        Storage::Sqlite(sqlite) => todo_sqlite::backup(&sqlite.path, target)
+            .await
+            .map_err(|source| BuildError::DataFile { source }),
+        Storage::Postgres(_) | Storage::Memory => Err(BuildError::Requires {
+            service: "backup",
+            variable: "DATABASE_URL unset or sqlite://PATH",
+            reason: "it copies the SQLite database; back PostgreSQL up with pg_dump, and memory has nothing to keep",
         }),
     }
 }

@@ -15,6 +15,8 @@ pub mod scenarios;
 pub struct Server {
     pub base: String,
     pub http: Client,
+    /// The data directory of a server started without one named (removed with the server).
+    data: Option<tempfile::TempDir>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     done: Option<tokio::task::JoinHandle<()>>,
 }
@@ -38,6 +40,15 @@ impl Server {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
         );
+        // The default storage is a SQLite file in the data directory: a fresh one per server.
+        let data = (!vars.contains_key("DATABASE_URL") && !vars.contains_key("TODO_DATA_DIR"))
+            .then(|| tempfile::tempdir().unwrap());
+        if let Some(dir) = &data {
+            vars.insert(
+                "TODO_DATA_DIR".to_owned(),
+                dir.path().to_string_lossy().into_owned(),
+            );
+        }
         let config = Config::from_vars(&vars).unwrap();
         let service = todo_server::compose::build(&todo_server::compose::Role::ALL, config)
             .await
@@ -55,6 +66,7 @@ impl Server {
         Server {
             base,
             http: Client::new(),
+            data,
             stop: Some(stop),
             done: Some(done),
         }
@@ -65,6 +77,7 @@ impl Server {
         Server {
             base: base.trim_end_matches('/').to_owned(),
             http: Client::new(),
+            data: None,
             stop: None,
             done: None,
         }
