@@ -337,3 +337,90 @@ async fn a_backup_taken_while_the_server_runs_holds_its_data() {
     let ids = all_task_ids(&http, &base, body["token"].as_str().unwrap()).await;
     assert_eq!(ids.len(), 2);
 }
+
+/// A server whose data directory is a 1 MiB file system of its own (a tmpfs mounted in a private
+/// mount namespace with `unshare`, which needs no privileges where user namespaces are enabled).
+fn on_a_tiny_disk(home: &Path, data: &Path) -> Command {
+    let mut command = Command::new("unshare");
+    command
+        .args([
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "sh",
+            "-c",
+            r#"mount -t tmpfs -o size=1m tmpfs "$TODO_DATA_DIR" && exec "$0""#,
+            env!("CARGO_BIN_EXE_todo-server"),
+        ])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("TODO_DATA_DIR", data)
+        .env("TODO_ADDR", "127.0.0.1:0");
+    command
+}
+
+#[tokio::test]
+async fn a_full_disk_fails_the_write_with_503_and_keeps_every_acknowledged_one() {
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let server = Process::spawn(on_a_tiny_disk(home.path(), &data));
+    let http = Client::new();
+    let token = sign_up(&http, &server.base, "ada@example.com").await;
+    let description = "a long description that fills the disk "
+        .repeat(250)
+        .trim_end()
+        .to_owned();
+    let mut acknowledged = Vec::new();
+    let refusal = loop {
+        assert!(acknowledged.len() < 1000, "the disk never filled up");
+        let response = http
+            .post(format!("{}/api/v1/tasks", server.base))
+            .bearer_auth(&token)
+            .json(&json!({"title": format!("task {}", acknowledged.len()), "description": description}))
+            .send()
+            .await
+            .unwrap();
+        match response.status() {
+            StatusCode::CREATED => {
+                let task: Value = response.json().await.unwrap();
+                acknowledged.push(task["id"].as_i64().unwrap());
+            }
+            _ => break response,
+        }
+    };
+    assert_eq!(
+        refusal.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        server.output()
+    );
+    assert!(refusal.headers().contains_key("retry-after"));
+    let body: Value = refusal.json().await.unwrap();
+    assert!(body["error"]["message"].is_string(), "{body}");
+    assert!(
+        acknowledged.len() >= 5,
+        "only {} writes fitted",
+        acknowledged.len()
+    );
+
+    // Reads still work, and the database holds exactly the acknowledged tasks, each whole.
+    let stored = all_task_ids(&http, &server.base, &token).await;
+    let mut expected = acknowledged.clone();
+    expected.sort_unstable();
+    let mut stored_sorted = stored.clone();
+    stored_sorted.sort_unstable();
+    assert_eq!(stored_sorted, expected);
+    let last = acknowledged.last().unwrap();
+    let task: Value = http
+        .get(format!("{}/api/v1/tasks/{last}", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(task["description"].as_str().unwrap(), description);
+}
