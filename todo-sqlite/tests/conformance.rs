@@ -39,9 +39,7 @@ async fn the_sqlite_state_store_conforms() {
 #[tokio::test]
 async fn the_sqlite_notification_store_conforms() {
     let (_db, store) = support::fresh_store().await;
-    let suite = NotificationStoreSuite::new(store);
-    suite.run_all().await;
-    suite.run_all().await;
+    NotificationStoreSuite::new(store).run_all().await;
 }
 
 #[tokio::test]
