@@ -141,6 +141,7 @@ mod repository;
 mod row;
 mod setup;
 mod state;
+mod transaction;
 mod unit_of_work;
 mod users;
 
