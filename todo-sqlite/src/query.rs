@@ -173,7 +173,9 @@ fn statement(
         // `(value, id) > (v, c)` spelled as `value >= v AND (value > v OR id > c)`: SQLite does not
         // start an index range from a row value over an expression, but does from `value >= v`.
         let value = match (&cursor.value, query.order) {
-            (SortValue::DueDate(due), Order::Asc) => CursorValue::Int(due.map_or(NO_DUE_DATE_ASC, micros)),
+            (SortValue::DueDate(due), Order::Asc) => {
+                CursorValue::Int(due.map_or(NO_DUE_DATE_ASC, micros))
+            }
             (SortValue::DueDate(due), Order::Desc) => {
                 CursorValue::Int(due.map_or(NO_DUE_DATE_DESC, micros))
             }
@@ -189,7 +191,10 @@ fn statement(
         value.bind(&mut sql);
         sql.push(" AND (").push(expression).push(strict);
         value.bind(&mut sql);
-        sql.push(" OR t.id").push(strict).push_bind(cursor.id.0).push(")");
+        sql.push(" OR t.id")
+            .push(strict)
+            .push_bind(cursor.id.0)
+            .push(")");
     }
     let limit = i64::try_from(query.limit.max(1)).unwrap_or(i64::MAX - 1);
     sql.push(" ORDER BY ")
@@ -241,7 +246,9 @@ mod tests {
     #[test]
     fn only_words_of_three_characters_use_the_trigram_index() {
         assert!(has_trigram("milk") && has_trigram("日本語") && has_trigram("c:\\"));
-        assert!(!has_trigram("up") && !has_trigram("日本") && !has_trigram("é") && !has_trigram("🚀"));
+        assert!(
+            !has_trigram("up") && !has_trigram("日本") && !has_trigram("é") && !has_trigram("🚀")
+        );
         let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(fts_query(&words(&["up", "é"])), None);
         assert_eq!(

@@ -120,9 +120,8 @@ async fn append_outbox(conn: &mut SqliteConnection, messages: &[Message]) -> Por
     // One instant for the unit: its messages were committed together; seq keeps their order.
     let created_at = micros(Utc::now());
     for message in messages {
-        let payload = serde_json::to_string(&message.payload).map_err(|e| {
-            PortError::other(format!("outbox message {}: payload", message.id), e)
-        })?;
+        let payload = serde_json::to_string(&message.payload)
+            .map_err(|e| PortError::other(format!("outbox message {}: payload", message.id), e))?;
         sqlx::query(INSERT_OUTBOX)
             .bind(message.id.0)
             .bind(&message.topic)

@@ -71,15 +71,12 @@ fn embedded_service(repo: Arc<SqliteTaskRepository>) -> TaskService {
 }
 
 /// The tasks of a series, by id: (id, status, predecessor).
-async fn series_rows(
-    repo: &SqliteTaskRepository,
-    series: Uuid,
-) -> Vec<(i64, String, Option<i64>)> {
+async fn series_rows(repo: &SqliteTaskRepository, series: Uuid) -> Vec<(i64, String, Option<i64>)> {
     sqlx::query_as("SELECT id, status, predecessor_id FROM tasks WHERE series_id = ?1 ORDER BY id")
-    .bind(series)
-    .fetch_all(repo.database().reader_pool())
-    .await
-    .expect("reading the series")
+        .bind(series)
+        .fetch_all(repo.database().reader_pool())
+        .await
+        .expect("reading the series")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

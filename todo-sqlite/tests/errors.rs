@@ -9,9 +9,7 @@ use uuid::Uuid;
 use todo_core::error::PortError;
 use todo_core::events::Message;
 use todo_core::model::{Description, EventId, NewTask, SeriesId, Task, UserId};
-use todo_core::ports::{
-    Changes, OutboxStore, TaskRepository, TaskWrite, User, UserRepository,
-};
+use todo_core::ports::{Changes, OutboxStore, TaskRepository, TaskWrite, User, UserRepository};
 use todo_core::query::TaskQuery;
 use todo_sqlite::SqliteTaskRepository;
 

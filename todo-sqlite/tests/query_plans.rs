@@ -72,7 +72,9 @@ fn index_of(sort: SortKey, order: Order) -> &'static str {
 /// No full scan of `tasks` and no sort after the scan: the page comes out of the index in order.
 fn assert_no_scan_nor_sort(name: &str, plan: &str) {
     assert!(
-        !plan.lines().any(|l| l == "SCAN t" || l.starts_with("SCAN t ")),
+        !plan
+            .lines()
+            .any(|l| l == "SCAN t" || l.starts_with("SCAN t ")),
         "{name} scans every task:\n{plan}"
     );
     assert!(
@@ -145,7 +147,6 @@ async fn a_search_reads_the_trigram_index() {
     assert_no_scan_nor_sort("short search", &plan);
 }
 
-
 #[tokio::test]
 async fn tag_filters_read_the_users_tag_index() {
     let (_db, repo) = support::fresh_store().await;
@@ -176,7 +177,12 @@ async fn tag_filters_read_the_users_tag_index() {
 
 fn queries() -> Vec<(&'static str, TaskQuery)> {
     let mut out = Vec::new();
-    for sort in [SortKey::DueDate, SortKey::Priority, SortKey::CreatedAt, SortKey::Title] {
+    for sort in [
+        SortKey::DueDate,
+        SortKey::Priority,
+        SortKey::CreatedAt,
+        SortKey::Title,
+    ] {
         for order in [Order::Asc, Order::Desc] {
             out.push((
                 "list",

@@ -18,7 +18,10 @@ async fn a_second_open_of_the_same_file_is_locked() {
     let second = open(&db.path, &OpenOptions::default()).await;
     match second {
         Err(error @ SetupError::Locked { .. }) => {
-            assert!(error.to_string().contains(&db.path.display().to_string()), "{error}");
+            assert!(
+                error.to_string().contains(&db.path.display().to_string()),
+                "{error}"
+            );
         }
         other => panic!("expected Locked, got {other:?}"),
     }
@@ -55,7 +58,10 @@ async fn a_path_in_a_missing_directory_names_the_file() {
         .await
         .expect_err("the directory does not exist");
     let message = error.to_string();
-    assert!(message.contains("no-such-dir") && message.contains("todo.db"), "{message}");
+    assert!(
+        message.contains("no-such-dir") && message.contains("todo.db"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -89,8 +95,13 @@ async fn a_backup_opens_and_holds_the_same_tasks() {
     assert_eq!(written.path, target);
     assert!(written.bytes > 0);
 
-    let copy = Arc::new(SqliteTaskRepository::new(support::open_migrated(&target).await));
-    assert_eq!(copy.query(user, &TaskQuery::default(), now).await.unwrap(), original);
+    let copy = Arc::new(SqliteTaskRepository::new(
+        support::open_migrated(&target).await,
+    ));
+    assert_eq!(
+        copy.query(user, &TaskQuery::default(), now).await.unwrap(),
+        original
+    );
     let search = TaskQuery {
         words: vec!["rent".into()],
         ..TaskQuery::default()

@@ -18,7 +18,10 @@ pub async fn fresh_store() -> (TempDb, Arc<SqliteTaskRepository>) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("todo.db");
     let db = open_migrated(&path).await;
-    (TempDb { dir, path }, Arc::new(SqliteTaskRepository::new(db)))
+    (
+        TempDb { dir, path },
+        Arc::new(SqliteTaskRepository::new(db)),
+    )
 }
 
 /// Opens and migrates the database at `path`.
