@@ -119,10 +119,9 @@ pub(crate) fn port_error(error: sqlx::Error) -> PortError {
     }
     match &error {
         Error::Io(_) => unavailable("sqlite: I/O error", error),
-        Error::PoolTimedOut => unavailable(
-            "sqlite: no database connection became free in time",
-            error,
-        ),
+        Error::PoolTimedOut => {
+            unavailable("sqlite: no database connection became free in time", error)
+        }
         Error::PoolClosed => unavailable("sqlite: the database is closed", error),
         Error::WorkerCrashed => unavailable("sqlite: the connection worker crashed", error),
         Error::RowNotFound => PortError::NotFound,
@@ -143,7 +142,10 @@ fn database_error(code: i32, source: impl Into<BoxError>) -> PortError {
         }
         _ => match code & 0xff {
             BUSY | LOCKED => unavailable("sqlite: the database is busy", source),
-            FULL => unavailable("sqlite: the disk (or the database's size limit) is full", source),
+            FULL => unavailable(
+                "sqlite: the disk (or the database's size limit) is full",
+                source,
+            ),
             IOERR | CANTOPEN | NOMEM => unavailable("sqlite: I/O error", source),
             READONLY => unavailable("sqlite: the database cannot be written", source),
             CORRUPT | NOTADB => PortError::corrupt("sqlite: the database file is damaged", source),
@@ -174,7 +176,10 @@ mod tests {
     fn result_codes_map_to_what_a_caller_can_act_on() {
         assert!(matches!(
             database_error(CONSTRAINT_UNIQUE, "UNIQUE constraint failed"),
-            PortError::AlreadyExists { source: Some(_), .. }
+            PortError::AlreadyExists {
+                source: Some(_),
+                ..
+            }
         ));
         assert!(matches!(
             database_error(CONSTRAINT_PRIMARYKEY, "PRIMARY KEY"),

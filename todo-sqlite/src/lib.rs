@@ -65,8 +65,16 @@
 //! write (the task row, then its tags and its recurrence row) and the audit rows. Updates and deletes
 //! carry `WHERE version = ?expected`; when they change nothing, a read in the same transaction tells
 //! `NotFound` from `Conflict`, so a stale write never overwrites. Unique violations are
-//! `AlreadyExists`. Any error drops the transaction, which rolls it back: nothing of a failed unit is
-//! stored.
+//! `AlreadyExists`. Any error rolls the transaction back: nothing of a failed unit is stored.
+//!
+//! Transactions are plain `BEGIN IMMEDIATE` / `COMMIT` / `ROLLBACK` statements, not sqlx's
+//! transaction manager: SQLite rolls a transaction back by itself when a statement fails with
+//! `SQLITE_FULL` (or some I/O errors), sqlx's own `ROLLBACK` then fails and it believes a
+//! transaction is still open, after which every `begin` on the writer fails. Here a rollback that
+//! finds no transaction is fine, and a writer whose state is unknown (a failed rollback, a caller
+//! that dropped the future mid-transaction) is closed rather than reused; the pool opens a new one.
+//! A unit of work that hits a full disk is therefore `Unavailable`, stores nothing, and the next
+//! write works once there is room (tested).
 //!
 //! Task ids come from the one-row `task_ids` counter, 64 at a time: one writer statement reserves a
 //! block, the repository hands it out from memory (increasing; a block unused at exit is skipped).
@@ -111,6 +119,12 @@
 //!   result exact whatever the tokenizer does; a word of one or two characters has no trigram and is
 //!   only this check, over the rows the other conditions leave.
 //!
+//! The `MATCH` is a subquery SQLite evaluates once per query into a list of row ids, probed while
+//! the user's sort index is scanned; the index is global (not per user), so a word common in other
+//! users' tasks makes that list long. For the embedded default (one or a few users per file) this
+//! is the right trade; a many-tenant deployment uses PostgreSQL, whose trigram index leads with
+//! the user.
+//!
 //! `EXPLAIN QUERY PLAN` checks that a search reads `task_search` through its index and that listings
 //! read the per-user indexes (tests/query_plans.rs); [`query::explain_statement`] gives the plan of
 //! any query.
@@ -141,9 +155,12 @@ mod repository;
 mod row;
 mod setup;
 mod state;
+mod transaction;
 mod unit_of_work;
 mod users;
 
 pub use error::SetupError;
 pub use repository::SqliteTaskRepository;
-pub use setup::{backup, lock_path, migrate, open, Backup, Database, Durability, OpenOptions, MIGRATOR};
+pub use setup::{
+    backup, lock_path, migrate, open, Backup, Database, Durability, OpenOptions, MIGRATOR,
+};

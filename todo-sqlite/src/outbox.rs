@@ -48,7 +48,8 @@ UPDATE outbox
 SET attempts = attempts + 1, next_attempt_at = ?2, leased_until = NULL, last_error = ?3
 WHERE event_id = ?1 AND sent_at IS NULL";
 
-const BACKLOG: &str = "SELECT count(*) AS unsent, min(created_at) AS oldest FROM outbox WHERE sent_at IS NULL";
+const BACKLOG: &str =
+    "SELECT count(*) AS unsent, min(created_at) AS oldest FROM outbox WHERE sent_at IS NULL";
 
 const PURGE_SENT: &str = "DELETE FROM outbox WHERE sent_at < ?1";
 

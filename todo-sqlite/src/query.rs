@@ -12,7 +12,7 @@
 //! | overdue | `status = 'pending' AND due_date < now` |
 //! | no due date sorts last in both orders | sort on `coalesce(due_date, ±(2⁶³ - 1))` |
 //! | title sort is the lower-cased title by code point | `title_key` (lower-cased in Rust), BINARY collation |
-//! | ties broken by id in the query's direction; keyset cursor | `(sort value, id) > / < (cursor)` and `ORDER BY value, id` |
+//! | ties broken by id in the query's direction; keyset cursor | `value >= v AND (value > v OR id > c)` (`<=`, `<` descending), the expanded `(value, id) > (v, c)`, and `ORDER BY value, id` |
 
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite};
@@ -100,9 +100,9 @@ fn statement(
     now: DateTime<Utc>,
 ) -> QueryBuilder<'static, Sqlite> {
     let expression = sort_expression(query.sort, query.order);
-    let (comparison, direction) = match query.order {
-        Order::Asc => (" > ", " ASC"),
-        Order::Desc => (" < ", " DESC"),
+    let direction = match query.order {
+        Order::Asc => " ASC",
+        Order::Desc => " DESC",
     };
     let mut sql = QueryBuilder::new(prefix);
     sql.push(concat!(
@@ -170,26 +170,31 @@ fn statement(
         .as_ref()
         .filter(|c| c.sort == query.sort && c.order == query.order);
     if let Some(cursor) = cursor {
-        sql.push(" AND (").push(expression).push(", t.id)");
-        sql.push(comparison).push("(");
-        match (&cursor.value, query.order) {
+        // `(value, id) > (v, c)` spelled as `value >= v AND (value > v OR id > c)`: SQLite does not
+        // start an index range from a row value over an expression, but does from `value >= v`.
+        let value = match (&cursor.value, query.order) {
             (SortValue::DueDate(due), Order::Asc) => {
-                sql.push_bind(due.map_or(NO_DUE_DATE_ASC, micros));
+                CursorValue::Int(due.map_or(NO_DUE_DATE_ASC, micros))
             }
             (SortValue::DueDate(due), Order::Desc) => {
-                sql.push_bind(due.map_or(NO_DUE_DATE_DESC, micros));
+                CursorValue::Int(due.map_or(NO_DUE_DATE_DESC, micros))
             }
-            (SortValue::Priority(rank), _) => {
-                sql.push_bind(i64::from(*rank));
-            }
-            (SortValue::CreatedAt(at), _) => {
-                sql.push_bind(micros(*at));
-            }
-            (SortValue::Title(title), _) => {
-                sql.push_bind(title.clone());
-            }
-        }
-        sql.push(", ").push_bind(cursor.id.0).push(")");
+            (SortValue::Priority(rank), _) => CursorValue::Int(i64::from(*rank)),
+            (SortValue::CreatedAt(at), _) => CursorValue::Int(micros(*at)),
+            (SortValue::Title(title), _) => CursorValue::Text(title.clone()),
+        };
+        let (inclusive, strict) = match query.order {
+            Order::Asc => (" >= ", " > "),
+            Order::Desc => (" <= ", " < "),
+        };
+        sql.push(" AND ").push(expression).push(inclusive);
+        value.bind(&mut sql);
+        sql.push(" AND (").push(expression).push(strict);
+        value.bind(&mut sql);
+        sql.push(" OR t.id")
+            .push(strict)
+            .push_bind(cursor.id.0)
+            .push(")");
     }
     let limit = i64::try_from(query.limit.max(1)).unwrap_or(i64::MAX - 1);
     sql.push(" ORDER BY ")
@@ -200,6 +205,21 @@ fn statement(
         .push(" LIMIT ")
         .push_bind(limit + 1);
     sql
+}
+
+/// A cursor's sort value as bound.
+enum CursorValue {
+    Int(i64),
+    Text(String),
+}
+
+impl CursorValue {
+    fn bind(&self, sql: &mut QueryBuilder<'static, Sqlite>) {
+        match self {
+            CursorValue::Int(value) => sql.push_bind(*value),
+            CursorValue::Text(value) => sql.push_bind(value.clone()),
+        };
+    }
 }
 
 fn push_tags(
@@ -226,7 +246,9 @@ mod tests {
     #[test]
     fn only_words_of_three_characters_use_the_trigram_index() {
         assert!(has_trigram("milk") && has_trigram("日本語") && has_trigram("c:\\"));
-        assert!(!has_trigram("up") && !has_trigram("日本") && !has_trigram("é") && !has_trigram("🚀"));
+        assert!(
+            !has_trigram("up") && !has_trigram("日本") && !has_trigram("é") && !has_trigram("🚀")
+        );
         let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(fts_query(&words(&["up", "é"])), None);
         assert_eq!(

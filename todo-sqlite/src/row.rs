@@ -3,8 +3,8 @@
 //! instants as integer microseconds.
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Row, Sqlite};
 use uuid::Uuid;
 
@@ -41,7 +41,10 @@ pub(crate) fn instant(value: i64, what: &str) -> PortResult<DateTime<Utc>> {
 }
 
 /// A stored optional instant.
-pub(crate) fn optional_instant(value: Option<i64>, what: &str) -> PortResult<Option<DateTime<Utc>>> {
+pub(crate) fn optional_instant(
+    value: Option<i64>,
+    what: &str,
+) -> PortResult<Option<DateTime<Utc>>> {
     value.map(|v| instant(v, what)).transpose()
 }
 
@@ -244,7 +247,6 @@ pub(crate) fn priority_of_rank(rank: i64) -> Option<Priority> {
         .into_iter()
         .find(|p| i64::from(p.rank()) == rank)
 }
-
 
 #[cfg(test)]
 mod tests {

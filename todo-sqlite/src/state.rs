@@ -3,7 +3,7 @@
 //!
 //! Every write takes a fresh ETag from the one-row counter `state_etag` in its transaction, so a key
 //! deleted and written again never gets an old ETag back. `IfMatch` and `IfAbsent` are conditional
-//! statements in that transaction on the one writer: a write that loses the race changes nothing and
+//! statements in that [`WriteTransaction`] on the one writer: a write that loses the race changes nothing and
 //! is a `Conflict`.
 
 use async_trait::async_trait;
@@ -14,6 +14,8 @@ use todo_core::ports::{Concurrency, ETag, PortResult, StateItem, StateStore};
 use crate::error::{corrupt, port_error};
 use crate::repository::SqliteTaskRepository;
 use crate::row::{get, get_json, micros};
+use crate::transaction::WriteTransaction;
+use sqlx::SqliteConnection;
 
 const GET: &str = "SELECT value, etag FROM state_store WHERE key = ?1";
 
@@ -43,6 +45,44 @@ fn etag_number(etag: &ETag) -> Option<i64> {
 
 fn conflict(key: &str, why: &str) -> PortError {
     PortError::conflict(format!("state `{key}`: {why}"))
+}
+
+/// Takes the next ETag and writes `text` under `key` as `concurrency` allows.
+async fn write(
+    conn: &mut SqliteConnection,
+    key: &str,
+    text: String,
+    concurrency: &Concurrency,
+    expected: Option<i64>,
+) -> PortResult<()> {
+    let etag: i64 = sqlx::query_scalar(NEXT_ETAG)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(port_error)?
+        .ok_or_else(|| corrupt("the state ETag counter", "its row is missing"))?;
+    let now = micros(Utc::now());
+    let statement = match concurrency {
+        Concurrency::Overwrite => sqlx::query(OVERWRITE),
+        Concurrency::IfAbsent => sqlx::query(IF_ABSENT),
+        Concurrency::IfMatch(_) => sqlx::query(IF_MATCH),
+    };
+    let mut statement = statement.bind(key).bind(text).bind(etag).bind(now);
+    if let Some(expected) = expected {
+        statement = statement.bind(expected);
+    }
+    let changed = statement
+        .execute(&mut *conn)
+        .await
+        .map_err(port_error)?
+        .rows_affected();
+    if changed == 0 {
+        return Err(if expected.is_some() {
+            conflict(key, "the ETag does not match")
+        } else {
+            conflict(key, "the key exists")
+        });
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -78,41 +118,16 @@ impl StateStore for SqliteTaskRepository {
         };
         let text = serde_json::to_string(&value)
             .map_err(|e| PortError::other(format!("state `{key}`: value"), e))?;
-        let mut tx = self
-            .db
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(port_error)?;
-        let etag: i64 = sqlx::query_scalar(NEXT_ETAG)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(port_error)?
-            .ok_or_else(|| corrupt("the state ETag counter", "its row is missing"))?;
-        let now = micros(Utc::now());
-        let statement = match concurrency {
-            Concurrency::Overwrite => sqlx::query(OVERWRITE),
-            Concurrency::IfAbsent => sqlx::query(IF_ABSENT),
-            Concurrency::IfMatch(_) => sqlx::query(IF_MATCH),
-        };
-        let mut statement = statement.bind(key).bind(text).bind(etag).bind(now);
-        if let Some(expected) = expected {
-            statement = statement.bind(expected);
+        let mut tx = WriteTransaction::begin(&self.db).await?;
+        let written = write(tx.conn(), key, text, &concurrency, expected).await;
+        match written {
+            Ok(()) => tx.commit().await,
+            Err(e) => {
+                // The ETag counter goes back too.
+                tx.rollback().await;
+                Err(e)
+            }
         }
-        let changed = statement
-            .execute(&mut *tx)
-            .await
-            .map_err(port_error)?
-            .rows_affected();
-        if changed == 0 {
-            // Dropping the transaction rolls the counter back too.
-            return Err(if expected.is_some() {
-                conflict(key, "the ETag does not match")
-            } else {
-                conflict(key, "the key exists")
-            });
-        }
-        tx.commit().await.map_err(port_error)
     }
 
     async fn delete(&self, key: &str, etag: Option<ETag>) -> PortResult<()> {

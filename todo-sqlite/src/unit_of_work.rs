@@ -2,9 +2,7 @@
 //! processed-event mark, the outbox messages, the task writes (each with its tags and recurrence
 //! row) and the audit entries, so they are stored together or not at all.
 //!
-//! The transaction starts with `BEGIN IMMEDIATE`: it takes SQLite's write lock at once, so it can
-//! never fail half-way because another connection wrote first. Dropping it on any error rolls it
-//! back.
+//! The transaction is a [`WriteTransaction`] (`BEGIN IMMEDIATE`); any error rolls it back.
 
 use chrono::Utc;
 use sqlx::SqliteConnection;
@@ -17,6 +15,7 @@ use todo_core::ports::{AuditEntry, Changes, PortResult, ProcessedEvent, TaskWrit
 use crate::error::port_error;
 use crate::row::{micros, TaskValues};
 use crate::setup::Database;
+use crate::transaction::WriteTransaction;
 
 /// Records the owner of a task on its first task.
 const INSERT_OWNER: &str = "INSERT INTO users (id) VALUES (?1) ON CONFLICT (id) DO NOTHING";
@@ -71,26 +70,32 @@ pub(crate) async fn commit(db: &Database, changes: Changes) -> PortResult<()> {
     if changes.is_empty() {
         return Ok(());
     }
-    let mut tx = db
-        .writer
-        .begin_with("BEGIN IMMEDIATE")
-        .await
-        .map_err(port_error)?;
+    let mut tx = WriteTransaction::begin(db).await?;
+    match write_all(tx.conn(), &changes).await {
+        Ok(()) => tx.commit().await,
+        Err(e) => {
+            tx.rollback().await;
+            Err(e)
+        }
+    }
+}
+
+async fn write_all(conn: &mut SqliteConnection, changes: &Changes) -> PortResult<()> {
     // The same order of checks as the in-memory reference: a redelivered event and a duplicate
     // outbox message fail before any write is attempted.
     if let Some(processed) = &changes.processed {
-        mark_processed(&mut tx, processed).await?;
+        mark_processed(conn, processed).await?;
     }
     if !changes.outbox.is_empty() {
-        append_outbox(&mut tx, &changes.outbox).await?;
+        append_outbox(conn, &changes.outbox).await?;
     }
     for write in &changes.writes {
-        apply(&mut tx, write).await?;
+        apply(conn, write).await?;
     }
     if !changes.audit.is_empty() {
-        append_audit(&mut tx, &changes.audit).await?;
+        append_audit(conn, &changes.audit).await?;
     }
-    tx.commit().await.map_err(port_error)
+    Ok(())
 }
 
 async fn mark_processed(conn: &mut SqliteConnection, processed: &ProcessedEvent) -> PortResult<()> {
@@ -115,9 +120,8 @@ async fn append_outbox(conn: &mut SqliteConnection, messages: &[Message]) -> Por
     // One instant for the unit: its messages were committed together; seq keeps their order.
     let created_at = micros(Utc::now());
     for message in messages {
-        let payload = serde_json::to_string(&message.payload).map_err(|e| {
-            PortError::other(format!("outbox message {}: payload", message.id), e)
-        })?;
+        let payload = serde_json::to_string(&message.payload)
+            .map_err(|e| PortError::other(format!("outbox message {}: payload", message.id), e))?;
         sqlx::query(INSERT_OUTBOX)
             .bind(message.id.0)
             .bind(&message.topic)

@@ -1,0 +1,83 @@
+//! Write transactions on the one writer connection, begun with `BEGIN IMMEDIATE` (the write lock is
+//! taken at once, so a transaction never fails half-way because another connection wrote first).
+//!
+//! They are plain SQL statements rather than sqlx's transaction manager, because SQLite itself may
+//! roll a transaction back when a statement fails with `SQLITE_FULL`, `SQLITE_IOERR` or
+//! `SQLITE_NOMEM`: sqlx's `ROLLBACK` then fails ("no transaction is active"), its count of open
+//! transactions stays at one, and every later `begin` on the connection fails. Here a failed unit is
+//! rolled back explicitly (a missing transaction is fine), and a connection whose state is unknown
+//! (a rollback that failed otherwise, or a caller that dropped the future half-way) is closed
+//! instead of returned to the pool: closing rolls back whatever was open, and the pool opens a fresh
+//! writer on the next call.
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Sqlite, SqliteConnection};
+
+use todo_core::ports::PortResult;
+
+use crate::error::port_error;
+use crate::setup::Database;
+
+/// An open write transaction; roll it back or commit it, or the connection is closed when dropped.
+pub(crate) struct WriteTransaction {
+    conn: PoolConnection<Sqlite>,
+    /// Whether a transaction may be open on `conn`.
+    open: bool,
+}
+
+impl WriteTransaction {
+    /// Waits for the writer and begins a transaction on it.
+    pub(crate) async fn begin(db: &Database) -> PortResult<Self> {
+        let conn = db.writer.acquire().await.map_err(port_error)?;
+        // Open from here: if this future is dropped during BEGIN, the connection is closed.
+        let mut tx = Self { conn, open: true };
+        match sqlx::query("BEGIN IMMEDIATE").execute(&mut *tx.conn).await {
+            Ok(_) => Ok(tx),
+            Err(e) => {
+                tx.open = false;
+                Err(port_error(e))
+            }
+        }
+    }
+
+    /// The connection, to run the transaction's statements on.
+    pub(crate) fn conn(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
+    }
+
+    /// Commits; on failure the transaction is rolled back and the error returned.
+    pub(crate) async fn commit(mut self) -> PortResult<()> {
+        match sqlx::query("COMMIT").execute(&mut *self.conn).await {
+            Ok(_) => {
+                self.open = false;
+                Ok(())
+            }
+            Err(e) => {
+                self.roll_back().await;
+                Err(port_error(e))
+            }
+        }
+    }
+
+    /// Rolls back (SQLite may have done it already).
+    pub(crate) async fn rollback(mut self) {
+        self.roll_back().await;
+    }
+
+    async fn roll_back(&mut self) {
+        match sqlx::query("ROLLBACK").execute(&mut *self.conn).await {
+            Ok(_) => self.open = false,
+            Err(e) if e.to_string().contains("no transaction is active") => self.open = false,
+            // Left open: dropping closes the connection.
+            Err(e) => tracing::warn!(error = %e, "rolling back a write transaction failed"),
+        }
+    }
+}
+
+impl Drop for WriteTransaction {
+    fn drop(&mut self) {
+        if self.open {
+            self.conn.close_on_drop();
+        }
+    }
+}
