@@ -93,8 +93,9 @@ pub struct KafkaSettings {
 /// Accounts and tokens.
 #[derive(Debug, Clone)]
 pub struct AuthSettings {
-    /// `TODO_JWT_SECRET`: HMAC key for tokens. Unset: the secret store's key with Dapr, a random key
-    /// per process in `all`; required by `api` with Kafka.
+    /// `TODO_JWT_SECRET`: HMAC key for tokens. Unset: the secret store's key with Dapr, a key kept
+    /// beside the SQLite file, a random key per process in `all` otherwise; required by `api` with
+    /// Kafka (see `compose::signing_key`).
     pub jwt_secret: Option<String>,
     /// `TODO_JWT_TTL_MINUTES`: token lifetime.
     pub jwt_ttl: Duration,

@@ -1,7 +1,7 @@
 //! The reference server: one binary whose subcommands are the services of the task manager.
 //!
-//! `todo-server` (or `todo-server all`) runs everything in one process on in-process adapters: the
-//! embedded default that needs no infrastructure. The modules:
+//! `todo-server` (or `todo-server all`) runs everything in one process on the in-process bus and a
+//! SQLite file in the data directory: the embedded default that needs no infrastructure. The modules:
 //!
 //! - [`config`]: typed configuration, read from the environment once, in `main`;
 //! - [`compose`]: the one builder: a set of roles over a transport and a store becomes a service;
