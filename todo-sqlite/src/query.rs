@@ -28,15 +28,15 @@ const NO_DUE_DATE_ASC: i64 = i64::MAX;
 /// integer literal in SQL: `-9223372036854775808` is the negation of a real.)
 const NO_DUE_DATE_DESC: i64 = -i64::MAX;
 
-/// The sort expression of a key; identical to the expressions of the `tasks_user_*` indexes, which
-/// SQLite only uses when the query's expression is the same.
-fn sort_expression(sort: SortKey, order: Order) -> &'static str {
+/// The sort expression of a key over the table alias `t`; identical to the expressions of the
+/// `tasks_user_*` indexes, which SQLite only uses when the query's expression is the same.
+fn sort_expression(sort: SortKey, order: Order, t: &str) -> String {
     match (sort, order) {
-        (SortKey::DueDate, Order::Asc) => "coalesce(t.due_date, 9223372036854775807)",
-        (SortKey::DueDate, Order::Desc) => "coalesce(t.due_date, -9223372036854775807)",
-        (SortKey::Priority, _) => "t.priority",
-        (SortKey::CreatedAt, _) => "t.created_at",
-        (SortKey::Title, _) => "t.title_key",
+        (SortKey::DueDate, Order::Asc) => format!("coalesce({t}.due_date, 9223372036854775807)"),
+        (SortKey::DueDate, Order::Desc) => format!("coalesce({t}.due_date, -9223372036854775807)"),
+        (SortKey::Priority, _) => format!("{t}.priority"),
+        (SortKey::CreatedAt, _) => format!("{t}.created_at"),
+        (SortKey::Title, _) => format!("{t}.title_key"),
     }
 }
 
@@ -72,25 +72,48 @@ pub(crate) fn fts_query(words: &[String]) -> Option<String> {
     (!strings.is_empty()).then(|| strings.join(" "))
 }
 
+/// How a page with search words is found. Without a word of three characters both plans are the
+/// same statement: one range of the per-user sort index, in order.
+///
+/// Which is faster depends on how common the words are, which only the data knows: a word in most
+/// of the user's tasks fills a page from the first rows of the sort index, where the trigram index
+/// would first list every match (thousands) only to keep 50; for a rare word it is the opposite. The
+/// repository tries [`Plan::Scan`] first and falls back to [`Plan::Index`] when the scanned rows do
+/// not fill the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// The first `budget` tasks in the page's order that pass the other filters, each checked for
+    /// the words: a range of the sort index that ends at the `budget`-th candidate.
+    Scan {
+        /// How many candidates to look at, at most.
+        budget: usize,
+    },
+    /// The trigram index lists the tasks that contain the words; they are checked, filtered and
+    /// sorted.
+    Index,
+}
+
 /// Builds the statement for one page of `query` over `user`'s tasks: `limit + 1` rows, so the caller
 /// knows whether there is a next page.
 pub(crate) fn page_statement(
     user: UserId,
     query: &TaskQuery,
     now: DateTime<Utc>,
+    plan: Plan,
 ) -> QueryBuilder<'static, Sqlite> {
-    statement("", user, query, now)
+    statement("", user, query, now, plan)
 }
 
-/// The statement [`SqliteTaskRepository::query`](crate::SqliteTaskRepository) runs for `query`,
-/// prefixed with `EXPLAIN QUERY PLAN`: its plan (rows of `id, parent, notused, detail`), for
+/// The statement [`SqliteTaskRepository::query`](crate::SqliteTaskRepository) runs for `query` with
+/// `plan`, prefixed with `EXPLAIN QUERY PLAN`: its plan (rows of `id, parent, notused, detail`), for
 /// diagnosing a slow query on real data.
 pub fn explain_statement(
     user: UserId,
     query: &TaskQuery,
     now: DateTime<Utc>,
+    plan: Plan,
 ) -> QueryBuilder<'static, Sqlite> {
-    statement("EXPLAIN QUERY PLAN ", user, query, now)
+    statement("EXPLAIN QUERY PLAN ", user, query, now, plan)
 }
 
 fn statement(
@@ -98,25 +121,113 @@ fn statement(
     user: UserId,
     query: &TaskQuery,
     now: DateTime<Utc>,
+    plan: Plan,
 ) -> QueryBuilder<'static, Sqlite> {
-    let expression = sort_expression(query.sort, query.order);
-    let direction = match query.order {
+    let expression = sort_expression(query.sort, query.order, "t");
+    let fts = fts_query(&query.words);
+    let mut sql = QueryBuilder::new(prefix);
+    sql.push(concat!("SELECT ", task_columns!(), " FROM "));
+    match (fts, plan) {
+        (Some(fts), Plan::Index) => {
+            // Driven by the trigram index: its matches, each joined to its row by id.
+            sql.push(
+                "task_search s CROSS JOIN tasks t ON t.id = s.rowid WHERE s.task_search MATCH ",
+            )
+            .push_bind(fts)
+            .push(" AND ");
+        }
+        (Some(_), Plan::Scan { budget }) => {
+            // Up to the last of the first `budget` candidates in order, (last, last_id): `last`
+            // ends the index range, and among the tasks sorting equal to it the id decides.
+            let (last, strict, inclusive) = match query.order {
+                Order::Asc => ("max", " < ", " <= "),
+                Order::Desc => ("min", " > ", " >= "),
+            };
+            let last_value = |sql: &mut QueryBuilder<'static, Sqlite>| {
+                sql.push(format!("(SELECT {last}(v) FROM "));
+                push_candidates(sql, user, query, now, budget);
+                sql.push(")");
+            };
+            sql.push("tasks t WHERE ").push(&expression).push(inclusive);
+            last_value(&mut sql);
+            sql.push(" AND (").push(&expression).push(strict);
+            last_value(&mut sql);
+            sql.push(" OR t.id").push(inclusive);
+            sql.push(format!("(SELECT {last}(id) FROM "));
+            push_candidates(&mut sql, user, query, now, budget);
+            sql.push(" WHERE v = ");
+            last_value(&mut sql);
+            sql.push(")) AND ");
+        }
+        (None, _) => {
+            sql.push("tasks t WHERE ");
+        }
+    }
+    push_filters(&mut sql, "t", user, query, now);
+    for word in &query.words {
+        // The exact test of the reference, for every word: the trigram match may be looser.
+        sql.push(" AND instr(t.search_text, ")
+            .push_bind(word.clone())
+            .push(") > 0");
+    }
+    let direction = direction(query.order);
+    let limit = i64::try_from(query.limit.max(1)).unwrap_or(i64::MAX - 1);
+    sql.push(" ORDER BY ")
+        .push(&expression)
+        .push(direction)
+        .push(", t.id")
+        .push(direction)
+        .push(" LIMIT ")
+        .push_bind(limit + 1);
+    sql
+}
+
+fn direction(order: Order) -> &'static str {
+    match order {
         Order::Asc => " ASC",
         Order::Desc => " DESC",
-    };
-    let mut sql = QueryBuilder::new(prefix);
-    sql.push(concat!(
-        "SELECT ",
-        task_columns!(),
-        " FROM tasks t WHERE t.user_id = "
-    ));
-    sql.push_bind(user.0);
+    }
+}
 
+/// `(SELECT v, id FROM tasks b WHERE ... LIMIT budget)`: the first `budget` candidates of the page
+/// (every filter but the words) in its order, as (sort value, id); read from the sort index alone
+/// when the filters are in it.
+fn push_candidates(
+    sql: &mut QueryBuilder<'static, Sqlite>,
+    user: UserId,
+    query: &TaskQuery,
+    now: DateTime<Utc>,
+    budget: usize,
+) {
+    let direction = direction(query.order);
+    sql.push("(SELECT ")
+        .push(sort_expression(query.sort, query.order, "b"))
+        .push(" AS v, b.id AS id FROM tasks b WHERE ");
+    push_filters(sql, "b", user, query, now);
+    sql.push(" ORDER BY v")
+        .push(direction)
+        .push(", id")
+        .push(direction)
+        .push(" LIMIT ")
+        .push_bind(i64::try_from(budget.max(1)).unwrap_or(i64::MAX))
+        .push(")");
+}
+
+/// The owner, the filters other than the words, and the cursor, over the table alias `t`.
+fn push_filters(
+    sql: &mut QueryBuilder<'static, Sqlite>,
+    t: &str,
+    user: UserId,
+    query: &TaskQuery,
+    now: DateTime<Utc>,
+) {
+    sql.push(format!("{t}.user_id = ")).push_bind(user.0);
     if let StatusFilter::Only(status) = query.status {
-        sql.push(" AND t.status = ").push_bind(status.as_str());
+        sql.push(format!(" AND {t}.status = "))
+            .push_bind(status.as_str());
     }
     if !query.priorities.is_empty() {
-        sql.push(" AND t.priority IN (");
+        sql.push(format!(" AND {t}.priority IN ("));
         let mut ranks = sql.separated(", ");
         for priority in &query.priorities {
             ranks.push_bind(i64::from(priority.rank()));
@@ -125,42 +236,37 @@ fn statement(
     }
     // Tag filters read one range of task_tags (user_id, tag, task_id) per tag.
     if !query.tags_any.is_empty() {
-        sql.push(" AND t.id IN (SELECT g.task_id FROM task_tags g WHERE g.user_id = ")
-            .push_bind(user.0)
-            .push(" AND g.tag IN (");
-        push_tags(&mut sql, &query.tags_any);
+        sql.push(format!(
+            " AND {t}.id IN (SELECT g.task_id FROM task_tags g WHERE g.user_id = "
+        ))
+        .push_bind(user.0)
+        .push(" AND g.tag IN (");
+        push_tags(sql, &query.tags_any);
         sql.push("))");
     }
     if !query.tags_all.is_empty() {
         let count = i64::try_from(query.tags_all.len()).unwrap_or(i64::MAX);
-        sql.push(" AND t.id IN (SELECT g.task_id FROM task_tags g WHERE g.user_id = ")
-            .push_bind(user.0)
-            .push(" AND g.tag IN (");
-        push_tags(&mut sql, &query.tags_all);
+        sql.push(format!(
+            " AND {t}.id IN (SELECT g.task_id FROM task_tags g WHERE g.user_id = "
+        ))
+        .push_bind(user.0)
+        .push(" AND g.tag IN (");
+        push_tags(sql, &query.tags_all);
         sql.push(") GROUP BY g.task_id HAVING count(*) = ")
             .push_bind(count)
             .push(")");
     }
     if let Some(from) = query.due_from {
-        sql.push(" AND t.due_date >= ").push_bind(micros(from));
+        sql.push(format!(" AND {t}.due_date >= "))
+            .push_bind(micros(from));
     }
     if let Some(to) = query.due_to {
-        sql.push(" AND t.due_date <= ").push_bind(micros(to));
+        sql.push(format!(" AND {t}.due_date <= "))
+            .push_bind(micros(to));
     }
     if query.overdue {
-        sql.push(" AND t.status = 'pending' AND t.due_date < ")
+        sql.push(format!(" AND {t}.status = 'pending' AND {t}.due_date < "))
             .push_bind(micros(now));
-    }
-    if let Some(fts) = fts_query(&query.words) {
-        sql.push(" AND t.id IN (SELECT rowid FROM task_search WHERE task_search MATCH ")
-            .push_bind(fts)
-            .push(")");
-    }
-    for word in &query.words {
-        // The exact test of the reference, for every word: the trigram match may be looser.
-        sql.push(" AND instr(t.search_text, ")
-            .push_bind(word.clone())
-            .push(") > 0");
     }
 
     // A cursor of another sort or order names no position in this one: start from the first page,
@@ -172,6 +278,7 @@ fn statement(
     if let Some(cursor) = cursor {
         // `(value, id) > (v, c)` spelled as `value >= v AND (value > v OR id > c)`: SQLite does not
         // start an index range from a row value over an expression, but does from `value >= v`.
+        let expression = sort_expression(query.sort, query.order, t);
         let value = match (&cursor.value, query.order) {
             (SortValue::DueDate(due), Order::Asc) => {
                 CursorValue::Int(due.map_or(NO_DUE_DATE_ASC, micros))
@@ -187,24 +294,15 @@ fn statement(
             Order::Asc => (" >= ", " > "),
             Order::Desc => (" <= ", " < "),
         };
-        sql.push(" AND ").push(expression).push(inclusive);
-        value.bind(&mut sql);
-        sql.push(" AND (").push(expression).push(strict);
-        value.bind(&mut sql);
-        sql.push(" OR t.id")
+        sql.push(" AND ").push(&expression).push(inclusive);
+        value.bind(sql);
+        sql.push(" AND (").push(&expression).push(strict);
+        value.bind(sql);
+        sql.push(format!(" OR {t}.id"))
             .push(strict)
             .push_bind(cursor.id.0)
             .push(")");
     }
-    let limit = i64::try_from(query.limit.max(1)).unwrap_or(i64::MAX - 1);
-    sql.push(" ORDER BY ")
-        .push(expression)
-        .push(direction)
-        .push(", t.id")
-        .push(direction)
-        .push(" LIMIT ")
-        .push_bind(limit + 1);
-    sql
 }
 
 /// A cursor's sort value as bound.
@@ -263,7 +361,8 @@ mod tests {
             words: vec!["xyz'); DROP TABLE tasks; --".into(), "up".into()],
             ..TaskQuery::default()
         };
-        let sql = page_statement(UserId(uuid::Uuid::nil()), &query, Utc::now()).into_sql();
+        let sql =
+            page_statement(UserId(uuid::Uuid::nil()), &query, Utc::now(), Plan::Index).into_sql();
         assert!(!sql.contains("DROP"), "{sql}");
         assert!(sql.contains("MATCH ?"), "{sql}");
         assert!(sql.contains("instr(t.search_text, ?) > 0"), "{sql}");

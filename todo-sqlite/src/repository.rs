@@ -20,6 +20,7 @@ use todo_core::query::{sort_value, Cursor, TaskQuery};
 
 use crate::audit::history;
 use crate::error::{corrupt, port_error};
+use crate::query::{fts_query, Plan};
 use crate::row::{decode_task, get, get_instant, get_uuid, micros, task_columns};
 use crate::setup::Database;
 use crate::unit_of_work;
@@ -106,15 +107,28 @@ impl ReservedIds {
 pub struct SqliteTaskRepository {
     pub(crate) db: Database,
     reserved_ids: Arc<ReservedIds>,
+    search_scan: usize,
 }
 
 impl SqliteTaskRepository {
+    /// How many tasks a search looks at in the page's order before it asks the trigram index
+    /// instead (see [`Plan`]): a word in one task of eight still fills a page of 50 from them.
+    pub const SEARCH_SCAN: usize = 400;
+
     /// A repository over `db`, whose schema is migrated.
     pub fn new(db: Database) -> Self {
         Self {
             db,
             reserved_ids: Arc::default(),
+            search_scan: Self::SEARCH_SCAN,
         }
+    }
+
+    /// Sets how many tasks a search looks at before it uses the trigram index; 0 always uses the
+    /// index. The results are the same; only the time differs.
+    pub fn with_search_scan(mut self, tasks: usize) -> Self {
+        self.search_scan = tasks;
+        self
     }
 
     /// The database it uses (for health checks, backups and closing).
@@ -164,13 +178,26 @@ impl TaskRepository for SqliteTaskRepository {
         query: &TaskQuery,
         now: DateTime<Utc>,
     ) -> PortResult<Page> {
-        let mut statement = crate::query::page_statement(user_id, query, now);
-        let rows = statement
-            .build()
-            .fetch_all(&self.db.reader)
-            .await
-            .map_err(port_error)?;
         let limit = query.limit.max(1);
+        let fetch = |plan| async move {
+            crate::query::page_statement(user_id, query, now, plan)
+                .build()
+                .fetch_all(&self.db.reader)
+                .await
+                .map_err(port_error)
+        };
+        let mut rows = Vec::new();
+        if self.search_scan > 0 {
+            rows = fetch(Plan::Scan {
+                budget: self.search_scan,
+            })
+            .await?;
+        }
+        // Without search words both plans are one statement; with them, a page that did not fill
+        // from the scanned tasks comes from the trigram index.
+        if rows.len() <= limit && (self.search_scan == 0 || fts_query(&query.words).is_some()) {
+            rows = fetch(Plan::Index).await?;
+        }
         let more = rows.len() > limit;
         let items = rows
             .iter()

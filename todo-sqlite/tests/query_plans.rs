@@ -11,7 +11,7 @@ use uuid::Uuid;
 use todo_core::model::{NewTask, Priority, SeriesId, Status, Tag, Tags, Task, UserId};
 use todo_core::ports::{Changes, TaskRepository, TaskWrite};
 use todo_core::query::{Order, SortKey, StatusFilter, TaskQuery};
-use todo_sqlite::query::explain_statement;
+use todo_sqlite::query::{explain_statement, Plan};
 use todo_sqlite::SqliteTaskRepository;
 
 /// A few hundred tasks over several users, so the planner has rows to weigh.
@@ -47,8 +47,26 @@ async fn populate(repo: &SqliteTaskRepository) -> UserId {
     first.expect("a user")
 }
 
+/// The plan of the statement the repository runs first for `query`.
 async fn plan_of(repo: &SqliteTaskRepository, user: UserId, query: &TaskQuery) -> String {
-    let rows = explain_statement(user, query, Utc::now())
+    plan_with(
+        repo,
+        user,
+        query,
+        Plan::Scan {
+            budget: SqliteTaskRepository::SEARCH_SCAN,
+        },
+    )
+    .await
+}
+
+async fn plan_with(
+    repo: &SqliteTaskRepository,
+    user: UserId,
+    query: &TaskQuery,
+    plan: Plan,
+) -> String {
+    let rows = explain_statement(user, query, Utc::now(), plan)
         .build()
         .fetch_all(repo.database().reader_pool())
         .await
@@ -122,29 +140,46 @@ async fn a_cursor_starts_the_index_range_after_its_position() {
 }
 
 #[tokio::test]
-async fn a_search_reads_the_trigram_index() {
+async fn a_search_scans_the_first_candidates_in_order_then_asks_the_trigram_index() {
     let (_db, repo) = support::fresh_store().await;
     let user = populate(&repo).await;
     let query = TaskQuery {
         words: vec!["milk".into(), "up".into()],
         ..TaskQuery::default()
     };
+    // First: a range of the sort index that ends at the last of the first candidates.
     let plan = plan_of(&repo, user, &query).await;
-    // FTS5 reports a MATCH constraint as "M<column>" in its index string.
     assert!(
-        plan.contains("task_search VIRTUAL TABLE INDEX") && plan.contains(":M"),
+        plan.contains("SEARCH t USING INDEX tasks_user_due_asc (user_id=? AND <expr><?)"),
+        "the scan is not a bounded range of the sort index:\n{plan}"
+    );
+    assert!(!plan.contains("task_search"), "{plan}");
+    assert_no_scan_nor_sort("search scan", &plan);
+
+    // Then, when those did not fill the page: the trigram index. FTS5 reports a MATCH constraint
+    // as "M<column>" in its index string.
+    let plan = plan_with(&repo, user, &query, Plan::Index).await;
+    assert!(
+        plan.contains("SCAN s VIRTUAL TABLE INDEX") && plan.contains(":M"),
         "the search does not use the FTS5 index:\n{plan}"
     );
-    assert_no_scan_nor_sort("search", &plan);
+    assert!(
+        plan.contains("SEARCH t USING INTEGER PRIMARY KEY (rowid=?)"),
+        "{plan}"
+    );
 
-    // A search with only short words has no trigram: it is checked on the user's rows.
+    // A search with only short words has no trigram: it is checked on the user's rows in order.
     let short = TaskQuery {
         words: vec!["up".into()],
         ..TaskQuery::default()
     };
-    let plan = plan_of(&repo, user, &short).await;
-    assert!(!plan.contains("task_search"), "{plan}");
-    assert_no_scan_nor_sort("short search", &plan);
+    for plan in [
+        plan_of(&repo, user, &short).await,
+        plan_with(&repo, user, &short, Plan::Index).await,
+    ] {
+        assert!(!plan.contains("task_search"), "{plan}");
+        assert_no_scan_nor_sort("short search", &plan);
+    }
 }
 
 #[tokio::test]
