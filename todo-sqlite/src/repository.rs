@@ -107,6 +107,7 @@ impl ReservedIds {
 pub struct SqliteTaskRepository {
     pub(crate) db: Database,
     reserved_ids: Arc<ReservedIds>,
+    commits: Arc<unit_of_work::CommitQueue>,
     search_scan: usize,
 }
 
@@ -120,6 +121,7 @@ impl SqliteTaskRepository {
         Self {
             db,
             reserved_ids: Arc::default(),
+            commits: Arc::default(),
             search_scan: Self::SEARCH_SCAN,
         }
     }
@@ -157,7 +159,7 @@ impl TaskRepository for SqliteTaskRepository {
 
     #[instrument(level = "debug", skip_all, fields(writes = changes.writes.len(), events = changes.outbox.len()))]
     async fn commit(&self, changes: Changes) -> PortResult<()> {
-        unit_of_work::commit(&self.db, changes).await
+        unit_of_work::commit(&self.db, &self.commits, changes).await
     }
 
     async fn get(&self, user_id: UserId, id: TaskId) -> PortResult<Option<Task>> {

@@ -118,7 +118,8 @@ impl StateStore for SqliteTaskRepository {
         };
         let text = serde_json::to_string(&value)
             .map_err(|e| PortError::other(format!("state `{key}`: value"), e))?;
-        let mut tx = WriteTransaction::begin(&self.db).await?;
+        let mut writer = WriteTransaction::writer(&self.db).await?;
+        let mut tx = WriteTransaction::begin(&mut writer).await?;
         let written = write(tx.conn(), key, text, &concurrency, expected).await;
         match written {
             Ok(()) => tx.commit().await,

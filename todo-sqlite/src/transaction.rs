@@ -18,20 +18,25 @@ use todo_core::ports::PortResult;
 use crate::error::port_error;
 use crate::setup::Database;
 
-/// An open write transaction; roll it back or commit it, or the connection is closed when dropped.
-pub(crate) struct WriteTransaction {
-    conn: PoolConnection<Sqlite>,
+/// An open write transaction on the writer; roll it back or commit it, or the connection is closed
+/// when dropped.
+pub(crate) struct WriteTransaction<'c> {
+    conn: &'c mut PoolConnection<Sqlite>,
     /// Whether a transaction may be open on `conn`.
     open: bool,
 }
 
-impl WriteTransaction {
-    /// Waits for the writer and begins a transaction on it.
-    pub(crate) async fn begin(db: &Database) -> PortResult<Self> {
-        let conn = db.writer.acquire().await.map_err(port_error)?;
+impl<'c> WriteTransaction<'c> {
+    /// The writer connection, once it is free (for [`WriteTransaction::begin`]).
+    pub(crate) async fn writer(db: &Database) -> PortResult<PoolConnection<Sqlite>> {
+        db.writer.acquire().await.map_err(port_error)
+    }
+
+    /// Begins a transaction on the writer connection `conn`.
+    pub(crate) async fn begin(conn: &'c mut PoolConnection<Sqlite>) -> PortResult<Self> {
         // Open from here: if this future is dropped during BEGIN, the connection is closed.
         let mut tx = Self { conn, open: true };
-        match sqlx::query("BEGIN IMMEDIATE").execute(&mut *tx.conn).await {
+        match sqlx::query("BEGIN IMMEDIATE").execute(&mut **tx.conn).await {
             Ok(_) => Ok(tx),
             Err(e) => {
                 tx.open = false;
@@ -42,12 +47,12 @@ impl WriteTransaction {
 
     /// The connection, to run the transaction's statements on.
     pub(crate) fn conn(&mut self) -> &mut SqliteConnection {
-        &mut self.conn
+        self.conn
     }
 
     /// Commits; on failure the transaction is rolled back and the error returned.
     pub(crate) async fn commit(mut self) -> PortResult<()> {
-        match sqlx::query("COMMIT").execute(&mut *self.conn).await {
+        match sqlx::query("COMMIT").execute(&mut **self.conn).await {
             Ok(_) => {
                 self.open = false;
                 Ok(())
@@ -65,7 +70,7 @@ impl WriteTransaction {
     }
 
     async fn roll_back(&mut self) {
-        match sqlx::query("ROLLBACK").execute(&mut *self.conn).await {
+        match sqlx::query("ROLLBACK").execute(&mut **self.conn).await {
             Ok(_) => self.open = false,
             Err(e) if e.to_string().contains("no transaction is active") => self.open = false,
             // Left open: dropping closes the connection.
@@ -74,7 +79,7 @@ impl WriteTransaction {
     }
 }
 
-impl Drop for WriteTransaction {
+impl Drop for WriteTransaction<'_> {
     fn drop(&mut self) {
         if self.open {
             self.conn.close_on_drop();

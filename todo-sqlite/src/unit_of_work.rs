@@ -1,11 +1,23 @@
-//! The unit of work: one transaction per [`Changes`] on the writer connection, holding the
-//! processed-event mark, the outbox messages, the task writes (each with its tags and recurrence
-//! row) and the audit entries, so they are stored together or not at all.
+//! The unit of work: each [`Changes`] (the processed-event mark, the outbox messages, the task
+//! writes with their tags and recurrence rows, the audit entries) is stored together or not at all.
 //!
-//! The transaction is a [`WriteTransaction`] (`BEGIN IMMEDIATE`); any error rolls it back.
+//! **Group commit.** Units that arrive while the writer is busy are committed together: each caller
+//! queues its unit, then waits for the writer; whoever gets it takes every queued unit and runs them
+//! in one [`WriteTransaction`] (`BEGIN IMMEDIATE`), each inside its own savepoint, so a unit that
+//! fails (a stale version, an event already processed) is rolled back alone and the others commit.
+//! One commit then writes each touched page to the WAL once for the whole group, instead of once per
+//! unit (the task table, five sort indexes, tags, outbox and search index pages of every create), and
+//! the search index gets one new segment per group. A unit's caller hears back only after the
+//! group's `COMMIT`, so an acknowledged unit is committed; if the group's transaction fails (a full
+//! disk rolls the whole transaction back), every unit in it gets the error.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
 
 use chrono::Utc;
-use sqlx::SqliteConnection;
+use sqlx::pool::PoolConnection;
+use sqlx::{Sqlite, SqliteConnection};
+use tokio::sync::oneshot;
 
 use todo_core::error::PortError;
 use todo_core::events::Message;
@@ -65,18 +77,157 @@ ON CONFLICT (event_id) DO NOTHING";
 const INSERT_PROCESSED: &str =
     "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES (?1, ?2, ?3)";
 
-/// Commits `changes` in one transaction on the writer.
-pub(crate) async fn commit(db: &Database, changes: Changes) -> PortResult<()> {
+/// The most units one transaction takes.
+const MAX_GROUP: usize = 64;
+
+/// A unit waiting for the writer, and where its outcome goes.
+pub(crate) struct Queued {
+    changes: Changes,
+    reply: oneshot::Sender<PortResult<()>>,
+}
+
+/// Units waiting for the writer (shared by the clones of a repository).
+#[derive(Default)]
+pub(crate) struct CommitQueue(Mutex<VecDeque<Queued>>);
+
+impl std::fmt::Debug for CommitQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommitQueue").finish_non_exhaustive()
+    }
+}
+
+impl CommitQueue {
+    fn push(&self, unit: Queued) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(unit);
+    }
+
+    fn take(&self) -> Vec<Queued> {
+        let mut queue = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let n = queue.len().min(MAX_GROUP);
+        queue.drain(..n).collect()
+    }
+}
+
+/// Commits `changes` atomically, in a group with the units queued beside it (see the module docs).
+pub(crate) async fn commit(db: &Database, queue: &CommitQueue, changes: Changes) -> PortResult<()> {
     if changes.is_empty() {
         return Ok(());
     }
-    let mut tx = WriteTransaction::begin(db).await?;
-    match write_all(tx.conn(), &changes).await {
-        Ok(()) => tx.commit().await,
-        Err(e) => {
-            tx.rollback().await;
-            Err(e)
+    let (reply, mut outcome) = oneshot::channel();
+    queue.push(Queued { changes, reply });
+    loop {
+        // Whoever holds the writer commits what is queued, which may include this unit.
+        let mut writer = WriteTransaction::writer(db).await?;
+        let group = queue.take();
+        if !group.is_empty() {
+            commit_group(&mut writer, group).await;
         }
+        drop(writer);
+        match outcome.try_recv() {
+            Ok(result) => return result,
+            // Still queued behind full groups: wait for the writer again.
+            Err(oneshot::error::TryRecvError::Empty) => continue,
+            // The caller that took this unit was cancelled mid-group: its transaction is gone.
+            Err(oneshot::error::TryRecvError::Closed) => {
+                return Err(PortError::unavailable(
+                    "sqlite: the transaction of this write was interrupted",
+                )
+                .with_retry_after(std::time::Duration::from_secs(1)))
+            }
+        }
+    }
+}
+
+/// Runs `group` in one transaction, each unit in a savepoint, and tells each its outcome.
+async fn commit_group(writer: &mut PoolConnection<Sqlite>, group: Vec<Queued>) {
+    let mut tx = match WriteTransaction::begin(writer).await {
+        Ok(tx) => tx,
+        Err(e) => return fail_all(group, &e),
+    };
+    let mut outcomes = Vec::with_capacity(group.len());
+    for unit in &group {
+        if let Err(e) = savepoint(tx.conn(), "SAVEPOINT unit").await {
+            tx.rollback().await;
+            return fail_all(group, &e);
+        }
+        match write_all(tx.conn(), &unit.changes).await {
+            Ok(()) => match savepoint(tx.conn(), "RELEASE unit").await {
+                Ok(()) => outcomes.push(Ok(())),
+                Err(e) => {
+                    tx.rollback().await;
+                    return fail_all(group, &e);
+                }
+            },
+            Err(e) => {
+                // Undo this unit alone. When SQLite has rolled the whole transaction back itself
+                // (a full disk, an I/O error), the savepoint is gone, and so is every unit before.
+                let undone = async {
+                    savepoint(tx.conn(), "ROLLBACK TO unit").await?;
+                    savepoint(tx.conn(), "RELEASE unit").await
+                };
+                if undone.await.is_err() {
+                    tx.rollback().await;
+                    return fail_all(group, &e);
+                }
+                outcomes.push(Err(e));
+            }
+        }
+    }
+    if let Err(e) = tx.commit().await {
+        return fail_all(group, &e);
+    }
+    for (unit, outcome) in group.into_iter().zip(outcomes) {
+        let _ = unit.reply.send(outcome);
+    }
+}
+
+async fn savepoint(conn: &mut SqliteConnection, statement: &'static str) -> PortResult<()> {
+    sqlx::query(statement)
+        .execute(conn)
+        .await
+        .map(drop)
+        .map_err(port_error)
+}
+
+/// Tells every unit of a group that failed as a whole why: the same kind of error, with the cause.
+fn fail_all(group: Vec<Queued>, error: &PortError) {
+    for unit in group {
+        let _ = unit.reply.send(Err(same_error(error)));
+    }
+}
+
+/// A copy of `error` for another caller: its kind, context and retry hint, with its cause chain as
+/// text (the original's source is not cloneable).
+fn same_error(error: &PortError) -> PortError {
+    let cause = std::error::Error::source(error)
+        .map(|source| todo_core::error::chain(source).to_string())
+        .unwrap_or_default();
+    match error {
+        PortError::Unavailable {
+            context,
+            retry_after,
+            ..
+        } => {
+            let copy = PortError::unavailable(context.clone()).caused_by(cause);
+            match retry_after {
+                Some(after) => copy.with_retry_after(*after),
+                None => copy,
+            }
+        }
+        PortError::Conflict { context, .. } => {
+            PortError::conflict(context.clone()).caused_by(cause)
+        }
+        PortError::AlreadyExists { context, .. } => {
+            PortError::already_exists(context.clone()).caused_by(cause)
+        }
+        PortError::Corrupt { context, .. } => PortError::corrupt(context.clone(), cause),
+        PortError::NotFound => PortError::NotFound,
+        PortError::Other { context, .. } => PortError::other(context.clone(), cause),
+        // A kind added later: its message, as an unexplained failure.
+        other => PortError::other("sqlite: a group of writes failed", other.to_string()),
     }
 }
 
