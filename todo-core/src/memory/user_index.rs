@@ -5,7 +5,7 @@
 //! The indexes hold sort values and task ids only; the tasks themselves stay in the repository's map.
 
 use std::collections::BTreeSet;
-use std::ops::Bound::{Excluded, Unbounded};
+use std::ops::Bound::{self, Excluded, Included, Unbounded};
 
 use chrono::{DateTime, Utc};
 
@@ -65,52 +65,89 @@ impl UserIndex {
 
     /// The ids in the order of `sort` and `order`, strictly after `after` (a cursor's position) if given.
     ///
+    /// Under the due-date sort, `due_start` skips the dated tasks before it in the scan's direction
+    /// (the near end of a due-date range: `due_from` ascending, `due_to` descending).
     /// `None` if `after`'s value is not a value of `sort`: such a position has no place in this order.
     pub(super) fn scan(
         &self,
         sort: SortKey,
         order: Order,
         after: Option<(&SortValue, TaskId)>,
+        due_start: Option<DateTime<Utc>>,
     ) -> Option<Scan<'_>> {
-        let scan =
-            match (sort, after) {
-                (SortKey::DueDate, None) => Box::new(
-                    directed(&self.due, order, None).chain(directed(&self.undated, order, None)),
-                ),
-                (SortKey::DueDate, Some((SortValue::DueDate(Some(due)), id))) => {
-                    Box::new(directed(&self.due, order, Some((*due, id))).chain(directed(
-                        &self.undated,
-                        order,
-                        None,
-                    )))
+        let scan = match (sort, after) {
+            (SortKey::DueDate, None) => Box::new(
+                directed(&self.due, order, due_bound(order, None, due_start)).chain(directed(
+                    &self.undated,
+                    order,
+                    Unbounded,
+                )),
+            ),
+            (SortKey::DueDate, Some((SortValue::DueDate(Some(due)), id))) => Box::new(
+                directed(
+                    &self.due,
+                    order,
+                    due_bound(order, Some((*due, id)), due_start),
+                )
+                .chain(directed(&self.undated, order, Unbounded)),
+            ),
+            (SortKey::DueDate, Some((SortValue::DueDate(None), id))) => {
+                directed(&self.undated, order, Excluded(id))
+            }
+            (SortKey::Priority, after) => match after {
+                None => directed(&self.priority, order, Unbounded),
+                Some((SortValue::Priority(rank), id)) => {
+                    directed(&self.priority, order, Excluded((*rank, id)))
                 }
-                (SortKey::DueDate, Some((SortValue::DueDate(None), id))) => {
-                    directed(&self.undated, order, Some(id))
+                Some(_) => return None,
+            },
+            (SortKey::CreatedAt, after) => match after {
+                None => directed(&self.created, order, Unbounded),
+                Some((SortValue::CreatedAt(at), id)) => {
+                    directed(&self.created, order, Excluded((*at, id)))
                 }
-                (SortKey::Priority, after) => match after {
-                    None => directed(&self.priority, order, None),
-                    Some((SortValue::Priority(rank), id)) => {
-                        directed(&self.priority, order, Some((*rank, id)))
-                    }
-                    Some(_) => return None,
-                },
-                (SortKey::CreatedAt, after) => match after {
-                    None => directed(&self.created, order, None),
-                    Some((SortValue::CreatedAt(at), id)) => {
-                        directed(&self.created, order, Some((*at, id)))
-                    }
-                    Some(_) => return None,
-                },
-                (SortKey::Title, after) => match after {
-                    None => directed(&self.title, order, None),
-                    Some((SortValue::Title(title), id)) => {
-                        directed(&self.title, order, Some((title.clone(), id)))
-                    }
-                    Some(_) => return None,
-                },
-                (SortKey::DueDate, Some(_)) => return None,
-            };
+                Some(_) => return None,
+            },
+            (SortKey::Title, after) => match after {
+                None => directed(&self.title, order, Unbounded),
+                Some((SortValue::Title(title), id)) => {
+                    directed(&self.title, order, Excluded((title.clone(), id)))
+                }
+                Some(_) => return None,
+            },
+            (SortKey::DueDate, Some(_)) => return None,
+        };
         Some(scan)
+    }
+}
+
+/// Where a scan of the dated tasks starts: after the cursor's position and not before `due_start`
+/// in the scan's direction, whichever is later.
+fn due_bound(
+    order: Order,
+    after: Option<(DateTime<Utc>, TaskId)>,
+    due_start: Option<DateTime<Utc>>,
+) -> Bound<(DateTime<Utc>, TaskId)> {
+    // The first position at `due_start` in the scan's direction.
+    let start = due_start.map(|due| match order {
+        Order::Asc => (due, TaskId(i64::MIN)),
+        Order::Desc => (due, TaskId(i64::MAX)),
+    });
+    match (after, start) {
+        (None, None) => Unbounded,
+        (Some(after), None) => Excluded(after),
+        (None, Some(start)) => Included(start),
+        (Some(after), Some(start)) => {
+            let start_is_later = match order {
+                Order::Asc => start > after,
+                Order::Desc => start < after,
+            };
+            if start_is_later {
+                Included(start)
+            } else {
+                Excluded(after)
+            }
+        }
     }
 }
 
@@ -135,14 +172,11 @@ impl<K: Ord> Entry for (K, TaskId) {
     }
 }
 
-/// `set`'s ids ascending or descending, strictly after `after` in that direction.
-fn directed<E: Entry>(set: &BTreeSet<E>, order: Order, after: Option<E>) -> Scan<'_> {
-    match (order, after) {
-        (Order::Asc, None) => Box::new(set.iter().map(E::id)),
-        (Order::Asc, Some(after)) => Box::new(set.range((Excluded(after), Unbounded)).map(E::id)),
-        (Order::Desc, None) => Box::new(set.iter().rev().map(E::id)),
-        (Order::Desc, Some(after)) => {
-            Box::new(set.range((Unbounded, Excluded(after))).rev().map(E::id))
-        }
+/// `set`'s ids ascending or descending, from `start` on in that direction.
+fn directed<E: Entry>(set: &BTreeSet<E>, order: Order, start: Bound<E>) -> Scan<'_> {
+    // One side is always unbounded, so the range cannot be inverted (which would panic).
+    match order {
+        Order::Asc => Box::new(set.range((start, Unbounded)).map(E::id)),
+        Order::Desc => Box::new(set.range((Unbounded, start)).rev().map(E::id)),
     }
 }
