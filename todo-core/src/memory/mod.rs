@@ -15,6 +15,7 @@ mod repository;
 mod scheduler;
 mod secret_store;
 mod state_store;
+mod user_index;
 mod users;
 
 pub use clock::{ManualClock, SequentialIds};
