@@ -11,7 +11,6 @@ use crate::error::{corrupt, port_error};
 use crate::repository::SqliteTaskRepository;
 use crate::row::{get, get_instant, get_json, get_uuid};
 use crate::setup::Database;
-use crate::unit_of_work::append_audit;
 
 /// Oldest first; entries of the same instant in the order they were appended.
 const SELECT_HISTORY: &str = "\
@@ -23,8 +22,8 @@ ORDER BY at, id";
 #[async_trait]
 impl AuditLog for SqliteTaskRepository {
     async fn append(&self, entry: AuditEntry) -> PortResult<bool> {
-        let mut conn = self.db.writer.acquire().await.map_err(port_error)?;
-        Ok(append_audit(&mut conn, std::slice::from_ref(&entry)).await? == 1)
+        // Through the writer's queue: appended in a group with the writes beside it.
+        crate::unit_of_work::append(&self.db, self.commits(), entry).await
     }
 
     async fn history(&self, user_id: UserId, task_id: TaskId) -> PortResult<Vec<AuditEntry>> {

@@ -133,6 +133,11 @@ impl SqliteTaskRepository {
         self
     }
 
+    /// The queue of writes waiting for the writer (group commit).
+    pub(crate) fn commits(&self) -> &unit_of_work::CommitQueue {
+        &self.commits
+    }
+
     /// The database it uses (for health checks, backups and closing).
     pub fn database(&self) -> &Database {
         &self.db

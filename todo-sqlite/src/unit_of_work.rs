@@ -80,10 +80,25 @@ const INSERT_PROCESSED: &str =
 /// The most units one transaction takes.
 const MAX_GROUP: usize = 64;
 
+/// What a queued unit writes.
+enum Work {
+    /// A unit of work of the task repository.
+    Changes(Changes),
+    /// One audit entry (the audit consumer's append).
+    Audit(AuditEntry),
+}
+
+/// What a committed unit reports back.
+enum Done {
+    Committed,
+    /// Whether the audit entry was new.
+    Appended(bool),
+}
+
 /// A unit waiting for the writer, and where its outcome goes.
 pub(crate) struct Queued {
-    changes: Changes,
-    reply: oneshot::Sender<PortResult<()>>,
+    work: Work,
+    reply: oneshot::Sender<PortResult<Done>>,
 }
 
 /// Units waiting for the writer (shared by the clones of a repository).
@@ -116,8 +131,24 @@ pub(crate) async fn commit(db: &Database, queue: &CommitQueue, changes: Changes)
     if changes.is_empty() {
         return Ok(());
     }
+    write(db, queue, Work::Changes(changes)).await.map(drop)
+}
+
+/// Appends an audit entry, in a group with the units queued beside it; whether it was new.
+pub(crate) async fn append(
+    db: &Database,
+    queue: &CommitQueue,
+    entry: AuditEntry,
+) -> PortResult<bool> {
+    match write(db, queue, Work::Audit(entry)).await? {
+        Done::Appended(new) => Ok(new),
+        Done::Committed => Ok(true),
+    }
+}
+
+async fn write(db: &Database, queue: &CommitQueue, work: Work) -> PortResult<Done> {
     let (reply, mut outcome) = oneshot::channel();
-    queue.push(Queued { changes, reply });
+    queue.push(Queued { work, reply });
     loop {
         // Whoever holds the writer commits what is queued, which may include this unit.
         let mut writer = WriteTransaction::writer(db).await?;
@@ -149,30 +180,19 @@ async fn commit_group(writer: &mut PoolConnection<Sqlite>, group: Vec<Queued>) {
     };
     let mut outcomes = Vec::with_capacity(group.len());
     for unit in &group {
-        if let Err(e) = savepoint(tx.conn(), "SAVEPOINT unit").await {
-            tx.rollback().await;
-            return fail_all(group, &e);
-        }
-        match write_all(tx.conn(), &unit.changes).await {
-            Ok(()) => match savepoint(tx.conn(), "RELEASE unit").await {
-                Ok(()) => outcomes.push(Ok(())),
-                Err(e) => {
-                    tx.rollback().await;
-                    return fail_all(group, &e);
-                }
-            },
-            Err(e) => {
-                // Undo this unit alone. When SQLite has rolled the whole transaction back itself
-                // (a full disk, an I/O error), the savepoint is gone, and so is every unit before.
-                let undone = async {
-                    savepoint(tx.conn(), "ROLLBACK TO unit").await?;
-                    savepoint(tx.conn(), "RELEASE unit").await
-                };
-                if undone.await.is_err() {
-                    tx.rollback().await;
-                    return fail_all(group, &e);
-                }
-                outcomes.push(Err(e));
+        let run = match &unit.work {
+            Work::Changes(changes) => run_unit(tx.conn(), changes)
+                .await
+                .map(|outcome| outcome.map(|()| Done::Committed)),
+            Work::Audit(entry) => run_audit(tx.conn(), entry)
+                .await
+                .map(|outcome| outcome.map(Done::Appended)),
+        };
+        match run {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(lost) => {
+                tx.rollback().await;
+                return fail_all(group, &lost);
             }
         }
     }
@@ -181,6 +201,206 @@ async fn commit_group(writer: &mut PoolConnection<Sqlite>, group: Vec<Queued>) {
     }
     for (unit, outcome) in group.into_iter().zip(outcomes) {
         let _ = unit.reply.send(outcome);
+    }
+}
+
+/// Runs one unit inside its own savepoint: `Ok(outcome)` is the unit's own result (a failed unit is
+/// undone alone); `Err` means the transaction itself is gone (SQLite rolled it back after a full
+/// disk or an I/O error), and with it every unit before.
+async fn run_unit(
+    conn: &mut SqliteConnection,
+    changes: &Changes,
+) -> Result<PortResult<()>, PortError> {
+    if let Some(script) = Script::of(changes) {
+        // The fast path: the whole unit in one round trip to the connection's thread.
+        match script.run(conn).await {
+            Ok(()) => return Ok(Ok(())),
+            // Undo what ran, then run the unit statement by statement, which tells exactly what
+            // failed (a duplicate event, a second successor).
+            Err(e) => undo(conn).await.map_err(|_| e)?,
+        }
+    }
+    savepoint(conn, "SAVEPOINT unit").await?;
+    match write_all(conn, changes).await {
+        Ok(()) => savepoint(conn, "RELEASE unit").await.map(Ok),
+        Err(e) => {
+            undo(conn).await.map_err(|_| same_error(&e))?;
+            Ok(Err(e))
+        }
+    }
+}
+
+/// Appends one audit entry inside its own savepoint, in one round trip; see [`run_unit`].
+async fn run_audit(
+    conn: &mut SqliteConnection,
+    entry: &AuditEntry,
+) -> Result<PortResult<bool>, PortError> {
+    let snapshot = match serde_json::to_string(&entry.snapshot) {
+        Ok(snapshot) => snapshot,
+        Err(e) => {
+            return Ok(Err(PortError::other(
+                format!("audit entry {}: snapshot", entry.event_id),
+                e,
+            )))
+        }
+    };
+    let appended = sqlx::query(SCRIPT_APPEND_AUDIT)
+        .bind(entry.event_id.0)
+        .bind(entry.task_id.0)
+        .bind(entry.user_id.0)
+        .bind(entry.action.as_str())
+        .bind(micros(entry.at))
+        .bind(snapshot)
+        .fetch_all(&mut *conn)
+        .await;
+    match appended {
+        Ok(rows) => Ok(Ok(!rows.is_empty())),
+        Err(e) => {
+            let e = port_error(e);
+            undo(conn).await.map_err(|_| same_error(&e))?;
+            Ok(Err(e))
+        }
+    }
+}
+
+/// An audit entry in its own savepoint; a row comes back when it was new.
+const SCRIPT_APPEND_AUDIT: &str = "SAVEPOINT unit;\
+     INSERT INTO audit_log (event_id, task_id, user_id, action, at, snapshot) \
+     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING RETURNING 1;\
+     RELEASE unit;";
+
+/// Rolls the current unit back; fails when the savepoint is gone with the whole transaction.
+async fn undo(conn: &mut SqliteConnection) -> PortResult<()> {
+    savepoint(conn, "ROLLBACK TO unit").await?;
+    savepoint(conn, "RELEASE unit").await
+}
+
+/// A unit of inserts only (a create, a next occurrence, an audit or processed-event record), as one
+/// script of statements with positional parameters: one round trip instead of one per statement,
+/// which is most of a write's cost with SQLite in process. Updates and deletes are not scripted:
+/// their version checks need each statement's own result.
+struct Script<'a> {
+    changes: &'a Changes,
+    tasks: Vec<TaskValues<'a>>,
+    payloads: Vec<String>,
+    snapshots: Vec<String>,
+    sql: String,
+}
+
+const SCRIPT_PROCESSED: &str =
+    "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES (?, ?, ?);";
+const SCRIPT_OUTBOX: &str =
+    "INSERT INTO outbox (event_id, topic, key, event_type, payload, created_at) \
+     VALUES (?, ?, ?, ?, ?, ?);";
+const SCRIPT_OWNER: &str = "INSERT INTO users (id) VALUES (?) ON CONFLICT (id) DO NOTHING;";
+const SCRIPT_TASK: &str = "INSERT INTO tasks (id, user_id, title, description, status, priority, \
+     due_date, timezone, remind_before, recurrence, series_id, series_anchor, occurrence, \
+     predecessor_id, created_at, updated_at, completed_at, version, title_key, search_text) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);";
+const SCRIPT_TAG: &str = "INSERT INTO task_tags (task_id, user_id, tag) VALUES (?, ?, ?);";
+const SCRIPT_RECURRENCE: &str =
+    "INSERT INTO task_recurrence (task_id, pattern, rrule, next_due_date) VALUES (?, ?, ?, ?);";
+const SCRIPT_AUDIT: &str =
+    "INSERT INTO audit_log (event_id, task_id, user_id, action, at, snapshot) \
+     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING;";
+
+impl<'a> Script<'a> {
+    /// The script of `changes`, when they are inserts only (and encode).
+    fn of(changes: &'a Changes) -> Option<Self> {
+        let mut tasks = Vec::new();
+        for write in &changes.writes {
+            match write {
+                TaskWrite::Insert(task) => tasks.push(TaskValues::of(task).ok()?),
+                TaskWrite::Update { .. } | TaskWrite::Delete { .. } => return None,
+            }
+        }
+        let payloads = changes
+            .outbox
+            .iter()
+            .map(|m| serde_json::to_string(&m.payload).ok())
+            .collect::<Option<Vec<_>>>()?;
+        let snapshots = changes
+            .audit
+            .iter()
+            .map(|a| serde_json::to_string(&a.snapshot).ok())
+            .collect::<Option<Vec<_>>>()?;
+        // The same order as `write_all`.
+        let mut sql = String::from("SAVEPOINT unit;");
+        if changes.processed.is_some() {
+            sql.push_str(SCRIPT_PROCESSED);
+        }
+        for _ in &changes.outbox {
+            sql.push_str(SCRIPT_OUTBOX);
+        }
+        for task in &tasks {
+            sql.push_str(SCRIPT_OWNER);
+            sql.push_str(SCRIPT_TASK);
+            for _ in &task.tags {
+                sql.push_str(SCRIPT_TAG);
+            }
+            if task.recurrence_row.is_some() {
+                sql.push_str(SCRIPT_RECURRENCE);
+            }
+        }
+        for _ in &changes.audit {
+            sql.push_str(SCRIPT_AUDIT);
+        }
+        sql.push_str("RELEASE unit;");
+        Some(Self {
+            changes,
+            tasks,
+            payloads,
+            snapshots,
+            sql,
+        })
+    }
+
+    /// Runs the script; the statements are prepared once per shape and cached by the connection.
+    async fn run(&self, conn: &mut SqliteConnection) -> PortResult<()> {
+        let now = micros(Utc::now());
+        let mut query = sqlx::query(&self.sql);
+        if let Some(processed) = &self.changes.processed {
+            query = query
+                .bind(processed.consumer.as_str())
+                .bind(processed.event_id.0)
+                .bind(now);
+        }
+        for (message, payload) in self.changes.outbox.iter().zip(&self.payloads) {
+            query = query
+                .bind(message.id.0)
+                .bind(message.topic.as_str())
+                .bind(message.key.as_str())
+                .bind(message.event_type.as_str())
+                .bind(payload.as_str())
+                .bind(now);
+        }
+        for values in &self.tasks {
+            let task = values.task;
+            query = values.bind(query.bind(task.user_id.0));
+            for tag in &values.tags {
+                query = query
+                    .bind(task.id.0)
+                    .bind(task.user_id.0)
+                    .bind(tag.as_str());
+            }
+            if let Some((pattern, rrule, next_due_date)) = &values.recurrence_row {
+                query = query
+                    .bind(task.id.0)
+                    .bind(*pattern)
+                    .bind(rrule.as_deref())
+                    .bind(*next_due_date);
+            }
+        }
+        for (entry, snapshot) in self.changes.audit.iter().zip(&self.snapshots) {
+            query = query
+                .bind(entry.event_id.0)
+                .bind(entry.task_id.0)
+                .bind(entry.user_id.0)
+                .bind(entry.action.as_str())
+                .bind(micros(entry.at))
+                .bind(snapshot.as_str());
+        }
+        query.execute(conn).await.map(drop).map_err(port_error)
     }
 }
 
