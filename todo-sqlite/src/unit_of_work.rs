@@ -150,8 +150,13 @@ async fn write(db: &Database, queue: &CommitQueue, work: Work) -> PortResult<Don
     let (reply, mut outcome) = oneshot::channel();
     queue.push(Queued { work, reply });
     loop {
-        // Whoever holds the writer commits what is queued, which may include this unit.
-        let mut writer = WriteTransaction::writer(db).await?;
+        // Whoever gets the writer first commits everything queued: this unit, or one that queued
+        // before, whose caller then hears back without taking the writer itself.
+        let mut writer = tokio::select! {
+            biased;
+            result = &mut outcome => return result.unwrap_or_else(|_| Err(interrupted())),
+            writer = WriteTransaction::writer(db) => writer?,
+        };
         let group = queue.take();
         if !group.is_empty() {
             commit_group(&mut writer, group).await;
@@ -159,17 +164,18 @@ async fn write(db: &Database, queue: &CommitQueue, work: Work) -> PortResult<Don
         drop(writer);
         match outcome.try_recv() {
             Ok(result) => return result,
-            // Still queued behind full groups: wait for the writer again.
+            // Still queued behind full groups: wait again.
             Err(oneshot::error::TryRecvError::Empty) => continue,
-            // The caller that took this unit was cancelled mid-group: its transaction is gone.
-            Err(oneshot::error::TryRecvError::Closed) => {
-                return Err(PortError::unavailable(
-                    "sqlite: the transaction of this write was interrupted",
-                )
-                .with_retry_after(std::time::Duration::from_secs(1)))
-            }
+            Err(oneshot::error::TryRecvError::Closed) => return Err(interrupted()),
         }
     }
+}
+
+/// The caller that took this unit into its group was cancelled mid-group: the group's transaction
+/// is gone, and this unit with it.
+fn interrupted() -> PortError {
+    PortError::unavailable("sqlite: the transaction of this write was interrupted")
+        .with_retry_after(std::time::Duration::from_secs(1))
 }
 
 /// Runs `group` in one transaction, each unit in a savepoint, and tells each its outcome.
