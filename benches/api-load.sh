@@ -49,6 +49,15 @@ token=$(curl -sf "$base/api/v1/auth/signup" -H 'content-type: application/json' 
 echo "seeding $seed tasks ($mode)…"
 python3 benches/seed-tasks.py "$base" "$token" "$seed"
 
+# Measure the steady state: the outbox relay has delivered the seeding's events (the audit log and
+# the other consumers have caught up).
+for _ in $(seq 600); do
+  backlog=$(curl -sf "$base/metrics" | awk '/^todo_outbox_backlog / {print $2}')
+  [ "${backlog:-1}" = 0 ] && break
+  sleep 0.5
+done
+echo "outbox backlog before measuring: ${backlog:-unknown}"
+
 if [ "$mode" = postgres ]; then
   # Fresh statistics, as autovacuum would have them on a database that has lived a while.
   psql "${pg%/*}/$db" -qc "analyze" >/dev/null

@@ -142,12 +142,8 @@ impl OutboxStore for PostgresTaskRepository {
         let oldest: Option<DateTime<Utc>> = row.try_get(1).map_err(port_error)?;
         Ok((u64::try_from(count).unwrap_or_default(), oldest))
     }
-}
 
-impl PostgresTaskRepository {
-    /// Deletes outbox rows sent before `before` (sent rows are kept for inspection until then);
-    /// returns how many were deleted. Run it periodically, e.g. daily with a week's retention.
-    pub async fn purge_sent_outbox(&self, before: DateTime<Utc>) -> PortResult<u64> {
+    async fn purge_sent(&self, before: DateTime<Utc>) -> PortResult<u64> {
         let done = sqlx::query(PURGE_SENT)
             .bind(before)
             .execute(&self.pool)
@@ -155,7 +151,9 @@ impl PostgresTaskRepository {
             .map_err(port_error)?;
         Ok(done.rows_affected())
     }
+}
 
+impl PostgresTaskRepository {
     /// The last error recorded for an unsent message, if any (for diagnostics and tests).
     pub async fn outbox_last_error(&self, id: EventId) -> PortResult<Option<String>> {
         let error: Option<Option<String>> = sqlx::query_scalar(

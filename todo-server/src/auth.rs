@@ -245,7 +245,8 @@ mod tests {
             .unwrap();
         assert_eq!(user.email, "ada@example.com");
         assert!(
-            user.password_hash.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"),
+            user.password_hash
+                .starts_with("$argon2id$v=19$m=7168,t=5,p=1$"),
             "{}",
             user.password_hash
         );

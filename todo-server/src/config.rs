@@ -140,6 +140,9 @@ pub struct Config {
     /// `TODO_RECONCILE_SECONDS`: how often the API re-schedules every pending reminder from the
     /// database.
     pub reconcile_interval: Duration,
+    /// `TODO_OUTBOX_RETENTION_HOURS`: how long sent events stay in the outbox (for inspection)
+    /// before the relay deletes them.
+    pub outbox_retention: Duration,
 }
 
 /// A configuration value was invalid.
@@ -283,6 +286,9 @@ impl Config {
                 300,
                 1..=86_400,
             )?),
+            outbox_retention: Duration::from_secs(
+                3600 * number("TODO_OUTBOX_RETENTION_HOURS", 24, 0..=24 * 365)?,
+            ),
         })
     }
 }
@@ -516,6 +522,7 @@ mod tests {
             ("TODO_BODY_LIMIT_BYTES", "lots"),
             ("TODO_REPLICA_ID", "a b"),
             ("TODO_RECONCILE_SECONDS", "0"),
+            ("TODO_OUTBOX_RETENTION_HOURS", "forever"),
             ("TODO_LOG", "garbage[[["),
         ] {
             let error = Config::from_vars(&vars(&[(name, value)])).unwrap_err();

@@ -25,11 +25,26 @@ pub async fn relay_outbox(
     outbox: Arc<dyn OutboxStore>,
     clock: Arc<dyn Clock>,
     interval: Duration,
+    retention: Duration,
     wake: Arc<Notify>,
     shutdown: CancellationToken,
 ) {
     const BATCH: usize = 200;
+    // Sent events older than the retention are deleted once an hour (and at start).
+    const PURGE_EVERY: Duration = Duration::from_secs(3600);
+    let mut next_purge = tokio::time::Instant::now();
     loop {
+        if tokio::time::Instant::now() >= next_purge {
+            next_purge += PURGE_EVERY;
+            let before = clock.now() - chrono::Duration::from_std(retention).unwrap_or_default();
+            match outbox.purge_sent(before).await {
+                Ok(purged) => {
+                    metrics::counter!("todo_outbox_purged_total").increment(purged);
+                    debug!(purged, "sent outbox events purged");
+                }
+                Err(error) => warn!(error = %chain(&error), "purging sent outbox events failed"),
+            }
+        }
         tokio::select! {
             () = shutdown.cancelled() => break,
             () = wake.notified() => {}

@@ -338,7 +338,7 @@ async fn a_backup_taken_while_the_server_runs_holds_its_data() {
     assert_eq!(ids.len(), 2);
 }
 
-/// A server whose data directory is a 1 MiB file system of its own (a tmpfs mounted in a private
+/// A server whose data directory is a 2 MiB file system of its own (a tmpfs mounted in a private
 /// mount namespace with `unshare`, which needs no privileges where user namespaces are enabled).
 fn on_a_tiny_disk(home: &Path, data: &Path) -> Command {
     let mut command = Command::new("unshare");
@@ -349,7 +349,7 @@ fn on_a_tiny_disk(home: &Path, data: &Path) -> Command {
             "--mount",
             "sh",
             "-c",
-            r#"mount -t tmpfs -o size=1m tmpfs "$TODO_DATA_DIR" && exec "$0""#,
+            r#"mount -t tmpfs -o size=2m tmpfs "$TODO_DATA_DIR" && exec "$0""#,
             env!("CARGO_BIN_EXE_todo-server"),
         ])
         .env_clear()
@@ -399,6 +399,10 @@ async fn a_full_disk_fails_the_write_with_503_and_keeps_every_acknowledged_one()
     assert!(refusal.headers().contains_key("retry-after"));
     let body: Value = refusal.json().await.unwrap();
     assert!(body["error"]["message"].is_string(), "{body}");
+    eprintln!(
+        "{} writes fitted before the disk was full",
+        acknowledged.len()
+    );
     assert!(
         acknowledged.len() >= 5,
         "only {} writes fitted",

@@ -144,12 +144,8 @@ impl OutboxStore for SqliteTaskRepository {
         let oldest = optional_instant(get(&row, "oldest")?, "outbox created_at")?;
         Ok((u64::try_from(count).unwrap_or_default(), oldest))
     }
-}
 
-impl SqliteTaskRepository {
-    /// Deletes outbox rows sent before `before` (sent rows are kept for inspection until then);
-    /// returns how many were deleted. Run it periodically, e.g. daily with a week's retention.
-    pub async fn purge_sent_outbox(&self, before: DateTime<Utc>) -> PortResult<u64> {
+    async fn purge_sent(&self, before: DateTime<Utc>) -> PortResult<u64> {
         let done = sqlx::query(PURGE_SENT)
             .bind(micros(before))
             .execute(&self.db.writer)
@@ -157,7 +153,9 @@ impl SqliteTaskRepository {
             .map_err(port_error)?;
         Ok(done.rows_affected())
     }
+}
 
+impl SqliteTaskRepository {
     /// The last error recorded for an unsent message, if any (for diagnostics and tests).
     pub async fn outbox_last_error(&self, id: EventId) -> PortResult<Option<String>> {
         let error: Option<Option<String>> = sqlx::query_scalar(

@@ -338,16 +338,9 @@ async fn sent_rows_are_kept_until_purged() {
         .unwrap();
     repo.mark_sent(&[m.id], now).await.unwrap();
     assert_eq!(outbox_rows(&repo).await.len(), 1, "a sent row is kept");
+    assert_eq!(repo.purge_sent(now - Duration::hours(1)).await.unwrap(), 0);
     assert_eq!(
-        repo.purge_sent_outbox(now - Duration::hours(1))
-            .await
-            .unwrap(),
-        0
-    );
-    assert_eq!(
-        repo.purge_sent_outbox(now + Duration::seconds(1))
-            .await
-            .unwrap(),
+        repo.purge_sent(now + Duration::seconds(1)).await.unwrap(),
         1
     );
     assert!(outbox_rows(&repo).await.is_empty());

@@ -137,6 +137,11 @@ impl OutboxStore for InMemoryTaskRepository {
         let oldest = state.outbox.rows.values().next().map(|row| row.created_at);
         Ok((state.outbox.rows.len() as u64, oldest))
     }
+
+    async fn purge_sent(&self, _before: DateTime<Utc>) -> PortResult<u64> {
+        // Sent messages are dropped when they are marked sent: there is nothing to purge.
+        Ok(0)
+    }
 }
 
 impl InMemoryTaskRepository {

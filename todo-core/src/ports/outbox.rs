@@ -43,4 +43,8 @@ pub trait OutboxStore: Send + Sync {
 
     /// Unsent messages and the creation time of the oldest (backlog metrics).
     async fn backlog(&self) -> PortResult<(u64, Option<DateTime<Utc>>)>;
+
+    /// Deletes messages sent before `before` (sent ones may be kept a while for inspection);
+    /// returns how many were deleted. Unsent messages are never deleted.
+    async fn purge_sent(&self, before: DateTime<Utc>) -> PortResult<u64>;
 }

@@ -247,7 +247,8 @@ impl TaskRepositorySuite {
     }
 
     /// The outbox hands out committed messages oldest first, leases them, forgets sent ones, retries
-    /// failed ones from their next attempt time with the attempt counted, and reports its backlog.
+    /// failed ones from their next attempt time with the attempt counted, reports its backlog, and
+    /// purges only sent messages.
     pub async fn the_outbox_leases_retries_and_settles_messages(&self) {
         let outbox = &*self.outbox;
         let sent: Vec<_> = (1..=3)
@@ -306,6 +307,12 @@ impl TaskRepositorySuite {
             .mark_failed(m2, t0 + ms(2000), "broker unreachable")
             .await
             .expect("mark_failed failed");
+        // Retention: purging sent messages (even with a cut-off in the future) keeps every unsent,
+        // leased or failed one.
+        outbox
+            .purge_sent(t0 + ms(10_000))
+            .await
+            .expect("purge_sent failed");
 
         let after_lease = ours(&claim_all(outbox, t0 + ms(1500), t0 + ms(1600)).await, &ids);
         assert_eq!(

@@ -197,6 +197,7 @@ pub(super) fn relay(parts: &mut Parts) {
         parts.stores.outbox.clone(),
         parts.clock.clone(),
         RELAY_POLL,
+        parts.config.outbox_retention,
         parts.stores.relay_wake.clone(),
         parts.shutdown.clone(),
     ));
