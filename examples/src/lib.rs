@@ -3,13 +3,16 @@
 //! | example | shows | needs |
 //! |---|---|---|
 //! | `walkthrough` | the user scenarios on the in-memory adapters, with a simulated clock | nothing |
-//! | `with_postgres` | `todo-postgres` storage: migrations, the transactional outbox relayed to an in-process bus, the next occurrence of a recurring task created from the `completed` event | `DATABASE_URL` |
+//! | `with_sqlite` | `todo-sqlite` storage, the embedded default's: a database file, migrations, the transactional outbox relayed to an in-process bus, the next occurrence of a recurring task created from the `completed` event | nothing (or a file path) |
+//! | `with_postgres` | the same scenario on `todo-postgres` ([`storage::complete_a_recurring_task`]) | `DATABASE_URL` |
 //! | `with_dapr` | Dapr building blocks through a sidecar: events published by the outbox relay to `kafka-pubsub` and consumed back through a subscription, the reminder as a Jobs API job that calls the app back, the recurring handler's state in the `statestore` | `DAPR_HTTP_PORT` or `DAPR_HTTP_ENDPOINT`, `DATABASE_URL` (`postgres://…` or `memory:`) |
 //!
-//! Each example says at its top how to run it. `tests/examples_run.rs` runs all three against the
-//! real test stack (PostgreSQL, Kafka, daprd with the Dapr scheduler).
+//! Each example says at its top how to run it. `tests/examples_run.rs` runs all four, the last two
+//! against the real test stack (PostgreSQL, Kafka, daprd with the Dapr scheduler).
 //!
-//! This library holds only what the examples print with.
+//! This library holds what the examples print with, and the scenario of the storage examples.
+
+pub mod storage;
 
 use chrono::{DateTime, Utc};
 use todo_core::model::Task;

@@ -161,6 +161,42 @@ async fn the_walkthrough_plays_the_scenarios_without_infrastructure() {
 }
 
 #[tokio::test]
+async fn with_sqlite_stores_the_next_occurrence_in_a_file_that_outlives_the_run() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("tasks.db");
+    for run_number in 1..=2 {
+        let mut run = command("with_sqlite");
+        run.arg(&file);
+        let stdout = run_ok(run, "with_sqlite").await;
+        assert_line(&stdout, &["opened", "tasks.db", "applied the migrations"]);
+        assert_line(
+            &stdout,
+            &["search \"plant\" tagged home", "Water the plants"],
+        );
+        assert_line(&stdout, &["outbox relay -> in-process bus:", "0 failed"]);
+        assert_line(
+            &stdout,
+            &[
+                "next occurrence:",
+                "Water the plants",
+                "[pending]",
+                "09:00",
+                "(Europe/Berlin)",
+            ],
+        );
+        // Each run is a new user in the same file: its ids follow the first run's.
+        if run_number == 2 {
+            assert_line(&stdout, &["created #", "\"Water the plants\""]);
+            assert!(
+                !stdout.contains("created #1 "),
+                "the second run starts after the first run's tasks:\n{stdout}"
+            );
+        }
+    }
+    assert!(file.exists());
+}
+
+#[tokio::test]
 async fn with_postgres_stores_the_next_occurrence_from_the_relayed_outbox() {
     let db = TestDatabase::create().await.expect("a test database");
     let mut run = command("with_postgres");
