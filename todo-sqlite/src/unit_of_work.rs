@@ -16,12 +16,14 @@ use std::sync::Mutex;
 
 use chrono::Utc;
 use sqlx::pool::PoolConnection;
+use sqlx::query::Query;
+use sqlx::sqlite::SqliteArguments;
 use sqlx::{Sqlite, SqliteConnection};
 use tokio::sync::oneshot;
 
 use todo_core::error::PortError;
 use todo_core::events::Message;
-use todo_core::model::{TaskId, UserId};
+use todo_core::model::{Task, TaskId, UserId};
 use todo_core::ports::{AuditEntry, Changes, PortResult, ProcessedEvent, TaskWrite};
 
 use crate::error::port_error;
@@ -30,13 +32,12 @@ use crate::setup::Database;
 use crate::transaction::WriteTransaction;
 
 /// Records the owner of a task on its first task.
-const INSERT_OWNER: &str = "INSERT INTO users (id) VALUES (?1) ON CONFLICT (id) DO NOTHING";
+const INSERT_OWNER: &str = "INSERT INTO users (id) VALUES (?) ON CONFLICT (id) DO NOTHING;";
 
-const INSERT_TASK: &str = "\
-INSERT INTO tasks (id, user_id, title, description, status, priority, due_date, timezone,
-    remind_before, recurrence, series_id, series_anchor, occurrence, predecessor_id, created_at,
-    updated_at, completed_at, version, title_key, search_text)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)";
+const INSERT_TASK: &str = "INSERT INTO tasks (id, user_id, title, description, status, priority, \
+     due_date, timezone, remind_before, recurrence, series_id, series_anchor, occurrence, \
+     predecessor_id, created_at, updated_at, completed_at, version, title_key, search_text) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);";
 
 /// Replaces a task at the expected version (`?21`).
 const UPDATE_TASK: &str = "\
@@ -52,30 +53,29 @@ const DELETE_TASK: &str = "DELETE FROM tasks WHERE id = ?1 AND user_id = ?2 AND 
 
 const DELETE_TAGS: &str = "DELETE FROM task_tags WHERE task_id = ?1";
 
-const INSERT_TAG: &str = "INSERT INTO task_tags (task_id, user_id, tag) VALUES (?1, ?2, ?3)";
+const INSERT_TAG: &str = "INSERT INTO task_tags (task_id, user_id, tag) VALUES (?, ?, ?);";
 
 const DELETE_RECURRENCE: &str = "DELETE FROM task_recurrence WHERE task_id = ?1";
 
-const INSERT_RECURRENCE: &str = "\
-INSERT INTO task_recurrence (task_id, pattern, rrule, next_due_date) VALUES (?1, ?2, ?3, ?4)";
+const INSERT_RECURRENCE: &str =
+    "INSERT INTO task_recurrence (task_id, pattern, rrule, next_due_date) VALUES (?, ?, ?, ?);";
 
 /// The stored version of a user's task, to tell a stale write from a missing task.
 const STORED_VERSION: &str = "SELECT version FROM tasks WHERE id = ?1 AND user_id = ?2";
 
 /// Appends an outbox message; `seq` records the commit order.
-const INSERT_OUTBOX: &str = "\
-INSERT INTO outbox (event_id, topic, key, event_type, payload, created_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+const INSERT_OUTBOX: &str =
+    "INSERT INTO outbox (event_id, topic, key, event_type, payload, created_at) \
+     VALUES (?, ?, ?, ?, ?, ?);";
 
 /// Appends an audit entry; an event already recorded is skipped.
-const INSERT_AUDIT: &str = "\
-INSERT INTO audit_log (event_id, task_id, user_id, action, at, snapshot)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-ON CONFLICT (event_id) DO NOTHING";
+const INSERT_AUDIT: &str =
+    "INSERT INTO audit_log (event_id, task_id, user_id, action, at, snapshot) \
+     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING;";
 
 /// Marks an event processed by a consumer group; a second mark is a unique violation.
 const INSERT_PROCESSED: &str =
-    "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES (?1, ?2, ?3)";
+    "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES (?, ?, ?);";
 
 /// The most units one transaction takes.
 const MAX_GROUP: usize = 64;
@@ -241,22 +241,11 @@ async fn run_audit(
     conn: &mut SqliteConnection,
     entry: &AuditEntry,
 ) -> Result<PortResult<bool>, PortError> {
-    let snapshot = match serde_json::to_string(&entry.snapshot) {
+    let snapshot = match snapshot_text(entry) {
         Ok(snapshot) => snapshot,
-        Err(e) => {
-            return Ok(Err(PortError::other(
-                format!("audit entry {}: snapshot", entry.event_id),
-                e,
-            )))
-        }
+        Err(e) => return Ok(Err(e)),
     };
-    let appended = sqlx::query(SCRIPT_APPEND_AUDIT)
-        .bind(entry.event_id.0)
-        .bind(entry.task_id.0)
-        .bind(entry.user_id.0)
-        .bind(entry.action.as_str())
-        .bind(micros(entry.at))
-        .bind(snapshot)
+    let appended = bind_audit(sqlx::query(SCRIPT_APPEND_AUDIT), entry, &snapshot)
         .fetch_all(&mut *conn)
         .await;
     match appended {
@@ -274,6 +263,81 @@ const SCRIPT_APPEND_AUDIT: &str = "SAVEPOINT unit;\
      INSERT INTO audit_log (event_id, task_id, user_id, action, at, snapshot) \
      VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING RETURNING 1;\
      RELEASE unit;";
+
+type SqliteQuery<'q> = Query<'q, Sqlite, SqliteArguments<'q>>;
+
+/// Binds [`INSERT_PROCESSED`]'s values.
+fn bind_processed<'q>(
+    query: SqliteQuery<'q>,
+    mark: &'q ProcessedEvent,
+    now: i64,
+) -> SqliteQuery<'q> {
+    query
+        .bind(mark.consumer.as_str())
+        .bind(mark.event_id.0)
+        .bind(now)
+}
+
+/// Binds [`INSERT_OUTBOX`]'s values.
+fn bind_outbox<'q>(
+    query: SqliteQuery<'q>,
+    message: &'q Message,
+    payload: &'q str,
+    now: i64,
+) -> SqliteQuery<'q> {
+    query
+        .bind(message.id.0)
+        .bind(message.topic.as_str())
+        .bind(message.key.as_str())
+        .bind(message.event_type.as_str())
+        .bind(payload)
+        .bind(now)
+}
+
+/// Binds [`INSERT_AUDIT`]'s (and [`SCRIPT_APPEND_AUDIT`]'s) values.
+fn bind_audit<'q>(
+    query: SqliteQuery<'q>,
+    entry: &'q AuditEntry,
+    snapshot: &'q str,
+) -> SqliteQuery<'q> {
+    query
+        .bind(entry.event_id.0)
+        .bind(entry.task_id.0)
+        .bind(entry.user_id.0)
+        .bind(entry.action.as_str())
+        .bind(micros(entry.at))
+        .bind(snapshot)
+}
+
+/// Binds [`INSERT_TAG`]'s values.
+fn bind_tag<'q>(query: SqliteQuery<'q>, task: &Task, tag: &'q str) -> SqliteQuery<'q> {
+    query.bind(task.id.0).bind(task.user_id.0).bind(tag)
+}
+
+/// Binds [`INSERT_RECURRENCE`]'s values.
+fn bind_recurrence<'q>(
+    query: SqliteQuery<'q>,
+    task: &Task,
+    (pattern, rrule, next_due_date): &'q (&'static str, Option<String>, i64),
+) -> SqliteQuery<'q> {
+    query
+        .bind(task.id.0)
+        .bind(*pattern)
+        .bind(rrule.as_deref())
+        .bind(*next_due_date)
+}
+
+/// The JSON text of an audit entry's snapshot.
+fn snapshot_text(entry: &AuditEntry) -> PortResult<String> {
+    serde_json::to_string(&entry.snapshot)
+        .map_err(|e| PortError::other(format!("audit entry {}: snapshot", entry.event_id), e))
+}
+
+/// The JSON text of an outbox message's payload.
+fn payload_text(message: &Message) -> PortResult<String> {
+    serde_json::to_string(&message.payload)
+        .map_err(|e| PortError::other(format!("outbox message {}: payload", message.id), e))
+}
 
 /// Rolls the current unit back; fails when the savepoint is gone with the whole transaction.
 async fn undo(conn: &mut SqliteConnection) -> PortResult<()> {
@@ -293,23 +357,6 @@ struct Script<'a> {
     sql: String,
 }
 
-const SCRIPT_PROCESSED: &str =
-    "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES (?, ?, ?);";
-const SCRIPT_OUTBOX: &str =
-    "INSERT INTO outbox (event_id, topic, key, event_type, payload, created_at) \
-     VALUES (?, ?, ?, ?, ?, ?);";
-const SCRIPT_OWNER: &str = "INSERT INTO users (id) VALUES (?) ON CONFLICT (id) DO NOTHING;";
-const SCRIPT_TASK: &str = "INSERT INTO tasks (id, user_id, title, description, status, priority, \
-     due_date, timezone, remind_before, recurrence, series_id, series_anchor, occurrence, \
-     predecessor_id, created_at, updated_at, completed_at, version, title_key, search_text) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);";
-const SCRIPT_TAG: &str = "INSERT INTO task_tags (task_id, user_id, tag) VALUES (?, ?, ?);";
-const SCRIPT_RECURRENCE: &str =
-    "INSERT INTO task_recurrence (task_id, pattern, rrule, next_due_date) VALUES (?, ?, ?, ?);";
-const SCRIPT_AUDIT: &str =
-    "INSERT INTO audit_log (event_id, task_id, user_id, action, at, snapshot) \
-     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING;";
-
 impl<'a> Script<'a> {
     /// The script of `changes`, when they are inserts only (and encode).
     fn of(changes: &'a Changes) -> Option<Self> {
@@ -323,33 +370,33 @@ impl<'a> Script<'a> {
         let payloads = changes
             .outbox
             .iter()
-            .map(|m| serde_json::to_string(&m.payload).ok())
+            .map(|m| payload_text(m).ok())
             .collect::<Option<Vec<_>>>()?;
         let snapshots = changes
             .audit
             .iter()
-            .map(|a| serde_json::to_string(&a.snapshot).ok())
+            .map(|a| snapshot_text(a).ok())
             .collect::<Option<Vec<_>>>()?;
         // The same order as `write_all`.
         let mut sql = String::from("SAVEPOINT unit;");
         if changes.processed.is_some() {
-            sql.push_str(SCRIPT_PROCESSED);
+            sql.push_str(INSERT_PROCESSED);
         }
         for _ in &changes.outbox {
-            sql.push_str(SCRIPT_OUTBOX);
+            sql.push_str(INSERT_OUTBOX);
         }
         for task in &tasks {
-            sql.push_str(SCRIPT_OWNER);
-            sql.push_str(SCRIPT_TASK);
+            sql.push_str(INSERT_OWNER);
+            sql.push_str(INSERT_TASK);
             for _ in &task.tags {
-                sql.push_str(SCRIPT_TAG);
+                sql.push_str(INSERT_TAG);
             }
             if task.recurrence_row.is_some() {
-                sql.push_str(SCRIPT_RECURRENCE);
+                sql.push_str(INSERT_RECURRENCE);
             }
         }
         for _ in &changes.audit {
-            sql.push_str(SCRIPT_AUDIT);
+            sql.push_str(INSERT_AUDIT);
         }
         sql.push_str("RELEASE unit;");
         Some(Self {
@@ -366,45 +413,23 @@ impl<'a> Script<'a> {
         let now = micros(Utc::now());
         let mut query = sqlx::query(&self.sql);
         if let Some(processed) = &self.changes.processed {
-            query = query
-                .bind(processed.consumer.as_str())
-                .bind(processed.event_id.0)
-                .bind(now);
+            query = bind_processed(query, processed, now);
         }
         for (message, payload) in self.changes.outbox.iter().zip(&self.payloads) {
-            query = query
-                .bind(message.id.0)
-                .bind(message.topic.as_str())
-                .bind(message.key.as_str())
-                .bind(message.event_type.as_str())
-                .bind(payload.as_str())
-                .bind(now);
+            query = bind_outbox(query, message, payload, now);
         }
         for values in &self.tasks {
             let task = values.task;
             query = values.bind(query.bind(task.user_id.0));
             for tag in &values.tags {
-                query = query
-                    .bind(task.id.0)
-                    .bind(task.user_id.0)
-                    .bind(tag.as_str());
+                query = bind_tag(query, task, tag);
             }
-            if let Some((pattern, rrule, next_due_date)) = &values.recurrence_row {
-                query = query
-                    .bind(task.id.0)
-                    .bind(*pattern)
-                    .bind(rrule.as_deref())
-                    .bind(*next_due_date);
+            if let Some(row) = &values.recurrence_row {
+                query = bind_recurrence(query, task, row);
             }
         }
         for (entry, snapshot) in self.changes.audit.iter().zip(&self.snapshots) {
-            query = query
-                .bind(entry.event_id.0)
-                .bind(entry.task_id.0)
-                .bind(entry.user_id.0)
-                .bind(entry.action.as_str())
-                .bind(micros(entry.at))
-                .bind(snapshot.as_str());
+            query = bind_audit(query, entry, snapshot);
         }
         query.execute(conn).await.map(drop).map_err(port_error)
     }
@@ -476,10 +501,7 @@ async fn write_all(conn: &mut SqliteConnection, changes: &Changes) -> PortResult
 }
 
 async fn mark_processed(conn: &mut SqliteConnection, processed: &ProcessedEvent) -> PortResult<()> {
-    sqlx::query(INSERT_PROCESSED)
-        .bind(&processed.consumer)
-        .bind(processed.event_id.0)
-        .bind(micros(Utc::now()))
+    bind_processed(sqlx::query(INSERT_PROCESSED), processed, micros(Utc::now()))
         .execute(conn)
         .await
         .map_err(|e| match port_error(e) {
@@ -497,15 +519,8 @@ async fn append_outbox(conn: &mut SqliteConnection, messages: &[Message]) -> Por
     // One instant for the unit: its messages were committed together; seq keeps their order.
     let created_at = micros(Utc::now());
     for message in messages {
-        let payload = serde_json::to_string(&message.payload)
-            .map_err(|e| PortError::other(format!("outbox message {}: payload", message.id), e))?;
-        sqlx::query(INSERT_OUTBOX)
-            .bind(message.id.0)
-            .bind(&message.topic)
-            .bind(&message.key)
-            .bind(&message.event_type)
-            .bind(payload)
-            .bind(created_at)
+        let payload = payload_text(message)?;
+        bind_outbox(sqlx::query(INSERT_OUTBOX), message, &payload, created_at)
             .execute(&mut *conn)
             .await
             .map_err(port_error)?;
@@ -520,16 +535,8 @@ pub(crate) async fn append_audit(
 ) -> PortResult<u64> {
     let mut appended = 0;
     for entry in entries {
-        let snapshot = serde_json::to_string(&entry.snapshot).map_err(|e| {
-            PortError::other(format!("audit entry {}: snapshot", entry.event_id), e)
-        })?;
-        appended += sqlx::query(INSERT_AUDIT)
-            .bind(entry.event_id.0)
-            .bind(entry.task_id.0)
-            .bind(entry.user_id.0)
-            .bind(entry.action.as_str())
-            .bind(micros(entry.at))
-            .bind(snapshot)
+        let snapshot = snapshot_text(entry)?;
+        appended += bind_audit(sqlx::query(INSERT_AUDIT), entry, &snapshot)
             .execute(&mut *conn)
             .await
             .map_err(port_error)?
@@ -615,20 +622,13 @@ async fn write_dependents(
             .map_err(port_error)?;
     }
     for tag in &values.tags {
-        sqlx::query(INSERT_TAG)
-            .bind(task.id.0)
-            .bind(task.user_id.0)
-            .bind(tag)
+        bind_tag(sqlx::query(INSERT_TAG), task, tag)
             .execute(&mut *conn)
             .await
             .map_err(port_error)?;
     }
-    if let Some((pattern, rrule, next_due_date)) = &values.recurrence_row {
-        sqlx::query(INSERT_RECURRENCE)
-            .bind(task.id.0)
-            .bind(*pattern)
-            .bind(rrule.as_deref())
-            .bind(*next_due_date)
+    if let Some(row) = &values.recurrence_row {
+        bind_recurrence(sqlx::query(INSERT_RECURRENCE), task, row)
             .execute(&mut *conn)
             .await
             .map_err(port_error)?;
