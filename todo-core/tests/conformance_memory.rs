@@ -192,8 +192,8 @@ impl OutboxHarness for MemoryOutbox {
     }
 }
 
-fn memory_outbox() -> OutboxRelaySuite<MemoryOutbox> {
-    OutboxRelaySuite::new(MemoryOutbox(Arc::new(InMemoryTaskRepository::new())))
+fn memory_outbox() -> OutboxRelaySuite<impl AsyncFn() -> MemoryOutbox> {
+    OutboxRelaySuite::new(async || MemoryOutbox(Arc::new(InMemoryTaskRepository::new())))
 }
 
 #[tokio::test]
@@ -211,22 +211,8 @@ async fn in_memory_a_relay_that_dies_holding_a_lease_leaves_its_rows_to_the_next
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn in_memory_fifty_concurrent_completions_create_exactly_one_next_occurrence() {
+async fn the_in_memory_repository_decides_every_race() {
     RaceSuite::new(Arc::new(InMemoryTaskRepository::new()))
-        .fifty_concurrent_completions_create_exactly_one_next_occurrence()
-        .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn in_memory_duplicate_and_replayed_completed_events_create_one_next_occurrence() {
-    RaceSuite::new(Arc::new(InMemoryTaskRepository::new()))
-        .duplicate_and_replayed_completed_events_create_one_next_occurrence()
-        .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn in_memory_of_concurrent_updates_from_one_version_exactly_one_wins() {
-    RaceSuite::new(Arc::new(InMemoryTaskRepository::new()))
-        .of_concurrent_updates_from_one_version_exactly_one_wins()
+        .run_all()
         .await;
 }

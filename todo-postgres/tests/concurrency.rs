@@ -6,25 +6,7 @@ mod support;
 use todo_core::testkit::RaceSuite;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fifty_concurrent_completions_create_exactly_one_next_occurrence() {
+async fn the_postgres_store_decides_every_race() {
     let (_db, repo) = support::fresh_store().await;
-    RaceSuite::new(repo)
-        .fifty_concurrent_completions_create_exactly_one_next_occurrence()
-        .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn duplicate_and_replayed_completed_events_create_one_next_occurrence() {
-    let (_db, repo) = support::fresh_store().await;
-    RaceSuite::new(repo)
-        .duplicate_and_replayed_completed_events_create_one_next_occurrence()
-        .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn of_concurrent_updates_from_one_version_exactly_one_wins() {
-    let (_db, repo) = support::fresh_store().await;
-    RaceSuite::new(repo)
-        .of_concurrent_updates_from_one_version_exactly_one_wins()
-        .await;
+    RaceSuite::new(repo).run_all().await;
 }

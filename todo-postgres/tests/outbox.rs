@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -14,106 +14,52 @@ use todo_core::testkit::{OutboxHarness, OutboxRelaySuite, OutboxStoreHandle};
 use todo_postgres::PostgresTaskRepository;
 use todo_testkit::TestDatabase;
 
-/// A fresh database; `current` is the repository of the live process (replaced by a restart).
+/// A fresh database and the repository of the process under test.
 struct PostgresOutbox {
     db: TestDatabase,
-    current: Mutex<Arc<PostgresTaskRepository>>,
+    repo: Arc<PostgresTaskRepository>,
 }
 
 impl PostgresOutbox {
-    async fn fresh() -> OutboxRelaySuite<Self> {
+    async fn fresh() -> Self {
         let (db, repo) = support::fresh_store().await;
-        OutboxRelaySuite::new(Self {
-            db,
-            current: Mutex::new(repo),
-        })
-    }
-
-    fn current(&self) -> Arc<PostgresTaskRepository> {
-        self.current
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        Self { db, repo }
     }
 }
 
 #[async_trait]
 impl OutboxHarness for PostgresOutbox {
     fn store(&self) -> OutboxStoreHandle {
-        OutboxStoreHandle::new(self.current())
+        OutboxStoreHandle::new(self.repo.clone())
     }
 
+    /// A repository with its own pool, as another replica has.
     async fn replica(&self) -> OutboxStoreHandle {
         OutboxStoreHandle::new(support::another_replica(&self.db).await)
     }
 
     async fn restart(&self) -> OutboxStoreHandle {
         // The process's pool goes away with it; the new process opens its own.
-        self.current().pool().close().await;
-        let restarted = support::another_replica(&self.db).await;
-        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = restarted.clone();
-        OutboxStoreHandle::new(restarted)
+        self.repo.pool().close().await;
+        OutboxStoreHandle::new(support::another_replica(&self.db).await)
     }
 
     async fn rows(&self) -> Vec<(Uuid, String, serde_json::Value)> {
         sqlx::query_as("SELECT event_id, key, payload FROM outbox ORDER BY created_at, seq")
-            .fetch_all(self.current().pool())
+            .fetch_all(self.repo.pool())
             .await
             .expect("reading the outbox")
     }
 
     async fn last_error(&self, id: EventId) -> Option<String> {
-        self.current()
+        self.repo
             .outbox_last_error(id)
             .await
             .expect("reading the last error")
     }
 }
 
-#[tokio::test]
-async fn events_are_written_in_the_transaction_of_their_change() {
-    PostgresOutbox::fresh()
-        .await
-        .events_are_written_in_the_transaction_of_their_change()
-        .await;
-}
-
-#[tokio::test]
-async fn events_committed_before_a_crash_are_relayed_after_restart() {
-    PostgresOutbox::fresh()
-        .await
-        .events_committed_before_a_crash_are_relayed_after_restart()
-        .await;
-}
-
-#[tokio::test]
-async fn a_relay_that_dies_holding_a_lease_leaves_its_rows_to_the_next_relay() {
-    PostgresOutbox::fresh()
-        .await
-        .a_relay_that_dies_holding_a_lease_leaves_its_rows_to_the_next_relay()
-        .await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_relays_publish_each_event_once() {
-    PostgresOutbox::fresh()
-        .await
-        .concurrent_relays_publish_each_event_once()
-        .await;
-}
-
-#[tokio::test]
-async fn an_unsent_event_holds_back_the_later_events_of_its_task() {
-    PostgresOutbox::fresh()
-        .await
-        .an_unsent_event_holds_back_the_later_events_of_its_task()
-        .await;
-}
-
-#[tokio::test]
-async fn sent_rows_are_kept_until_purged() {
-    PostgresOutbox::fresh()
-        .await
-        .sent_rows_are_kept_until_purged()
-        .await;
+async fn the_postgres_outbox_relay_conforms() {
+    OutboxRelaySuite::new(PostgresOutbox::fresh).run_all().await;
 }

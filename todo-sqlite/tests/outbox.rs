@@ -20,12 +20,12 @@ struct SqliteOutbox {
 }
 
 impl SqliteOutbox {
-    async fn fresh() -> OutboxRelaySuite<Self> {
+    async fn fresh() -> Self {
         let (db, repo) = support::fresh_store().await;
-        OutboxRelaySuite::new(Self {
+        Self {
             db,
             current: Mutex::new(Some(repo)),
-        })
+        }
     }
 
     fn current(&self) -> Arc<SqliteTaskRepository> {
@@ -88,50 +88,7 @@ impl OutboxHarness for SqliteOutbox {
     }
 }
 
-#[tokio::test]
-async fn events_are_written_in_the_transaction_of_their_change() {
-    SqliteOutbox::fresh()
-        .await
-        .events_are_written_in_the_transaction_of_their_change()
-        .await;
-}
-
-#[tokio::test]
-async fn events_committed_before_a_crash_are_relayed_after_restart() {
-    SqliteOutbox::fresh()
-        .await
-        .events_committed_before_a_crash_are_relayed_after_restart()
-        .await;
-}
-
-#[tokio::test]
-async fn a_relay_that_dies_holding_a_lease_leaves_its_rows_to_the_next_relay() {
-    SqliteOutbox::fresh()
-        .await
-        .a_relay_that_dies_holding_a_lease_leaves_its_rows_to_the_next_relay()
-        .await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_relays_publish_each_event_once() {
-    SqliteOutbox::fresh()
-        .await
-        .concurrent_relays_publish_each_event_once()
-        .await;
-}
-
-#[tokio::test]
-async fn an_unsent_event_holds_back_the_later_events_of_its_task() {
-    SqliteOutbox::fresh()
-        .await
-        .an_unsent_event_holds_back_the_later_events_of_its_task()
-        .await;
-}
-
-#[tokio::test]
-async fn sent_rows_are_kept_until_purged() {
-    SqliteOutbox::fresh()
-        .await
-        .sent_rows_are_kept_until_purged()
-        .await;
+async fn the_sqlite_outbox_relay_conforms() {
+    OutboxRelaySuite::new(SqliteOutbox::fresh).run_all().await;
 }

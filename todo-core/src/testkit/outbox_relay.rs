@@ -43,8 +43,8 @@ impl OutboxStoreHandle {
     }
 }
 
-/// What an adapter test supplies to [`OutboxRelaySuite`]: a store with an empty outbox, used by one
-/// case only, and the adapter-specific ways to look at and reopen it.
+/// What an adapter test supplies to [`OutboxRelaySuite`], fresh for every case: a store with an empty
+/// outbox, and the adapter-specific ways to look at and reopen it.
 #[async_trait]
 pub trait OutboxHarness: Send + Sync {
     /// The store under test.
@@ -55,7 +55,8 @@ pub trait OutboxHarness: Send + Sync {
 
     /// The process dies after a commit: every connection of [`store`](Self::store) goes away, and
     /// the data is opened again as a new process would. Only
-    /// [`OutboxRelaySuite::events_committed_before_a_crash_are_relayed_after_restart`] calls it.
+    /// [`OutboxRelaySuite::events_committed_before_a_crash_are_relayed_after_restart`] calls it, and
+    /// uses nothing but the returned handle afterwards.
     async fn restart(&self) -> OutboxStoreHandle;
 
     /// Every stored outbox row, sent or not, in commit order: event id, key and payload as stored.
@@ -65,9 +66,9 @@ pub trait OutboxHarness: Send + Sync {
     async fn last_error(&self, id: EventId) -> Option<String>;
 }
 
-/// The outbox relay cases; each needs a harness of its own (an empty outbox).
-pub struct OutboxRelaySuite<H> {
-    harness: H,
+/// The outbox relay cases; each opens a harness of its own (an empty outbox) with `fresh`.
+pub struct OutboxRelaySuite<F> {
+    fresh: F,
 }
 
 fn service(repo: Arc<dyn TaskRepository>) -> TaskService {
@@ -89,15 +90,35 @@ fn message(key: &str) -> Message {
     }
 }
 
-impl<H: OutboxHarness> OutboxRelaySuite<H> {
-    /// A suite over a fresh store.
-    pub fn new(harness: H) -> Self {
-        Self { harness }
+impl<F, H> OutboxRelaySuite<F>
+where
+    F: AsyncFn() -> H,
+    H: OutboxHarness,
+{
+    /// A suite whose cases each open a new, empty store with `fresh`.
+    pub fn new(fresh: F) -> Self {
+        Self { fresh }
+    }
+
+    /// Runs every case, one after the other, each on a fresh store. Call it on a multi-threaded
+    /// runtime, so the concurrent relays really overlap.
+    pub async fn run_all(&self) {
+        self.events_are_written_in_the_transaction_of_their_change()
+            .await;
+        self.events_committed_before_a_crash_are_relayed_after_restart()
+            .await;
+        self.a_relay_that_dies_holding_a_lease_leaves_its_rows_to_the_next_relay()
+            .await;
+        self.concurrent_relays_publish_each_event_once().await;
+        self.an_unsent_event_holds_back_the_later_events_of_its_task()
+            .await;
+        self.sent_rows_are_kept_until_purged().await;
     }
 
     /// A change and its events commit together; a refused unit leaves no event behind.
     pub async fn events_are_written_in_the_transaction_of_their_change(&self) {
-        let repo = self.harness.store();
+        let harness = (self.fresh)().await;
+        let repo = harness.store();
         let tasks = service(repo.tasks.clone());
         let user = UserId(Uuid::new_v4());
 
@@ -105,7 +126,7 @@ impl<H: OutboxHarness> OutboxRelaySuite<H> {
             .create_task(user, NewTask::titled("Buy milk").expect("a valid title"))
             .await
             .expect("creating a task");
-        let rows = self.harness.rows().await;
+        let rows = harness.rows().await;
         assert_eq!(rows.len(), 1, "one created event with the created task");
         assert_eq!(rows[0].1, task.id.to_string(), "keyed by task id");
         assert_eq!(rows[0].2["event_type"], "created");
@@ -128,7 +149,7 @@ impl<H: OutboxHarness> OutboxRelaySuite<H> {
             .await;
         assert!(refused.is_err(), "a stale update must fail: {refused:?}");
         assert_eq!(
-            self.harness.rows().await.len(),
+            harness.rows().await.len(),
             1,
             "the refused unit wrote an event"
         );
@@ -138,8 +159,7 @@ impl<H: OutboxHarness> OutboxRelaySuite<H> {
             .complete_task(user, task.id)
             .await
             .expect("completing the task");
-        let types: Vec<_> = self
-            .harness
+        let types: Vec<_> = harness
             .rows()
             .await
             .into_iter()
@@ -156,10 +176,11 @@ impl<H: OutboxHarness> OutboxRelaySuite<H> {
     /// Events committed by a process that dies before publishing are relayed, once and in commit
     /// order, by the next process.
     pub async fn events_committed_before_a_crash_are_relayed_after_restart(&self) {
+        let harness = (self.fresh)().await;
         let user = UserId(Uuid::new_v4());
         let mut expected = Vec::new();
         {
-            let tasks = service(self.harness.store().tasks);
+            let tasks = service(harness.store().tasks);
             for title in ["Pay rent", "Call mom", "Water plants"] {
                 let task = tasks
                     .create_task(user, NewTask::titled(title).expect("a valid title"))
@@ -183,7 +204,7 @@ impl<H: OutboxHarness> OutboxRelaySuite<H> {
                 .await
                 .expect("completing a task");
         }
-        let committed: Vec<Uuid> = self.harness.rows().await.into_iter().map(|r| r.0).collect();
+        let committed: Vec<Uuid> = harness.rows().await.into_iter().map(|r| r.0).collect();
         assert_eq!(
             committed.len(),
             6,
@@ -191,7 +212,7 @@ impl<H: OutboxHarness> OutboxRelaySuite<H> {
         );
 
         // The process dies after commit and before any publish; a new process relays.
-        let restarted = self.harness.restart().await;
+        let restarted = harness.restart().await;
         let bus = Arc::new(InMemoryEventBus::new());
         let relay = OutboxRelay::new(restarted.outbox.clone(), bus.clone(), Arc::new(SystemClock));
         let report = relay.drain(100, 10).await.expect("draining the outbox");
@@ -210,7 +231,8 @@ impl<H: OutboxHarness> OutboxRelaySuite<H> {
     /// Rows claimed by a relay that dies are left alone until its lease runs out, then relayed by
     /// another one, their payloads intact.
     pub async fn a_relay_that_dies_holding_a_lease_leaves_its_rows_to_the_next_relay(&self) {
-        let repo = self.harness.store();
+        let harness = (self.fresh)().await;
+        let repo = harness.store();
         let messages: Vec<Message> = (0..3).map(|n| message(&format!("task-{n}"))).collect();
         repo.tasks
             .commit(Changes {
@@ -232,7 +254,7 @@ impl<H: OutboxHarness> OutboxRelaySuite<H> {
 
         let clock = Arc::new(ManualClock::new(now));
         let bus = Arc::new(InMemoryEventBus::new());
-        let successor = self.harness.replica().await;
+        let successor = harness.replica().await;
         let relay = OutboxRelay::new(successor.outbox, bus.clone(), clock.clone());
         assert_eq!(
             relay.relay_once(10).await.expect("a relay pass").sent,
@@ -251,7 +273,8 @@ impl<H: OutboxHarness> OutboxRelaySuite<H> {
     /// Three relays on their own replicas share the work, publish every event once and each task's
     /// events in commit order. Run it on a multi-threaded runtime, so the relays really overlap.
     pub async fn concurrent_relays_publish_each_event_once(&self) {
-        let repo = self.harness.store();
+        let harness = (self.fresh)().await;
+        let repo = harness.store();
         const EVENTS: usize = 600;
         let messages: Vec<Message> = (0..EVENTS)
             .map(|n| message(&format!("task-{}", n % 97)))
@@ -269,7 +292,7 @@ impl<H: OutboxHarness> OutboxRelaySuite<H> {
         let bus = Arc::new(InMemoryEventBus::new());
         let mut relays = Vec::new();
         for _ in 0..3 {
-            let replica = self.harness.replica().await;
+            let replica = harness.replica().await;
             let relay = OutboxRelay::new(replica.outbox, bus.clone(), Arc::new(SystemClock));
             relays.push(tokio::spawn(async move {
                 let mut sent = 0;
@@ -324,7 +347,8 @@ impl<H: OutboxHarness> OutboxRelaySuite<H> {
     /// A task's event that is leased or backing off holds back its later events; other tasks'
     /// events go out meanwhile.
     pub async fn an_unsent_event_holds_back_the_later_events_of_its_task(&self) {
-        let repo = self.harness.store();
+        let harness = (self.fresh)().await;
+        let repo = harness.store();
         let (first, second, other) = (message("7"), message("7"), message("8"));
         for m in [&first, &second, &other] {
             repo.tasks
@@ -366,7 +390,7 @@ impl<H: OutboxHarness> OutboxRelaySuite<H> {
             .await
             .expect("marking failed");
         assert_eq!(
-            self.harness.last_error(first.id).await.as_deref(),
+            harness.last_error(first.id).await.as_deref(),
             Some("broker down")
         );
         let waiting = outbox
@@ -387,7 +411,8 @@ impl<H: OutboxHarness> OutboxRelaySuite<H> {
     /// A sent row stays in the table until [`OutboxStore::purge_sent`] removes it (a store that
     /// forgets sent rows at once, as the in-memory one does, skips this case).
     pub async fn sent_rows_are_kept_until_purged(&self) {
-        let repo = self.harness.store();
+        let harness = (self.fresh)().await;
+        let repo = harness.store();
         let m = message("1");
         repo.tasks
             .commit(Changes {
@@ -403,7 +428,7 @@ impl<H: OutboxHarness> OutboxRelaySuite<H> {
             .await
             .expect("claiming");
         outbox.mark_sent(&[m.id], now).await.expect("marking sent");
-        assert_eq!(self.harness.rows().await.len(), 1, "a sent row is kept");
+        assert_eq!(harness.rows().await.len(), 1, "a sent row is kept");
         assert_eq!(
             outbox
                 .purge_sent(now - Duration::hours(1))
@@ -418,6 +443,6 @@ impl<H: OutboxHarness> OutboxRelaySuite<H> {
                 .expect("purging"),
             1
         );
-        assert!(self.harness.rows().await.is_empty());
+        assert!(harness.rows().await.is_empty());
     }
 }

@@ -72,6 +72,16 @@ impl RaceSuite {
         }
     }
 
+    /// Runs every case, one after the other (each with a fresh user, so one store serves them all).
+    pub async fn run_all(&self) {
+        self.fifty_concurrent_completions_create_exactly_one_next_occurrence()
+            .await;
+        self.duplicate_and_replayed_completed_events_create_one_next_occurrence()
+            .await;
+        self.of_concurrent_updates_from_one_version_exactly_one_wins()
+            .await;
+    }
+
     /// The embedded wiring: an in-process bus with the recurring consumer (over the plain
     /// repository), and a task service whose commits relay their events before returning.
     fn embedded_service(&self) -> TaskService {
