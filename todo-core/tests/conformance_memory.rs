@@ -145,6 +145,14 @@ async fn the_in_memory_notification_store_conforms() {
     suite.run_all().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_records_of_one_firing_store_it_once_in_memory() {
+    let store = Arc::new(todo_core::memory::InMemoryNotificationStore::new());
+    todo_core::testkit::NotificationStoreSuite::new(store.clone())
+        .concurrent_records_of_one_firing_store_it_once(store)
+        .await;
+}
+
 #[test]
 fn in_memory_pages_equal_the_reference_evaluation() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
