@@ -29,6 +29,7 @@
 //! # }
 //! ```
 
+mod corrupt_rows;
 mod event_bus;
 mod fixtures;
 mod notifications;
@@ -45,6 +46,7 @@ mod state_store;
 mod users;
 
 pub use event_bus::{BusHarness, ChannelHandler, EventBusSuite};
+pub use fixtures::store_task;
 pub use notifications::NotificationStoreSuite;
 pub use outbox_relay::{OutboxHarness, OutboxRelaySuite, OutboxStoreHandle};
 pub use query_differential::QueryDifferential;
