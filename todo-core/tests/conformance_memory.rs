@@ -11,10 +11,12 @@ use todo_core::memory::{
     InMemoryEventBus, InMemoryScheduler, InMemorySecretStore, InMemoryStateStore,
     InMemoryTaskRepository,
 };
+use todo_core::model::EventId;
 use todo_core::ports::{EventBus, Scheduler};
 use todo_core::testkit::{
-    BusHarness, ChannelHandler, EventBusSuite, FiredJob, FiredJobs, SchedulerHarness,
-    SchedulerSuite, SecretStoreSuite, SeededSecret, StateStoreSuite, TaskRepositorySuite,
+    BusHarness, ChannelHandler, EventBusSuite, FiredJob, FiredJobs, OutboxHarness,
+    OutboxRelaySuite, OutboxStoreHandle, RaceSuite, SchedulerHarness, SchedulerSuite,
+    SecretStoreSuite, SeededSecret, StateStoreSuite, TaskRepositorySuite,
 };
 use tokio::sync::mpsc;
 
@@ -141,4 +143,84 @@ async fn the_in_memory_notification_store_conforms() {
     suite.run_all().await;
     // Fresh users and ids per case: a second run on the same store passes too.
     suite.run_all().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_records_of_one_firing_store_it_once_in_memory() {
+    let store = Arc::new(todo_core::memory::InMemoryNotificationStore::new());
+    todo_core::testkit::NotificationStoreSuite::new(store.clone())
+        .concurrent_records_of_one_firing_store_it_once(store)
+        .await;
+}
+
+#[test]
+fn in_memory_pages_equal_the_reference_evaluation() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    todo_core::testkit::QueryDifferential::new(Arc::new(InMemoryTaskRepository::new()))
+        .run(&runtime);
+}
+
+/// The in-memory store as an outbox harness: replicas share its one state, and its rows are the
+/// unsent messages.
+///
+/// Not every relay case applies: sent messages are dropped at once (no purge case) and nothing
+/// outlives the process (no crash case). Nor does its `claim` hold back a task's later messages
+/// while an earlier one is leased or backing off, which the per-task order cases check; the embedded
+/// server runs one relay whose passes are serialised, so it keeps order there.
+struct MemoryOutbox(Arc<InMemoryTaskRepository>);
+
+#[async_trait]
+impl OutboxHarness for MemoryOutbox {
+    fn store(&self) -> OutboxStoreHandle {
+        OutboxStoreHandle::new(self.0.clone())
+    }
+
+    async fn replica(&self) -> OutboxStoreHandle {
+        OutboxStoreHandle::new(self.0.clone())
+    }
+
+    async fn restart(&self) -> OutboxStoreHandle {
+        unreachable!("an in-memory outbox does not outlive its process: the crash case is not run")
+    }
+
+    async fn rows(&self) -> Vec<(uuid::Uuid, String, serde_json::Value)> {
+        self.0
+            .outbox()
+            .into_iter()
+            .map(|entry| (entry.message.id.0, entry.message.key, entry.message.payload))
+            .collect()
+    }
+
+    async fn last_error(&self, id: EventId) -> Option<String> {
+        self.0.outbox_last_error(id)
+    }
+}
+
+fn memory_outbox() -> OutboxRelaySuite<impl AsyncFn() -> MemoryOutbox> {
+    OutboxRelaySuite::new(async || MemoryOutbox(Arc::new(InMemoryTaskRepository::new())))
+}
+
+#[tokio::test]
+async fn in_memory_events_are_written_in_the_transaction_of_their_change() {
+    memory_outbox()
+        .events_are_written_in_the_transaction_of_their_change()
+        .await;
+}
+
+#[tokio::test]
+async fn in_memory_a_relay_that_dies_holding_a_lease_leaves_its_rows_to_the_next_relay() {
+    memory_outbox()
+        .a_relay_that_dies_holding_a_lease_leaves_its_rows_to_the_next_relay()
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_in_memory_repository_decides_every_race() {
+    RaceSuite::new(Arc::new(InMemoryTaskRepository::new()))
+        .run_all()
+        .await;
 }

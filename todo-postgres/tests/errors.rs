@@ -5,38 +5,18 @@ mod support;
 
 use std::time::Duration;
 
-use chrono::Utc;
 use sqlx::postgres::PgPoolOptions;
 use uuid::Uuid;
 
 use todo_core::error::PortError;
-use todo_core::model::{NewTask, SeriesId, Task, Title, UserId};
-use todo_core::ports::{Changes, TaskRepository, TaskWrite, User, UserRepository};
-use todo_core::query::TaskQuery;
+use todo_core::model::{Title, UserId};
+use todo_core::ports::{Changes, TaskRepository, TaskWrite};
+use todo_core::testkit::{store_task, TaskRepositorySuite, UserRepositorySuite};
 use todo_postgres::{connect_options, PoolSettings, PostgresTaskRepository};
-
-async fn stored_task(repo: &PostgresTaskRepository, user: UserId) -> Task {
-    let id = repo.next_task_id().await.unwrap();
-    let task = Task::create(
-        id,
-        user,
-        NewTask::titled("Buy milk").unwrap(),
-        SeriesId(Uuid::new_v4()),
-        chrono::SubsecRound::trunc_subsecs(Utc::now(), 6),
-    );
-    repo.commit(Changes {
-        writes: vec![TaskWrite::Insert(task.clone())],
-        ..Changes::default()
-    })
-    .await
-    .unwrap();
-    task
-}
 
 #[tokio::test]
 async fn rows_the_domain_rejects_are_corrupt_not_a_panic() {
     let (_db, repo) = support::fresh_store().await;
-    let user = UserId(Uuid::new_v4());
     let corruptions = [
         "UPDATE tasks SET timezone = 'Mars/Olympus' WHERE id = $1",
         "UPDATE tasks SET recurrence = 'FREQ=SOMETIMES' WHERE id = $1",
@@ -48,29 +28,15 @@ async fn rows_the_domain_rejects_are_corrupt_not_a_panic() {
         .execute(repo.pool())
         .await
         .unwrap();
-    for corruption in corruptions {
-        let task = stored_task(&repo, user).await;
-        sqlx::query(corruption)
-            .bind(task.id.0)
-            .execute(repo.pool())
-            .await
-            .unwrap();
-        let read = repo.get(user, task.id).await;
-        assert!(
-            matches!(read, Err(PortError::Corrupt { .. })),
-            "{corruption}: {read:?}"
-        );
-        let listed = repo.query(user, &TaskQuery::default(), Utc::now()).await;
-        assert!(
-            matches!(listed, Err(PortError::Corrupt { .. })),
-            "{corruption}: {listed:?}"
-        );
-        sqlx::query("DELETE FROM tasks WHERE id = $1")
-            .bind(task.id.0)
-            .execute(repo.pool())
-            .await
-            .unwrap();
-    }
+    TaskRepositorySuite::new(repo.clone())
+        .damaged_rows_read_as_corrupt(&corruptions, async |corruption, id| {
+            sqlx::query(corruption)
+                .bind(id.0)
+                .execute(repo.pool())
+                .await
+                .unwrap();
+        })
+        .await;
 }
 
 #[tokio::test]
@@ -110,7 +76,7 @@ async fn an_unreachable_database_is_unavailable() {
 async fn a_write_stuck_past_the_statement_timeout_is_unavailable_and_changes_nothing() {
     let (db, repo) = support::fresh_store().await;
     let user = UserId(Uuid::new_v4());
-    let task = stored_task(&repo, user).await;
+    let task = store_task(&*repo, user, "Buy milk").await;
 
     let impatient = support::fresh_pool(
         &db,
@@ -153,30 +119,7 @@ async fn a_write_stuck_past_the_statement_timeout_is_unavailable_and_changes_not
 #[tokio::test]
 async fn an_owner_recorded_by_its_tasks_can_sign_up_later() {
     let (_db, repo) = support::fresh_store().await;
-    let user = UserId(Uuid::new_v4());
-    stored_task(&repo, user).await;
-    assert_eq!(
-        repo.user_by_id(user).await.unwrap(),
-        None,
-        "an owner is not an account"
-    );
-
-    let account = User {
-        id: user,
-        email: "ada@example.com".into(),
-        name: None,
-        password_hash: "$argon2id$hash".into(),
-        created_at: chrono::SubsecRound::trunc_subsecs(Utc::now(), 6),
-    };
-    repo.create_user(account.clone()).await.unwrap();
-    assert_eq!(repo.user_by_id(user).await.unwrap(), Some(account.clone()));
-    assert_eq!(
-        repo.user_by_email("ada@example.com").await.unwrap(),
-        Some(account.clone())
-    );
-    let again = repo.create_user(account).await;
-    assert!(
-        matches!(again, Err(PortError::AlreadyExists { .. })),
-        "{again:?}"
-    );
+    UserRepositorySuite::new(repo.clone())
+        .an_owner_recorded_by_its_tasks_can_sign_up_later(&*repo)
+        .await;
 }

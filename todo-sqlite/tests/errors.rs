@@ -9,9 +9,9 @@ use uuid::Uuid;
 use todo_core::error::PortError;
 use todo_core::events::Message;
 use todo_core::model::{Description, EventId, NewTask, SeriesId, Task, UserId};
-use todo_core::ports::{Changes, OutboxStore, TaskRepository, TaskWrite, User, UserRepository};
+use todo_core::ports::{Changes, OutboxStore, TaskRepository, TaskWrite};
 use todo_core::query::TaskQuery;
-use todo_sqlite::SqliteTaskRepository;
+use todo_core::testkit::{store_task, TaskRepositorySuite, UserRepositorySuite};
 
 fn task(id: todo_core::model::TaskId, user: UserId, title: &str) -> Task {
     Task::create(
@@ -23,22 +23,9 @@ fn task(id: todo_core::model::TaskId, user: UserId, title: &str) -> Task {
     )
 }
 
-async fn stored_task(repo: &SqliteTaskRepository, user: UserId) -> Task {
-    let id = repo.next_task_id().await.unwrap();
-    let task = task(id, user, "Buy milk");
-    repo.commit(Changes {
-        writes: vec![TaskWrite::Insert(task.clone())],
-        ..Changes::default()
-    })
-    .await
-    .unwrap();
-    task
-}
-
 #[tokio::test]
 async fn rows_the_domain_rejects_are_corrupt_not_a_panic() {
     let (_db, repo) = support::fresh_store().await;
-    let user = UserId(Uuid::new_v4());
     let corruptions = [
         "UPDATE tasks SET timezone = 'Mars/Olympus' WHERE id = ?1",
         "UPDATE tasks SET recurrence = 'FREQ=SOMETIMES' WHERE id = ?1",
@@ -51,29 +38,15 @@ async fn rows_the_domain_rejects_are_corrupt_not_a_panic() {
         "INSERT INTO task_tags (task_id, user_id, tag) SELECT id, user_id, '  ' FROM tasks WHERE id = ?1",
     ];
     let writer = repo.database().writer_pool();
-    for corruption in corruptions {
-        let task = stored_task(&repo, user).await;
-        sqlx::query(corruption)
-            .bind(task.id.0)
-            .execute(writer)
-            .await
-            .unwrap();
-        let read = repo.get(user, task.id).await;
-        assert!(
-            matches!(read, Err(PortError::Corrupt { .. })),
-            "{corruption}: {read:?}"
-        );
-        let listed = repo.query(user, &TaskQuery::default(), Utc::now()).await;
-        assert!(
-            matches!(listed, Err(PortError::Corrupt { .. })),
-            "{corruption}: {listed:?}"
-        );
-        sqlx::query("DELETE FROM tasks WHERE id = ?1")
-            .bind(task.id.0)
-            .execute(writer)
-            .await
-            .unwrap();
-    }
+    TaskRepositorySuite::new(repo.clone())
+        .damaged_rows_read_as_corrupt(&corruptions, async |corruption, id| {
+            sqlx::query(corruption)
+                .bind(id.0)
+                .execute(writer)
+                .await
+                .unwrap();
+        })
+        .await;
 }
 
 #[tokio::test]
@@ -110,7 +83,7 @@ async fn a_full_disk_is_unavailable_and_stores_nothing_of_the_unit() {
     let user = UserId(Uuid::new_v4());
     let mut stored = Vec::new();
     for _ in 0..3 {
-        stored.push(stored_task(&repo, user).await);
+        stored.push(store_task(&*repo, user, "Buy milk").await);
     }
 
     // The database may not grow past a few more pages: the writer's inserts hit SQLITE_FULL.
@@ -187,7 +160,7 @@ async fn a_full_disk_is_unavailable_and_stores_nothing_of_the_unit() {
         .execute(writer)
         .await
         .unwrap();
-    stored.push(stored_task(&repo, user).await);
+    stored.push(store_task(&*repo, user, "Buy milk").await);
     let page = repo
         .query(user, &TaskQuery::default(), Utc::now())
         .await
@@ -198,32 +171,9 @@ async fn a_full_disk_is_unavailable_and_stores_nothing_of_the_unit() {
 #[tokio::test]
 async fn an_owner_recorded_by_its_tasks_can_sign_up_later() {
     let (_db, repo) = support::fresh_store().await;
-    let user = UserId(Uuid::new_v4());
-    stored_task(&repo, user).await;
-    assert_eq!(
-        repo.user_by_id(user).await.unwrap(),
-        None,
-        "an owner is not an account"
-    );
-
-    let account = User {
-        id: user,
-        email: "ada@example.com".into(),
-        name: None,
-        password_hash: "$argon2id$hash".into(),
-        created_at: Utc::now().trunc_subsecs(6),
-    };
-    repo.create_user(account.clone()).await.unwrap();
-    assert_eq!(repo.user_by_id(user).await.unwrap(), Some(account.clone()));
-    assert_eq!(
-        repo.user_by_email("ada@example.com").await.unwrap(),
-        Some(account.clone())
-    );
-    let again = repo.create_user(account).await;
-    assert!(
-        matches!(again, Err(PortError::AlreadyExists { .. })),
-        "{again:?}"
-    );
+    UserRepositorySuite::new(repo.clone())
+        .an_owner_recorded_by_its_tasks_can_sign_up_later(&*repo)
+        .await;
 }
 
 #[tokio::test]

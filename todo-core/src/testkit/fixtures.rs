@@ -80,6 +80,12 @@ pub(super) async fn new_task<R: TaskRepository + ?Sized>(
     task(id, user, title)
 }
 
+/// Stores a pending task titled `title` for `user` (fixed whole-second times, no due date), for an
+/// adapter's own tests that need a row to work on.
+pub async fn store_task(repo: &dyn TaskRepository, user: UserId, title: &str) -> Task {
+    stored_task(repo, user, title, |t| t).await
+}
+
 /// Reserves an id, builds a fixture task with it, adjusts it with `build` and commits it.
 pub(super) async fn stored_task<R: TaskRepository + ?Sized>(
     repo: &R,

@@ -15,6 +15,9 @@
 //! | [`SecretStore`](crate::ports::SecretStore) | [`SecretStoreSuite`] | the store and one seeded secret |
 //! | [`UserRepository`](crate::ports::UserRepository) | [`UserRepositorySuite`] | the store |
 //! | [`NotificationStore`](crate::ports::NotificationStore) | [`NotificationStoreSuite`] | the store |
+//! | [`OutboxStore`](crate::ports::OutboxStore) through the relay | [`OutboxRelaySuite`] | an [`OutboxHarness`] over an empty outbox |
+//! | [`TaskRepository`](crate::ports::TaskRepository) under concurrent writers | [`RaceSuite`] | the store |
+//! | [`TaskRepository::query`](crate::ports::TaskRepository::query), generated | [`QueryDifferential`] | the store, other plans over it |
 //!
 //! ```no_run
 //! # async fn example() {
@@ -26,11 +29,15 @@
 //! # }
 //! ```
 
+mod corrupt_rows;
 mod event_bus;
 mod fixtures;
 mod notifications;
 mod outbox;
+mod outbox_relay;
 mod query;
+mod query_differential;
+mod races;
 mod repository;
 mod scheduler;
 mod secret_store;
@@ -39,7 +46,11 @@ mod state_store;
 mod users;
 
 pub use event_bus::{BusHarness, ChannelHandler, EventBusSuite};
+pub use fixtures::store_task;
 pub use notifications::NotificationStoreSuite;
+pub use outbox_relay::{OutboxHarness, OutboxRelaySuite, OutboxStoreHandle};
+pub use query_differential::QueryDifferential;
+pub use races::RaceSuite;
 pub use repository::TaskRepositorySuite;
 pub use scheduler::{FiredJob, FiredJobs, SchedulerHarness, SchedulerSuite};
 pub use secret_store::{SecretStoreSuite, SeededSecret};

@@ -66,6 +66,49 @@ impl NotificationStoreSuite {
             .await;
     }
 
+    /// Twenty deliveries of one firing, half through `replica` (another handle on the same data),
+    /// record it at once: exactly one of them is new and the inbox holds it once.
+    ///
+    /// Not part of [`run_all`](Self::run_all): it needs the replica, and a multi-threaded runtime
+    /// so the deliveries really race.
+    pub async fn concurrent_records_of_one_firing_store_it_once(
+        &self,
+        replica: Arc<dyn NotificationStore>,
+    ) {
+        let notification = notification(fresh_user(), 0);
+        let barrier = Arc::new(tokio::sync::Barrier::new(20));
+        let attempts: Vec<_> = (0..20)
+            .map(|i| {
+                let store = if i % 2 == 0 {
+                    self.store.clone()
+                } else {
+                    replica.clone()
+                };
+                let (barrier, notification) = (barrier.clone(), notification.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    store.record(&notification).await
+                })
+            })
+            .collect();
+        let mut new = 0;
+        for attempt in attempts {
+            if attempt
+                .await
+                .expect("a delivery panicked")
+                .expect("record succeeded")
+            {
+                new += 1;
+            }
+        }
+        assert_eq!(new, 1, "exactly one concurrent record is new");
+        assert_eq!(
+            self.list(notification.user_id, 10).await,
+            vec![notification],
+            "one notification stored"
+        );
+    }
+
     async fn record(&self, notification: &Notification) -> bool {
         self.store
             .record(notification)

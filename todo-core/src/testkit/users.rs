@@ -6,8 +6,10 @@ use chrono::{SubsecRound, Utc};
 use uuid::Uuid;
 
 use crate::error::PortError;
-use crate::model::UserId;
-use crate::ports::{User, UserRepository};
+use crate::model::{NewTask, SeriesId, Task, UserId};
+use crate::ports::Changes;
+use crate::ports::TaskWrite;
+use crate::ports::{TaskRepository, User, UserRepository};
 
 /// Cases every [`UserRepository`] must pass.
 pub struct UserRepositorySuite {
@@ -36,6 +38,59 @@ impl UserRepositorySuite {
         self.a_created_user_reads_back_by_email_and_id().await;
         self.an_email_is_taken_only_once().await;
         self.unknown_users_read_as_none().await;
+    }
+
+    /// A user id that owns tasks in `tasks` (which share the users' database) is not an account
+    /// yet, and can become one, once. Not in [`run_all`](Self::run_all): it needs the task store.
+    pub async fn an_owner_recorded_by_its_tasks_can_sign_up_later(
+        &self,
+        tasks: &dyn TaskRepository,
+    ) {
+        let account = User {
+            name: None,
+            ..fresh_user()
+        };
+        let id = tasks.next_task_id().await.expect("next_task_id failed");
+        let task = Task::create(
+            id,
+            account.id,
+            NewTask::titled("Buy milk").expect("a valid title"),
+            SeriesId(Uuid::new_v4()),
+            Utc::now().trunc_subsecs(6),
+        );
+        tasks
+            .commit(Changes {
+                writes: vec![TaskWrite::Insert(task)],
+                ..Changes::default()
+            })
+            .await
+            .expect("storing the owner's task");
+        assert_eq!(
+            self.users.user_by_id(account.id).await.expect("user_by_id"),
+            None,
+            "an owner is not an account"
+        );
+
+        self.users
+            .create_user(account.clone())
+            .await
+            .expect("signing up the owner");
+        assert_eq!(
+            self.users.user_by_id(account.id).await.expect("user_by_id"),
+            Some(account.clone())
+        );
+        assert_eq!(
+            self.users
+                .user_by_email(&account.email)
+                .await
+                .expect("user_by_email"),
+            Some(account.clone())
+        );
+        let again = self.users.create_user(account).await;
+        assert!(
+            matches!(again, Err(PortError::AlreadyExists { .. })),
+            "{again:?}"
+        );
     }
 
     /// Every field round-trips.
