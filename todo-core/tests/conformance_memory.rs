@@ -168,9 +168,7 @@ fn in_memory_pages_equal_the_reference_evaluation() {
 /// unsent messages.
 ///
 /// Not every relay case applies: sent messages are dropped at once (no purge case) and nothing
-/// outlives the process (no crash case). Nor does its `claim` hold back a task's later messages
-/// while an earlier one is leased or backing off, which the per-task order cases check; the embedded
-/// server runs one relay whose passes are serialised, so it keeps order there.
+/// outlives the process (no crash case).
 struct MemoryOutbox(Arc<InMemoryTaskRepository>);
 
 #[async_trait]
@@ -215,6 +213,20 @@ async fn in_memory_events_are_written_in_the_transaction_of_their_change() {
 async fn in_memory_a_relay_that_dies_holding_a_lease_leaves_its_rows_to_the_next_relay() {
     memory_outbox()
         .a_relay_that_dies_holding_a_lease_leaves_its_rows_to_the_next_relay()
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_memory_concurrent_relays_publish_each_event_once() {
+    memory_outbox()
+        .concurrent_relays_publish_each_event_once()
+        .await;
+}
+
+#[tokio::test]
+async fn in_memory_an_unsent_event_holds_back_the_later_events_of_its_task() {
+    memory_outbox()
+        .an_unsent_event_holds_back_the_later_events_of_its_task()
         .await;
 }
 

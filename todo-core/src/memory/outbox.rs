@@ -1,7 +1,7 @@
 //! The outbox half of [`InMemoryTaskRepository`]: messages committed with their change, leased to one
 //! relay at a time, retried after failures, and forgotten once sent.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -90,20 +90,25 @@ impl OutboxStore for InMemoryTaskRepository {
         limit: usize,
     ) -> PortResult<Vec<OutboxEntry>> {
         let mut state = lock(&self.state);
-        Ok(state
-            .outbox
-            .rows
-            .values_mut()
-            .filter(|row| {
-                row.next_attempt_at.is_none_or(|at| at <= now)
-                    && row.leased_until.is_none_or(|until| until <= now)
-            })
-            .take(limit)
-            .map(|row| {
-                row.leased_until = Some(lease_until);
-                row.entry()
-            })
-            .collect())
+        // In commit order; a task (topic and key) whose earlier message is leased or waiting for
+        // its retry is held back, so its events are published in order.
+        let mut held_back: HashSet<(String, String)> = HashSet::new();
+        let mut claimed = Vec::new();
+        for row in state.outbox.rows.values_mut() {
+            if claimed.len() == limit {
+                break;
+            }
+            let task = (row.message.topic.clone(), row.message.key.clone());
+            let due = row.next_attempt_at.is_none_or(|at| at <= now)
+                && row.leased_until.is_none_or(|until| until <= now);
+            if !due || held_back.contains(&task) {
+                held_back.insert(task);
+                continue;
+            }
+            row.leased_until = Some(lease_until);
+            claimed.push(row.entry());
+        }
+        Ok(claimed)
     }
 
     async fn mark_sent(&self, ids: &[EventId], _at: DateTime<Utc>) -> PortResult<()> {

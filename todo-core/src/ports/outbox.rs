@@ -22,7 +22,9 @@ pub struct OutboxEntry {
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
     /// Claims up to `limit` unsent messages due for an attempt at `now`, oldest first, and leases them
-    /// until `lease_until` so concurrent relays skip them.
+    /// until `lease_until` so concurrent relays skip them. A message is held back while an earlier
+    /// unsent message with the same topic and key is leased or waiting for its retry, so each task's
+    /// events are published in order.
     async fn claim(
         &self,
         now: DateTime<Utc>,
