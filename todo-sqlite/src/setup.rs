@@ -47,15 +47,20 @@ pub struct OpenOptions {
     pub acquire_timeout: Duration,
     /// When commits reach the disk.
     pub durability: Durability,
+    /// SQLite's page cache per connection, in KiB. Pages not cached come from the operating
+    /// system's file cache (one `pread` each), so a small cache costs little; every connection has
+    /// its own, so it multiplies by `readers + 1` in the process's memory.
+    pub cache_kib: u32,
 }
 
 impl Default for OpenOptions {
     fn default() -> Self {
         Self {
-            readers: 4,
+            readers: 3,
             busy_timeout: Duration::from_secs(5),
             acquire_timeout: Duration::from_secs(5),
             durability: Durability::Normal,
+            cache_kib: 512,
         }
     }
 }
@@ -148,8 +153,9 @@ fn connect_options(path: &Path, options: &OpenOptions) -> SqliteConnectOptions {
             Durability::Full => SqliteSynchronous::Full,
         })
         .pragma("temp_store", "memory")
+        .pragma("cache_size", format!("-{}", options.cache_kib))
         // Statements are cached per connection; the repository uses a few dozen.
-        .statement_cache_capacity(128)
+        .statement_cache_capacity(64)
 }
 
 /// Takes the owner lock of `path` (creating the directory's lock file), or says who holds it.
