@@ -160,6 +160,25 @@ async fn the_walkthrough_plays_the_scenarios_without_infrastructure() {
     );
 }
 
+/// The steps of `todo_examples::storage::complete_a_recurring_task` in an example's output.
+fn assert_the_storage_scenario_ran(stdout: &str) {
+    assert_line(
+        stdout,
+        &["search \"plant\" tagged home", "Water the plants"],
+    );
+    assert_line(stdout, &["outbox relay -> in-process bus:", "0 failed"]);
+    assert_line(
+        stdout,
+        &[
+            "next occurrence:",
+            "Water the plants",
+            "[pending]",
+            "09:00",
+            "(Europe/Berlin)",
+        ],
+    );
+}
+
 #[tokio::test]
 async fn with_sqlite_stores_the_next_occurrence_in_a_file_that_outlives_the_run() {
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -169,21 +188,7 @@ async fn with_sqlite_stores_the_next_occurrence_in_a_file_that_outlives_the_run(
         run.arg(&file);
         let stdout = run_ok(run, "with_sqlite").await;
         assert_line(&stdout, &["opened", "tasks.db", "applied the migrations"]);
-        assert_line(
-            &stdout,
-            &["search \"plant\" tagged home", "Water the plants"],
-        );
-        assert_line(&stdout, &["outbox relay -> in-process bus:", "0 failed"]);
-        assert_line(
-            &stdout,
-            &[
-                "next occurrence:",
-                "Water the plants",
-                "[pending]",
-                "09:00",
-                "(Europe/Berlin)",
-            ],
-        );
+        assert_the_storage_scenario_ran(&stdout);
         // Each run is a new user in the same file: its ids follow the first run's.
         if run_number == 2 {
             assert_line(&stdout, &["created #", "\"Water the plants\""]);
@@ -207,21 +212,7 @@ async fn with_postgres_stores_the_next_occurrence_from_the_relayed_outbox() {
         &stdout,
         &["connected to PostgreSQL and applied the migrations"],
     );
-    assert_line(
-        &stdout,
-        &["search \"plant\" tagged home", "Water the plants"],
-    );
-    assert_line(&stdout, &["outbox relay -> in-process bus:", "0 failed"]);
-    assert_line(
-        &stdout,
-        &[
-            "next occurrence:",
-            "Water the plants",
-            "[pending]",
-            "09:00",
-            "(Europe/Berlin)",
-        ],
-    );
+    assert_the_storage_scenario_ran(&stdout);
 
     let pool = db.pool().await.expect("a pool");
     let series = occurrences(&pool, "Water the plants").await;

@@ -291,10 +291,15 @@ where
 
         let bus = Arc::new(InMemoryEventBus::new());
         let mut relays = Vec::new();
+        // The relays start together: where a pass never waits (in memory), the first one spawned
+        // would otherwise finish before the others are scheduled.
+        let start = Arc::new(tokio::sync::Barrier::new(3));
         for _ in 0..3 {
             let replica = harness.replica().await;
             let relay = OutboxRelay::new(replica.outbox, bus.clone(), Arc::new(SystemClock));
+            let start = start.clone();
             relays.push(tokio::spawn(async move {
+                start.wait().await;
                 let mut sent = 0;
                 loop {
                     let report = relay.relay_once(25).await.expect("relay pass");
@@ -302,6 +307,8 @@ where
                         return sent;
                     }
                     sent += report.sent;
+                    // Let the other relays in between passes, even where a pass never waits.
+                    tokio::task::yield_now().await;
                 }
             }));
         }
