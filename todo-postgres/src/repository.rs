@@ -2,8 +2,7 @@
 //! [`OutboxStore`](todo_core::ports::OutboxStore) and [`AuditLog`](todo_core::ports::AuditLog) of its
 //! database (see [`crate::outbox`] and [`crate::audit`]), since they share its transactions.
 
-use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -12,7 +11,7 @@ use tracing::instrument;
 
 use todo_core::model::{EventId, SeriesId, Tag, Task, TaskId, UserId};
 use todo_core::ports::{
-    AuditEntry, Changes, Page, PortResult, ReminderEntry, TagCount, TaskRepository,
+    AuditEntry, Changes, Page, PortResult, ReminderEntry, ReservedTaskIds, TagCount, TaskRepository,
 };
 use todo_core::query::{sort_value, Cursor, TaskQuery};
 
@@ -64,34 +63,6 @@ const TASK_ID_BLOCK: i64 = 64;
 /// Reserves the next [`TASK_ID_BLOCK`] values of the task id sequence.
 const RESERVE_TASK_IDS: &str = "SELECT nextval('tasks_id_seq') FROM generate_series(1, $1)";
 
-/// Task ids reserved from the sequence and not handed out yet, smallest first.
-///
-/// Reserving a block per round trip takes the `nextval` query off almost every create. Like a sequence's
-/// own `CACHE`, the ids of a block still reserved when the process ends are skipped (ids have gaps
-/// anyway, after a rollback); successive calls still get increasing ids.
-#[derive(Debug, Default)]
-struct ReservedIds(Mutex<BTreeSet<i64>>);
-
-impl ReservedIds {
-    fn take(&self) -> Option<i64> {
-        self.lock().pop_first()
-    }
-
-    /// Adds a block (concurrent callers may each have reserved one) and takes the smallest id.
-    fn add_and_take(&self, block: Vec<i64>) -> Option<i64> {
-        let mut ids = self.lock();
-        ids.extend(block);
-        ids.pop_first()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeSet<i64>> {
-        // The set stays consistent whatever panicked while holding the lock.
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
 /// Tasks, their outbox, audit log and processed-event marks in one PostgreSQL database.
 ///
 /// Cheap to clone (it holds a connection pool); clones share their reserved task ids. Run
@@ -99,7 +70,7 @@ impl ReservedIds {
 #[derive(Debug, Clone)]
 pub struct PostgresTaskRepository {
     pub(crate) pool: PgPool,
-    reserved_ids: Arc<ReservedIds>,
+    reserved_ids: Arc<ReservedTaskIds>,
 }
 
 impl PostgresTaskRepository {
@@ -121,16 +92,16 @@ impl PostgresTaskRepository {
 impl TaskRepository for PostgresTaskRepository {
     async fn next_task_id(&self) -> PortResult<TaskId> {
         if let Some(id) = self.reserved_ids.take() {
-            return Ok(TaskId(id));
+            return Ok(id);
         }
         let block: Vec<i64> = sqlx::query_scalar(RESERVE_TASK_IDS)
             .bind(TASK_ID_BLOCK)
             .fetch_all(&self.pool)
             .await
             .map_err(port_error)?;
-        Ok(TaskId(self.reserved_ids.add_and_take(block).ok_or_else(
-            || corrupt("the task id sequence", "it returned no value"),
-        )?))
+        self.reserved_ids
+            .add_and_take(block)
+            .ok_or_else(|| corrupt("the task id sequence", "it returned no value"))
     }
 
     #[instrument(level = "debug", skip_all, fields(writes = changes.writes.len(), events = changes.outbox.len()))]

@@ -11,7 +11,7 @@ use sqlx::{PgConnection, PgPool, Row};
 use todo_core::error::PortError;
 use todo_core::events::Message;
 use todo_core::model::{Task, TaskId, UserId};
-use todo_core::ports::{AuditEntry, Changes, PortResult, ProcessedEvent, TaskWrite};
+use todo_core::ports::{stale_write, AuditEntry, Changes, PortResult, ProcessedEvent, TaskWrite};
 
 use crate::error::port_error;
 use crate::row::TaskValues;
@@ -356,10 +356,7 @@ async fn refusal(conn: &mut PgConnection, user_id: UserId, id: TaskId, expected:
         .fetch_optional(conn)
         .await;
     match stored {
-        Ok(None) => PortError::NotFound,
-        Ok(Some(version)) => {
-            PortError::conflict(format!("task {id} is at version {version}, not {expected}"))
-        }
+        Ok(version) => stale_write(id, version, expected),
         Err(e) => port_error(e),
     }
 }

@@ -4,8 +4,7 @@
 //! [`NotificationStore`](todo_core::ports::NotificationStore) and
 //! [`StateStore`](todo_core::ports::StateStore) of its database file.
 
-use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -14,7 +13,7 @@ use tracing::instrument;
 
 use todo_core::model::{EventId, SeriesId, Tag, Task, TaskId, UserId};
 use todo_core::ports::{
-    AuditEntry, Changes, Page, PortResult, ReminderEntry, TagCount, TaskRepository,
+    AuditEntry, Changes, Page, PortResult, ReminderEntry, ReservedTaskIds, TagCount, TaskRepository,
 };
 use todo_core::query::{sort_value, Cursor, TaskQuery};
 
@@ -70,34 +69,6 @@ const TASK_ID_BLOCK: i64 = 64;
 const RESERVE_TASK_IDS: &str =
     "UPDATE task_ids SET last_id = last_id + ?1 WHERE only_row = 1 RETURNING last_id";
 
-/// Task ids reserved from `task_ids` and not handed out yet, smallest first.
-///
-/// Reserving a block per write takes a write off almost every create. The ids of a block still
-/// reserved when the process ends are skipped (ids have gaps anyway, after a rollback); successive
-/// calls still get increasing ids.
-#[derive(Debug, Default)]
-struct ReservedIds(Mutex<BTreeSet<i64>>);
-
-impl ReservedIds {
-    fn take(&self) -> Option<i64> {
-        self.lock().pop_first()
-    }
-
-    /// Adds a block (concurrent callers may each have reserved one) and takes the smallest id.
-    fn add_and_take(&self, block: impl IntoIterator<Item = i64>) -> Option<i64> {
-        let mut ids = self.lock();
-        ids.extend(block);
-        ids.pop_first()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeSet<i64>> {
-        // The set stays consistent whatever panicked while holding the lock.
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
 /// Tasks, their outbox, audit log, processed-event marks, users, notifications and state in one
 /// SQLite database file.
 ///
@@ -106,7 +77,7 @@ impl ReservedIds {
 #[derive(Debug, Clone)]
 pub struct SqliteTaskRepository {
     pub(crate) db: Database,
-    reserved_ids: Arc<ReservedIds>,
+    reserved_ids: Arc<ReservedTaskIds>,
     commits: Arc<unit_of_work::CommitQueue>,
     search_scan: usize,
 }
@@ -148,7 +119,7 @@ impl SqliteTaskRepository {
 impl TaskRepository for SqliteTaskRepository {
     async fn next_task_id(&self) -> PortResult<TaskId> {
         if let Some(id) = self.reserved_ids.take() {
-            return Ok(TaskId(id));
+            return Ok(id);
         }
         let last: i64 = sqlx::query_scalar(RESERVE_TASK_IDS)
             .bind(TASK_ID_BLOCK)
@@ -157,9 +128,9 @@ impl TaskRepository for SqliteTaskRepository {
             .map_err(port_error)?
             .ok_or_else(|| corrupt("the task id counter", "its row is missing"))?;
         let block = (last - TASK_ID_BLOCK + 1)..=last;
-        Ok(TaskId(self.reserved_ids.add_and_take(block).ok_or_else(
-            || corrupt("the task id counter", "it reserved no id"),
-        )?))
+        self.reserved_ids
+            .add_and_take(block)
+            .ok_or_else(|| corrupt("the task id counter", "it reserved no id"))
     }
 
     #[instrument(level = "debug", skip_all, fields(writes = changes.writes.len(), events = changes.outbox.len()))]

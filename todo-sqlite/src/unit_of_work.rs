@@ -24,7 +24,7 @@ use tokio::sync::oneshot;
 use todo_core::error::PortError;
 use todo_core::events::Message;
 use todo_core::model::{Task, TaskId, UserId};
-use todo_core::ports::{AuditEntry, Changes, PortResult, ProcessedEvent, TaskWrite};
+use todo_core::ports::{stale_write, AuditEntry, Changes, PortResult, ProcessedEvent, TaskWrite};
 
 use crate::error::port_error;
 use crate::row::{micros, TaskValues};
@@ -649,10 +649,7 @@ async fn refusal(
         .fetch_optional(conn)
         .await;
     match stored {
-        Ok(None) => PortError::NotFound,
-        Ok(Some(version)) => {
-            PortError::conflict(format!("task {id} is at version {version}, not {expected}"))
-        }
+        Ok(version) => stale_write(id, version, expected),
         Err(e) => port_error(e),
     }
 }

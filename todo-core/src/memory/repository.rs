@@ -20,8 +20,8 @@ use super::user_index::UserIndex;
 use crate::error::PortError;
 use crate::model::{EventId, SeriesId, Status, Tag, Task, TaskId, UserId};
 use crate::ports::{
-    AuditEntry, Changes, Clock, OutboxEntry, Page, PortResult, ProcessedEvent, ReminderEntry,
-    SystemClock, TagCount, TaskRepository, TaskWrite,
+    stale_write, AuditEntry, Changes, Clock, OutboxEntry, Page, PortResult, ProcessedEvent,
+    ReminderEntry, SystemClock, TagCount, TaskRepository, TaskWrite,
 };
 use crate::query::{self, Cursor, Order, SortKey, TaskQuery};
 
@@ -167,10 +167,7 @@ impl RepoState {
             } => {
                 let stored = self.owned(task.user_id, task.id)?;
                 if stored.version != expected_version {
-                    return Err(PortError::conflict(format!(
-                        "task {} is at version {}, not {expected_version}",
-                        task.id, stored.version
-                    )));
+                    return Err(stale_write(task.id, Some(stored.version), expected_version));
                 }
                 self.check_series(&task)?;
                 let before = self.remove(task.id);
@@ -184,10 +181,7 @@ impl RepoState {
             } => {
                 let stored = self.owned(user_id, id)?;
                 if stored.version != expected_version {
-                    return Err(PortError::conflict(format!(
-                        "task {id} is at version {}, not {expected_version}",
-                        stored.version
-                    )));
+                    return Err(stale_write(id, Some(stored.version), expected_version));
                 }
                 let before = self.remove(id);
                 undo.push((id, before));

@@ -20,7 +20,8 @@ pub use event_bus::{EventBus, HandleError, MessageHandler};
 pub use notifications::{Notification, NotificationStore};
 pub use outbox::{OutboxEntry, OutboxStore};
 pub use repository::{
-    Changes, Page, ProcessedEvent, ReminderEntry, TagCount, TaskRepository, TaskWrite,
+    stale_write, Changes, Page, ProcessedEvent, ReminderEntry, ReservedTaskIds, TagCount,
+    TaskRepository, TaskWrite,
 };
 pub use scheduler::{Job, Scheduler};
 pub use secret_store::SecretStore;

@@ -4,7 +4,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
 use super::{AuditEntry, PortResult};
+use crate::error::PortError;
 use crate::events::Message;
 use crate::model::{EventId, SeriesId, Tag, Task, TaskId, UserId};
 use crate::query::{Cursor, TaskQuery};
@@ -140,4 +144,70 @@ pub trait TaskRepository: Send + Sync {
 
     /// A task's audit history, oldest first.
     async fn history(&self, user_id: UserId, id: TaskId) -> PortResult<Vec<AuditEntry>>;
+}
+
+/// Why a versioned write (`WHERE version = expected`) changed nothing, from the version stored for
+/// the user's task: `NotFound` when there is none, else `Conflict` naming both versions.
+pub fn stale_write(id: TaskId, stored_version: Option<i64>, expected: i64) -> PortError {
+    match stored_version {
+        None => PortError::NotFound,
+        Some(version) => {
+            PortError::conflict(format!("task {id} is at version {version}, not {expected}"))
+        }
+    }
+}
+
+/// Task ids reserved in blocks and not handed out yet, smallest first: for adapters whose
+/// [`TaskRepository::next_task_id`] reserves several ids per round trip. Like a sequence's own
+/// cache, the ids of a block still reserved when the process ends are skipped; successive calls
+/// still get increasing ids. Clones of a repository share one.
+#[derive(Debug, Default)]
+pub struct ReservedTaskIds(Mutex<BTreeSet<i64>>);
+
+impl ReservedTaskIds {
+    /// The smallest reserved id, if any is left.
+    pub fn take(&self) -> Option<TaskId> {
+        self.lock().pop_first().map(TaskId)
+    }
+
+    /// Adds a block (concurrent callers may each have reserved one) and takes the smallest id.
+    pub fn add_and_take(&self, block: impl IntoIterator<Item = i64>) -> Option<TaskId> {
+        let mut ids = self.lock();
+        ids.extend(block);
+        ids.pop_first().map(TaskId)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeSet<i64>> {
+        // The set stays consistent whatever panicked while holding the lock.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_ids_come_out_smallest_first_across_blocks() {
+        let ids = ReservedTaskIds::default();
+        assert_eq!(ids.take(), None);
+        assert_eq!(ids.add_and_take(65..=128), Some(TaskId(65)));
+        // A concurrent caller's earlier block is handed out before the rest of the later one.
+        assert_eq!(ids.add_and_take(1..=64), Some(TaskId(1)));
+        assert_eq!(ids.take(), Some(TaskId(2)));
+    }
+
+    #[test]
+    fn a_stale_write_is_not_found_or_a_conflict() {
+        assert!(matches!(
+            stale_write(TaskId(7), None, 3),
+            PortError::NotFound
+        ));
+        assert!(matches!(
+            stale_write(TaskId(7), Some(4), 3),
+            PortError::Conflict { context, .. } if context.contains("version 4, not 3")
+        ));
+    }
 }
