@@ -1,6 +1,7 @@
-//! The HTTP surface: routes of SPEC §6, middleware (body limit, CORS, security headers, metrics,
-//! tracing) and the OpenAPI document.
+//! The HTTP surface: routes of SPEC §6, the web UI, middleware (body limit, CORS, security headers,
+//! metrics, tracing) and the OpenAPI document.
 
+mod assets;
 mod auth;
 mod dto;
 mod error;
@@ -116,9 +117,8 @@ pub fn router(state: AppState) -> Router {
             )
         });
     let ops = Router::new()
-        .route("/", get(ops::root))
-        .route("/docs", get(ops::docs))
         .route("/openapi.json", get(ops::openapi))
+        .merge(assets::routes())
         .merge(ops::routes(state.readiness.clone(), state.metrics.clone()));
     let cors = if state.config.http.cors_origins.is_empty() {
         CorsLayer::new()
@@ -144,6 +144,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(record_metrics))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(cors)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(assets::CONTENT_SECURITY_POLICY),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

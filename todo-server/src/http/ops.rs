@@ -1,7 +1,6 @@
-//! Operations routes: liveness, readiness, metrics, the OpenAPI document and its browsable page.
+//! Operations routes: liveness, readiness, metrics and the OpenAPI document.
 
 use axum::http::{header, StatusCode};
-use axum::response::{Html, Redirect};
 use axum::routing::get;
 use axum::{Json, Router};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -53,22 +52,4 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
 /// `GET /openapi.json`.
 pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(super::api_doc())
-}
-
-/// `GET /docs`: a browsable API reference over `/openapi.json`.
-pub async fn docs() -> Html<&'static str> {
-    Html(
-        r#"<!doctype html>
-<html><head><meta charset="utf-8"><title>todo API</title></head>
-<body>
-<script id="api-reference" data-url="/openapi.json"></script>
-<script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
-<noscript><p>The API is described at <a href="/openapi.json">/openapi.json</a>.</p></noscript>
-</body></html>"#,
-    )
-}
-
-/// `GET /`: until the web UI lands, the API docs.
-pub async fn root() -> Redirect {
-    Redirect::temporary("/docs")
 }
