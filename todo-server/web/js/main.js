@@ -146,7 +146,7 @@ for (const button of finder.querySelectorAll("[data-sort]")) {
       state.order = "asc";
     }
     showSort();
-    refresh({ reset: true });
+    refresh(); // a new order of the tasks already loaded
   });
 }
 finder.addEventListener("submit", (event) => event.preventDefault());
@@ -336,8 +336,4 @@ function connectStream() {
 // ----- start -----
 
 showSort();
-if (session.token) {
-  showApp();
-} else {
-  showAuth();
-}
+(session.token ? showApp() : Promise.resolve(showAuth())).finally(() => performance.mark("todo:ready"));

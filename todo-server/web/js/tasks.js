@@ -17,6 +17,7 @@ export function taskItem(task, actions, now = Date.now()) {
   const checkbox = h("input", {
     type: "checkbox",
     class: "done",
+    "data-key": "done",
     "aria-label": "Done",
     "aria-describedby": titleId,
     checked: done,
@@ -41,9 +42,9 @@ export function taskItem(task, actions, now = Date.now()) {
       task.description ? h("p", { class: "description" }, task.description) : null,
       meta.length ? h("div", { class: "meta" }, meta) : null),
     h("div", { class: "task-actions" },
-      h("button", { type: "button", "aria-describedby": titleId, onclick: () => actions.edit(task) }, "Edit"),
-      h("button", { type: "button", "aria-describedby": titleId, onclick: () => actions.history(task) }, "History"),
-      h("button", { type: "button", class: "danger-text", "aria-describedby": titleId, onclick: () => actions.remove(task) }, "Delete")));
+      h("button", { type: "button", "data-key": "edit", "aria-describedby": titleId, onclick: () => actions.edit(task) }, "Edit"),
+      h("button", { type: "button", "data-key": "history", "aria-describedby": titleId, onclick: () => actions.history(task) }, "History"),
+      h("button", { type: "button", "data-key": "delete", class: "danger-text", "aria-describedby": titleId, onclick: () => actions.remove(task) }, "Delete")));
 }
 
 /** Keeps `list` showing `tasks` in order, re-drawing only the items whose task changed. */
@@ -56,6 +57,12 @@ export class TaskList {
 
   show(tasks) {
     const now = Date.now();
+    // Where the keyboard focus is, so that a re-drawn or removed item does not lose it.
+    const focused = document.activeElement;
+    const focusedItem = focused?.closest?.("li.task");
+    const focusKey = focusedItem && this.list.contains(focusedItem) ? focused.dataset.key : null;
+    const focusIndex = focusKey ? [...this.list.children].indexOf(focusedItem) : -1;
+    let refocus = null;
     const next = new Map();
     const wanted = tasks.map((task) => {
       const key = `${task.version}|${task.status}|${task.updated_at}`;
@@ -64,7 +71,10 @@ export class TaskList {
       const item = known && known.key === key && known.overdue === overdue
         ? known
         : { key, overdue, li: taskItem(task, this.actions, now) };
-      if (known && known.li !== item.li) known.li.replaceWith(item.li);
+      if (known && known.li !== item.li) {
+        known.li.replaceWith(item.li);
+        if (known.li === focusedItem) refocus = item.li;
+      }
       next.set(task.id, item);
       return item.li;
     });
@@ -73,5 +83,12 @@ export class TaskList {
       if (this.list.children[index] !== li) this.list.insertBefore(li, this.list.children[index] ?? null);
     });
     this.items = next;
+    if (focusKey && !focusedItem.isConnected) {
+      // The focused item was re-drawn (same control) or left the list (the item now in its place).
+      const target = refocus ?? wanted[Math.min(focusIndex, wanted.length - 1)];
+      const control = target?.querySelector(`[data-key="${refocus ? focusKey : "done"}"]`);
+      if (control) control.focus();
+      else this.list.closest("section")?.querySelector("h2")?.focus();
+    }
   }
 }

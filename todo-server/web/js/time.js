@@ -99,7 +99,7 @@ export function formatInstant(ms, timeZone, { withZone = timeZone !== browserZon
     day: "numeric",
     month: "short",
     year: "numeric",
-    hour: "2-digit",
+    hour: "numeric",
     minute: "2-digit",
   };
   if (withZone) options.timeZoneName = "short";
