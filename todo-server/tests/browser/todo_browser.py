@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,8 +176,13 @@ class BrowserErrors:
     page: list[str] = field(default_factory=list)
 
     def watch(self, page) -> None:
-        page.on("console", lambda m: m.type == "error" and self.console.append(_console_text(m)))
+        page.on("console", self._on_console)
         page.on("pageerror", lambda e: self.page.append(f"{e.name}: {e.message}" if e.name else str(e)))
+
+    def _on_console(self, message) -> None:
+        if message.type != "error" or _is_implicit_favicon_miss(message):
+            return
+        self.console.append(_console_text(message))
 
     def csp_violations(self) -> list[str]:
         return [m for m in self.console if "Content Security Policy" in m]
@@ -188,6 +194,13 @@ class BrowserErrors:
     def clear(self) -> None:
         self.console.clear()
         self.page.clear()
+
+
+def _is_implicit_favicon_miss(message) -> bool:
+    """Chromium asks every origin for /favicon.ico on its own, after the load, and logs the 404 as a
+    console error: the page did not ask for it, and whether it lands before an assertion is timing."""
+    url = (message.location or {}).get("url", "")
+    return message.text.startswith("Failed to load resource") and urllib.parse.urlsplit(url).path == "/favicon.ico"
 
 
 def _console_text(message) -> str:
