@@ -154,8 +154,11 @@ def new_page(browser, browser_errors, request):
 
 
 @pytest.fixture
-def page(new_page, server):
-    """A page whose base URL is this test's server: `page.goto("/")`."""
+def page(server, new_page):
+    """A page whose base URL is this test's server: `page.goto("/")`.
+
+    `server` comes first so that teardown closes the pages (screenshots of a failure included) while
+    the server still runs; a test using `new_page` directly should ask for `server` before it."""
     return new_page(base_url=server.url)
 
 
