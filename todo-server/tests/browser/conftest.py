@@ -119,19 +119,15 @@ def browser_errors() -> BrowserErrors:
 @pytest.fixture
 def new_page(browser, browser_errors, request):
     """Makes a page in a new browser context: `new_page(base_url=None, timezone_id="Europe/London",
-    **context_options)`. Viewport 1280x800, notifications granted; any Playwright context option
-    (`locale`, `bypass_csp`, `color_scheme`, ...) may be given. A failed test leaves a screenshot
+    **context_options)`. Viewport 1280x800 and notifications granted unless given; any Playwright context option
+    (`viewport`, `locale`, `bypass_csp`, `color_scheme`, ...) may be given. A failed test leaves a screenshot
     of each of its pages in the artifacts directory."""
     contexts = []
 
     def make(base_url: str | None = None, timezone_id: str = "Europe/London", **options):
-        context = browser.new_context(
-            base_url=base_url,
-            viewport={"width": 1280, "height": 800},
-            permissions=["notifications"],
-            timezone_id=timezone_id,
-            **options,
-        )
+        options.setdefault("viewport", {"width": 1280, "height": 800})
+        options.setdefault("permissions", ["notifications"])
+        context = browser.new_context(base_url=base_url, timezone_id=timezone_id, **options)
         context.set_default_timeout(ACTION_TIMEOUT_MS)
         context.on("page", browser_errors.watch)  # pages the app opens itself
         contexts.append(context)
