@@ -185,6 +185,88 @@ async fn status_changes_stream_live_and_resume_from_last_event_id() {
 }
 
 #[tokio::test]
+async fn the_recurrence_preview_runs_on_the_wall_clock_and_names_bad_parameters() {
+    let server = Server::start().await;
+    let ada = server.user("ada@example.com").await;
+    let preview = |query: &'static str| {
+        let path = format!("/api/v1/recurrence/preview?{query}");
+        let ada = &ada;
+        async move { ada.call(reqwest::Method::GET, &path, None).await }
+    };
+    // Europe/London moves to BST on Sunday 29 March 2026: 09:00 local is 09:00Z, then 08:00Z.
+    let (status, body) =
+        preview("rrule=weekly&due=2026-03-23T09:00:00Z&timezone=Europe/London&count=3").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        json!({"occurrences": [
+            "2026-03-23T09:00:00Z",
+            "2026-03-30T08:00:00Z",
+            "2026-04-06T08:00:00Z",
+        ]})
+    );
+    // The same as an RRULE with its prefix, percent-encoded.
+    let (status, same) = preview(
+        "rrule=RRULE%3AFREQ%3DWEEKLY%3BBYDAY%3DMO&due=2026-03-23T09%3A00%3A00%2B00%3A00&timezone=Europe%2FLondon&count=3",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{same}");
+    assert_eq!(same, body);
+    // A rule that ends lists fewer than asked for; the default count is 5.
+    let (status, body) = preview("rrule=FREQ%3DDAILY%3BCOUNT%3D3&count=5").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["occurrences"].as_array().unwrap().len(), 3, "{body}");
+    let (_, body) = preview("rrule=daily").await;
+    assert_eq!(body["occurrences"].as_array().unwrap().len(), 5, "{body}");
+
+    for (query, field) in [
+        ("rrule=FREQ%3DSOMETIMES", "rrule"),
+        ("rrule=sometimes", "rrule"),
+        ("due=2026-03-23T09:00:00Z", "rrule"),
+        ("rrule=daily&count=0", "count"),
+        ("rrule=daily&count=21", "count"),
+        ("rrule=daily&due=tomorrow", "due"),
+        ("rrule=daily&timezone=Mars%2FBase", "timezone"),
+        ("rrule=daily&colour=red", "query"),
+    ] {
+        let (status, error) = preview(query).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {error}");
+        assert_eq!(
+            error["error"]["details"]["field"], field,
+            "{query}: {error}"
+        );
+    }
+    // The message of an invalid rule is the one the task input gives.
+    let (_, from_preview) = preview("rrule=FREQ%3DSOMETIMES").await;
+    let (_, from_task) = ada
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/tasks",
+            Some(json!({"title": "x", "recurrence": {"rrule": "FREQ=SOMETIMES"}})),
+        )
+        .await;
+    let reason = |message: &Value| {
+        let message = message.as_str().unwrap().to_owned();
+        message.split_once(": ").map(|(_, m)| m.to_owned()).unwrap()
+    };
+    assert_eq!(
+        reason(&from_preview["error"]["message"]),
+        reason(&from_task["error"]["message"])
+    );
+    let anonymous = server
+        .http
+        .get(format!(
+            "{}/api/v1/recurrence/preview?rrule=daily",
+            server.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn priority_tag_search_and_sort_work_over_many_tasks() {
     let server = Server::start().await;
     let ada = server.user("ada@example.com").await;
@@ -501,6 +583,7 @@ async fn operations_routes_answer() {
         "/api/v1/tasks/{id}/complete",
         "/api/v1/stream",
         "/api/v1/auth/signup",
+        "/api/v1/recurrence/preview",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} documented");
     }

@@ -95,7 +95,7 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
     let key = super::signing_key::jwt_key(parts).await?;
     let accounts = Accounts::new(
         parts.stores.users.clone(),
-        clock,
+        clock.clone(),
         parts.ids.clone(),
         &key,
         parts.config.auth.jwt_ttl,
@@ -111,6 +111,7 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
         metrics: crate::metrics::install(),
         auth_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
         config: Arc::new(parts.config.clone()),
+        clock,
         closing: CancellationToken::new(),
     };
     let closing = state.closing.clone();
