@@ -3,7 +3,7 @@
 //!
 //! | role | consumes | publishes (through the outbox) | also |
 //! |---|---|---|---|
-//! | `api` | `task-events` (reminders of occurrences created elsewhere); `task-updates` and `reminders` on every replica (live streams) | `task-events`, `task-updates`, `reminders` | REST API, reminder jobs and their callbacks |
+//! | `api` | `task-events` (reminders of occurrences created elsewhere); `task-events`, `task-updates` and `reminders` on every replica (live streams) | `task-events`, `task-updates`, `reminders` | REST API, reminder jobs and their callbacks |
 //! | `recurring` | `task-events` | `task-events` (the next occurrences) | series-ended marks in the Dapr state store (in the database without Dapr) |
 //! | `notification` | `reminders` | — | stores each notification (the inbox) |
 //! | `audit` | `task-events` | — | the append-only history |
@@ -70,6 +70,11 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
         Arc::new(OccurrenceReminders::new(scheduler.clone(), clock.clone())),
     );
     let hub = Arc::new(StreamHub::new());
+    parts.transport.broadcast(
+        topics::TASK_EVENTS,
+        consumers::API_STREAM_TASK_EVENTS,
+        Arc::new(StreamConsumer(hub.clone())),
+    );
     parts.transport.broadcast(
         topics::TASK_UPDATES,
         consumers::API_STREAM_TASK_UPDATES,
