@@ -36,6 +36,8 @@ pub mod consumers {
     pub const AUDIT: &str = "audit-service";
     /// The API, scheduling the reminders of occurrences the recurring service created.
     pub const API_REMINDERS: &str = "api-reminders";
+    /// Every API replica, feeding its users' live streams from `task-events` (every change of a task).
+    pub const API_STREAM_TASK_EVENTS: &str = "api-stream-task-events";
     /// Every API replica, feeding its users' live streams from `task-updates`.
     pub const API_STREAM_TASK_UPDATES: &str = "api-stream-task-updates";
     /// Every API replica, feeding its users' live streams from `reminders`.

@@ -9,7 +9,7 @@ use governor::DefaultKeyedRateLimiter;
 use metrics_exporter_prometheus::PrometheusHandle;
 use todo_core::error::PortError;
 use todo_core::model::{TaskId, UserId};
-use todo_core::ports::{NotificationStore, TaskRepository};
+use todo_core::ports::{Clock, NotificationStore, TaskRepository};
 use todo_core::usecases::TaskService;
 use todo_dapr::SidecarHealth;
 use tokio::task::JoinSet;
@@ -38,6 +38,8 @@ pub struct AppState {
     pub auth_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     /// The configuration it was built from.
     pub config: Arc<Config>,
+    /// The time, for what a handler computes itself (the recurrence preview's default start).
+    pub clock: Arc<dyn Clock>,
     /// Cancelled when the server starts shutting down, so long-lived streams end and let it stop.
     pub closing: CancellationToken,
 }

@@ -1,5 +1,6 @@
-//! The real-time stream hub: per-user fan-out of `task-updates` and `reminders` to SSE connections,
-//! with a short replay buffer so a client reconnecting with `Last-Event-ID` misses nothing.
+//! The real-time stream hub: per-user fan-out of `task-events` (every create, update, completion and
+//! deletion), `task-updates` and `reminders` to SSE connections, with a short replay buffer so a client
+//! reconnecting with `Last-Event-ID` misses nothing.
 //!
 //! Each API replica runs its own hub and must receive every event (its own consumer group per replica,
 //! e.g. Dapr's `consumerGroup: "{podName}"`), because a user's connection may be on any replica.
@@ -23,7 +24,7 @@ const LIVE: usize = 256;
 pub struct StreamEvent {
     /// SSE `id:` (the event id).
     pub id: EventId,
-    /// SSE `event:` name: `task-update` or `reminder`.
+    /// SSE `event:` name: `task-event`, `task-update` or `reminder`.
     pub kind: &'static str,
     /// SSE `data:` (the topic's JSON).
     pub data: serde_json::Value,
@@ -92,7 +93,8 @@ impl StreamHub {
     }
 }
 
-/// Consumes `task-updates` and `reminders` into the hub (the in-app notification delivery).
+/// Consumes `task-events`, `task-updates` and `reminders` into the hub: what keeps every open client in
+/// sync, and the in-app delivery of reminders.
 pub struct StreamConsumer(pub std::sync::Arc<StreamHub>);
 
 #[async_trait]
@@ -102,6 +104,7 @@ impl MessageHandler for StreamConsumer {
         let event = DomainEvent::decode(&message.topic, &message.payload)
             .map_err(|e| HandleError::dropped("decoding a stream event", e))?;
         let kind = match message.topic.as_str() {
+            topics::TASK_EVENTS => "task-event",
             topics::TASK_UPDATES => "task-update",
             topics::REMINDERS => "reminder",
             other => {

@@ -8,7 +8,8 @@
 //!   service (SPEC §4: `recurring-task-service`, `audit-service`, ...);
 //! - [`Transport::broadcast`]: every replica receives every message. The API uses it to feed the live
 //!   streams of the users connected to that replica: it does not know which replica holds which
-//!   user's stream, so each replica reads all `task-updates` and `reminders` and keeps its own.
+//!   user's stream, so each replica reads all `task-events`, `task-updates` and `reminders` and
+//!   keeps its own.
 //!
 //! In process, both are a subscription of the in-memory bus, which delivers before `publish`
 //! returns. With Dapr, the sidecar delivers to the app's HTTP routes ([`Transport::start`] returns

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 mod support;
-use support::{in_future, read_until, titles, Server, PRIORITIES};
+use support::{in_future, read_until, read_until_event, sse_events, titles, Server, PRIORITIES};
 
 #[tokio::test]
 async fn a_weekly_task_completed_has_exactly_one_next_weeks_task() {
@@ -173,14 +173,172 @@ async fn status_changes_stream_live_and_resume_from_last_event_id() {
         .lines()
         .filter_map(|l| l.strip_prefix("id: ").map(str::to_owned))
         .collect();
-    assert_eq!(ids.len(), 2, "{everything}");
-    assert!(everything.contains("event: task-update"));
+    // Two creations and two completions (`task-event`), two status changes (`task-update`).
+    assert_eq!(ids.len(), 6, "{everything}");
+    assert_eq!(everything.matches("event: task-update\n").count(), 2);
+    assert_eq!(everything.matches("event: task-event\n").count(), 4);
     let resumed = read_events(Some(ids[0].clone())).await;
     let resumed_ids: Vec<&str> = resumed
         .lines()
         .filter_map(|l| l.strip_prefix("id: "))
         .collect();
-    assert_eq!(resumed_ids, vec![ids[1].as_str()]);
+    assert_eq!(resumed_ids, ids[1..]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_stream_carries_every_change_of_your_own_tasks_and_nobody_elses() {
+    let server = Server::start().await;
+    let ada = server.user("ada@example.com").await;
+    let bob = server.user("bob@example.com").await;
+    let mut stream = server
+        .http
+        .get(format!("{}/api/v1/stream", server.base))
+        .bearer_auth(&ada.token)
+        .send()
+        .await
+        .unwrap()
+        .bytes_stream();
+    let bobs = bob.create(json!({"title": "Bob's plan"})).await;
+    let task = ada.create(json!({"title": "Plan"})).await;
+    let path = format!("/api/v1/tasks/{}", task["id"]);
+    let (status, _) = ada
+        .call(
+            reqwest::Method::PATCH,
+            &path,
+            Some(json!({"title": "Plan B"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    bob.call(
+        reqwest::Method::PATCH,
+        &format!("/api/v1/tasks/{}", bobs["id"]),
+        Some(json!({"title": "Bob's plan B"})),
+    )
+    .await;
+    let (status, _) = ada
+        .call(reqwest::Method::POST, &format!("{path}/complete"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = ada.call(reqwest::Method::DELETE, &path, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let mut seen = read_until_event(
+        &mut stream,
+        "task-event",
+        "\"event_type\":\"deleted\"",
+        Duration::from_secs(10),
+    )
+    .await;
+    // Let anything that would follow arrive (nothing should).
+    while let Ok(Some(Ok(chunk))) =
+        tokio::time::timeout(Duration::from_millis(300), stream.next()).await
+    {
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let task_events: Vec<Value> = sse_events(&seen)
+        .into_iter()
+        .filter(|(event, _)| event == "task-event")
+        .map(|(_, data)| serde_json::from_str(&data).unwrap())
+        .collect();
+    let types: Vec<&str> = task_events
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        vec!["created", "updated", "completed", "deleted"],
+        "{seen}"
+    );
+    for event in &task_events {
+        assert_eq!(event["task_id"], task["id"], "{event}");
+        assert!(event["event_id"].is_string() && event["timestamp"].is_string());
+        assert!(seen.contains(&format!("id: {}", event["event_id"].as_str().unwrap())));
+    }
+    assert_eq!(task_events[1]["task_data"]["title"], "Plan B");
+    assert_eq!(task_events[2]["task_data"]["status"], "completed");
+    assert!(!seen.contains("Bob's"), "never another user's: {seen}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_recurrence_preview_runs_on_the_wall_clock_and_names_bad_parameters() {
+    let server = Server::start().await;
+    let ada = server.user("ada@example.com").await;
+    let preview = |query: &'static str| {
+        let path = format!("/api/v1/recurrence/preview?{query}");
+        let ada = &ada;
+        async move { ada.call(reqwest::Method::GET, &path, None).await }
+    };
+    // Europe/London moves to BST on Sunday 29 March 2026: 09:00 local is 09:00Z, then 08:00Z.
+    let (status, body) =
+        preview("rrule=weekly&due=2026-03-23T09:00:00Z&timezone=Europe/London&count=3").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        json!({"occurrences": [
+            "2026-03-23T09:00:00Z",
+            "2026-03-30T08:00:00Z",
+            "2026-04-06T08:00:00Z",
+        ]})
+    );
+    // The same as an RRULE with its prefix, percent-encoded.
+    let (status, same) = preview(
+        "rrule=RRULE%3AFREQ%3DWEEKLY%3BBYDAY%3DMO&due=2026-03-23T09%3A00%3A00%2B00%3A00&timezone=Europe%2FLondon&count=3",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{same}");
+    assert_eq!(same, body);
+    // A rule that ends lists fewer than asked for; the default count is 5.
+    let (status, body) = preview("rrule=FREQ%3DDAILY%3BCOUNT%3D3&count=5").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["occurrences"].as_array().unwrap().len(), 3, "{body}");
+    let (_, body) = preview("rrule=daily").await;
+    assert_eq!(body["occurrences"].as_array().unwrap().len(), 5, "{body}");
+
+    for (query, field) in [
+        ("rrule=FREQ%3DSOMETIMES", "rrule"),
+        ("rrule=sometimes", "rrule"),
+        ("due=2026-03-23T09:00:00Z", "rrule"),
+        ("rrule=daily&count=0", "count"),
+        ("rrule=daily&count=21", "count"),
+        ("rrule=daily&due=tomorrow", "due"),
+        ("rrule=daily&timezone=Mars%2FBase", "timezone"),
+        ("rrule=daily&colour=red", "query"),
+    ] {
+        let (status, error) = preview(query).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {error}");
+        assert_eq!(
+            error["error"]["details"]["field"], field,
+            "{query}: {error}"
+        );
+    }
+    // The message of an invalid rule is the one the task input gives.
+    let (_, from_preview) = preview("rrule=FREQ%3DSOMETIMES").await;
+    let (_, from_task) = ada
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/tasks",
+            Some(json!({"title": "x", "recurrence": {"rrule": "FREQ=SOMETIMES"}})),
+        )
+        .await;
+    let reason = |message: &Value| {
+        let message = message.as_str().unwrap().to_owned();
+        message.split_once(": ").map(|(_, m)| m.to_owned()).unwrap()
+    };
+    assert_eq!(
+        reason(&from_preview["error"]["message"]),
+        reason(&from_task["error"]["message"])
+    );
+    let anonymous = server
+        .http
+        .get(format!(
+            "{}/api/v1/recurrence/preview?rrule=daily",
+            server.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     server.stop().await;
 }
 
@@ -501,6 +659,7 @@ async fn operations_routes_answer() {
         "/api/v1/tasks/{id}/complete",
         "/api/v1/stream",
         "/api/v1/auth/signup",
+        "/api/v1/recurrence/preview",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} documented");
     }

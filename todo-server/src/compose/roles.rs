@@ -3,7 +3,7 @@
 //!
 //! | role | consumes | publishes (through the outbox) | also |
 //! |---|---|---|---|
-//! | `api` | `task-events` (reminders of occurrences created elsewhere); `task-updates` and `reminders` on every replica (live streams) | `task-events`, `task-updates`, `reminders` | REST API, reminder jobs and their callbacks |
+//! | `api` | `task-events` (reminders of occurrences created elsewhere); `task-events`, `task-updates` and `reminders` on every replica (live streams) | `task-events`, `task-updates`, `reminders` | REST API, reminder jobs and their callbacks |
 //! | `recurring` | `task-events` | `task-events` (the next occurrences) | series-ended marks in the Dapr state store (in the database without Dapr) |
 //! | `notification` | `reminders` | — | stores each notification (the inbox) |
 //! | `audit` | `task-events` | — | the append-only history |
@@ -71,6 +71,11 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
     );
     let hub = Arc::new(StreamHub::new());
     parts.transport.broadcast(
+        topics::TASK_EVENTS,
+        consumers::API_STREAM_TASK_EVENTS,
+        Arc::new(StreamConsumer(hub.clone())),
+    );
+    parts.transport.broadcast(
         topics::TASK_UPDATES,
         consumers::API_STREAM_TASK_UPDATES,
         Arc::new(StreamConsumer(hub.clone())),
@@ -95,7 +100,7 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
     let key = super::signing_key::jwt_key(parts).await?;
     let accounts = Accounts::new(
         parts.stores.users.clone(),
-        clock,
+        clock.clone(),
         parts.ids.clone(),
         &key,
         parts.config.auth.jwt_ttl,
@@ -111,6 +116,7 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
         metrics: crate::metrics::install(),
         auth_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
         config: Arc::new(parts.config.clone()),
+        clock,
         closing: CancellationToken::new(),
     };
     let closing = state.closing.clone();

@@ -8,6 +8,7 @@ mod error;
 mod extract;
 mod notifications;
 mod ops;
+mod recurrence;
 mod stream;
 mod tasks;
 
@@ -38,6 +39,7 @@ use crate::app::AppState;
         auth::signup, auth::login,
         tasks::list_tasks, tasks::create_task, tasks::get_task, tasks::update_task, tasks::delete_task,
         tasks::complete_task, tasks::reopen_task, tasks::task_history, tasks::list_tags,
+        recurrence::preview,
         stream::stream,
         notifications::list_notifications, notifications::mark_read,
     ),
@@ -100,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tasks/{id}/reopen", post(tasks::reopen_task))
         .route("/api/v1/tasks/{id}/history", get(tasks::task_history))
         .route("/api/v1/tags", get(tasks::list_tags))
+        .route("/api/v1/recurrence/preview", get(recurrence::preview))
         .route("/api/v1/stream", get(stream::stream))
         .route(
             "/api/v1/notifications",

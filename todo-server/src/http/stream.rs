@@ -1,5 +1,5 @@
-//! `GET /api/v1/stream`: Server-Sent Events of your task updates and reminders, with keep-alives and
-//! resumption from `Last-Event-ID`.
+//! `GET /api/v1/stream`: Server-Sent Events of every change of your tasks, their status changes and
+//! your reminders, with keep-alives and resumption from `Last-Event-ID`.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -23,10 +23,19 @@ fn to_sse(event: StreamEvent) -> Event {
         .data(event.data.to_string())
 }
 
-/// Your live events: `event: task-update` and `event: reminder`, `id:` the event id.
+/// Your live events, from which an open client stays in sync.
+///
+/// `event: task-event` for every create, update, completion and deletion of your tasks (`data:` the
+/// `task-events` JSON: `event_type`, `task_id`, the full task in `task_data`); `event: task-update` for
+/// a status change (`old_status`, `new_status`); `event: reminder` when a reminder fires. `id:` is the
+/// event id; reconnecting with `Last-Event-ID` replays what was missed (the last 100 events). A
+/// browser's `EventSource` cannot send headers: it may pass the token as `?access_token=`.
 #[utoipa::path(get, path = "/api/v1/stream", tag = "stream",
-    params(("Last-Event-ID" = Option<String>, Header, description = "resume after this event")),
-    responses((status = 200, content_type = "text/event-stream", description = "the event stream"), (status = 401, body = ErrorBody)),
+    params(
+        ("Last-Event-ID" = Option<String>, Header, description = "resume after this event"),
+        ("access_token" = Option<String>, Query, description = "the bearer token, for clients that cannot set headers (EventSource)"),
+    ),
+    responses((status = 200, content_type = "text/event-stream", description = "the event stream: `task-event`, `task-update` and `reminder` events"), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn stream(
     State(state): State<AppState>,

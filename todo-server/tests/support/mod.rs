@@ -190,3 +190,53 @@ where
     }
     seen
 }
+
+/// The `(event, data)` pairs of the complete events in an event stream's text.
+pub fn sse_events(text: &str) -> Vec<(String, String)> {
+    let Some((complete, _)) = text.rsplit_once("\n\n") else {
+        return Vec::new();
+    };
+    complete
+        .split("\n\n")
+        .filter_map(|block| {
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name).map(str::to_owned))
+            };
+            Some((field("event: ")?, field("data: ")?))
+        })
+        .collect()
+}
+
+/// Reads an event stream until it holds an `event: {kind}` whose data contains `needle`, failing the
+/// test after `within`; returns all it read. (The stream carries every change of the user's tasks, so
+/// a title alone does not single out, say, a reminder.)
+pub async fn read_until_event<S, B, E>(
+    body: &mut S,
+    kind: &str,
+    needle: &str,
+    within: Duration,
+) -> String
+where
+    S: futures_util::Stream<Item = Result<B, E>> + Unpin,
+    B: AsRef<[u8]>,
+    E: std::fmt::Debug,
+{
+    use futures_util::StreamExt;
+    let deadline = tokio::time::Instant::now() + within;
+    let mut seen = String::new();
+    while !sse_events(&seen)
+        .iter()
+        .any(|(event, data)| event == kind && data.contains(needle))
+    {
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .unwrap_or_else(|_| panic!("`{kind}` with `{needle}` within {within:?}; got: {seen}"));
+        let chunk = chunk
+            .expect("the stream ended")
+            .expect("a chunk of the stream");
+        seen.push_str(&String::from_utf8_lossy(chunk.as_ref()));
+    }
+    seen
+}

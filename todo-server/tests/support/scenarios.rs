@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use super::deployment::{counter, Deployment};
-use super::{in_future, read_until, titles, Server, User};
+use super::{in_future, read_until, read_until_event, sse_events, titles, Server, User};
 
 /// Which outages to rehearse after the scenarios.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,10 +266,13 @@ pub async fn a_second_api_replica_streams_what_the_first_one_writes(
     let task = ada
         .create(json!({"title": "Seen from the other replica"}))
         .await;
-    // Written through the first replica, streamed by the second. Its broadcast subscription starts
-    // at the newest offset once it has joined, so toggle until an update comes through.
+    // Written through the first replica, streamed by the second. Its broadcast subscriptions start
+    // at the newest offset once they have joined, so toggle until a status change (`task-updates`)
+    // and a change of the task (`task-events`) come through.
     let started = Instant::now();
     let mut seen = String::new();
+    let both =
+        |seen: &str| seen.contains("event: task-update") && seen.contains("event: task-event");
     for round in 0.. {
         let action = if round % 2 == 0 { "complete" } else { "reopen" };
         let (status, body) = ada
@@ -282,16 +285,16 @@ pub async fn a_second_api_replica_streams_what_the_first_one_writes(
         assert_eq!(status, StatusCode::OK, "{body}");
         while let Some(chunk) = next_chunk(&mut on_replica, Duration::from_secs(2)).await {
             seen.push_str(&chunk);
-            if seen.contains("event: task-update") {
+            if both(&seen) {
                 break;
             }
         }
-        if seen.contains("event: task-update") {
+        if both(&seen) {
             break;
         }
         assert!(
             started.elapsed() < Duration::from_secs(90),
-            "the second replica never streamed an update: {seen}"
+            "the second replica never streamed both a task-update and a task-event: {seen}"
         );
     }
     assert!(
@@ -351,14 +354,14 @@ pub async fn the_reminder_reaches_the_stream_and_the_inbox_and_the_deleted_one_n
     let wait = (remind_at - chrono::Utc::now())
         .to_std()
         .unwrap_or_default();
-    let seen = read_until(
+    let seen = read_until_event(
         events,
+        "reminder",
         "\"title\":\"Call the dentist\"",
         wait + Duration::from_secs(30),
     )
     .await;
     assert!(chrono::Utc::now() >= remind_at, "not before remind_at");
-    assert!(seen.contains("event: reminder"), "{seen}");
     let inbox = eventually(
         "the stored notification",
         Duration::from_secs(30),
@@ -374,7 +377,12 @@ pub async fn the_reminder_reaches_the_stream_and_the_inbox_and_the_deleted_one_n
 
     // The deleted daily task's reminder was due before this one; it never fired, and its series
     // has no occurrence.
-    assert!(!seen.contains("Daily standup"), "{seen}");
+    assert!(
+        !sse_events(&seen)
+            .iter()
+            .any(|(event, data)| event == "reminder" && data.contains("Daily standup")),
+        "{seen}"
+    );
     assert!(ada.list("q=standup&status=all").await.is_empty());
     let (status, _) = ada
         .call(
