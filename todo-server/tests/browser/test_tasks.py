@@ -163,7 +163,9 @@ def test_search_filters_sort_buttons_and_load_more(page, server, browser_errors,
     screenshot(page, "find-and-sort")
 
     # Status: complete one, then filter.
+    finder.get_by_role("searchbox", name="Search").fill("buy")
     task_item(page, "Buy groceries").get_by_role("checkbox", name="Done").check()
+    finder.get_by_role("searchbox", name="Search").fill("")
     finder.get_by_role("combobox", name="Status").select_option(label="Completed")
     expect(items).to_have_count(1)
     finder.get_by_role("combobox", name="Status").select_option(label="Pending")

@@ -91,16 +91,28 @@ class TodoServer:
         }
         if "RUST_LOG" in os.environ:
             env["RUST_LOG"] = os.environ["RUST_LOG"]
-        self._log = open(self.log_path, "wb")
+        self.binary = binary
+        self.env = env
+        self.start()
+
+    def start(self) -> None:
+        """Starts the process (on the same port and data directory after a `stop`)."""
+        self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [binary, "all"],
-            env=env,
-            cwd=workdir,
+            [self.binary, "all"],
+            env=self.env,
+            cwd=self.workdir,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    def restart(self) -> None:
+        """Stops the server and starts it again on the same port and data, ready."""
+        self.stop()
+        self.start()
+        self.wait_ready()
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
         """Returns once `GET /readyz` answers 200; raises with the server's log otherwise."""

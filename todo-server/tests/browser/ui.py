@@ -58,7 +58,9 @@ def add_task(page: Page, title: str, *, description: str | None = None, tags: st
         form.get_by_label("Repeat").select_option(label=repeat)
     if rrule is not None:
         form.get_by_label("RRULE").fill(rrule)
-    form.get_by_role("button", name="Add task").click()
+    button = form.get_by_role("button", name="Add task")
+    button.click()
+    expect(button).to_be_enabled()  # the answer has arrived (the button is disabled while it is sent)
 
 
 def task_list(page: Page):

@@ -105,8 +105,10 @@ const newTask = new TaskForm(byId("new-task"), {
   submitLabel: "Add task",
   remindHint: "Minutes before the due date; 60 when left empty.",
   onSubmit: async (form) => {
+    const sent = JSON.stringify(form.values());
     const task = await api.createTask(form.createBody());
-    form.reset();
+    // Keep what was typed while the request was on its way (the next task, already).
+    if (JSON.stringify(form.values()) === sent) form.reset();
     form.focus();
     toast(`Added “${task.title}”`);
     await Promise.all([refresh(), refreshTags()]);
