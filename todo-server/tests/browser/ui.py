@@ -82,3 +82,9 @@ def assert_only_refused_requests(errors) -> None:
     assert not errors.page, errors.page
     unexpected = [m for m in errors.console if "the server responded with a status of 4" not in m]
     assert not unexpected, unexpected
+
+
+def picture(page: Page, screenshot, name: str, **options) -> None:
+    """A screenshot for the docs: without the passing messages ("Added …") over the content."""
+    page.evaluate("document.getElementById('toasts').replaceChildren()")
+    screenshot(page, name, **options)

@@ -41,5 +41,6 @@ export function toast(message) {
   const region = byId("toasts");
   const item = h("p", { class: "toast" }, message);
   region.append(item);
-  setTimeout(() => item.remove(), 6000);
+  while (region.children.length > 3) region.firstElementChild.remove();
+  setTimeout(() => item.remove(), 5000);
 }

@@ -245,7 +245,7 @@ function confirmDelete(task) {
   const dialog = byId("delete-dialog");
   byId("delete-text").textContent = `“${task.title}” will be deleted${task.recurrence ? ", and its series ends" : ""}.`;
   dialog.returnValue = "";
-  dialog.showModal();
+  openFor(dialog, task, "delete");
   return new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue === "delete"), { once: true }));
 }
 
@@ -276,7 +276,23 @@ async function showHistory(task) {
       changes.length ? h("ul", { class: "changes" }, changes) : null);
   }));
   if (items.length === 0) byId("history").append(h("li", {}, "No history recorded yet."));
-  byId("history-dialog").showModal();
+  openFor(byId("history-dialog"), task, "history");
+}
+
+/**
+ * Opens `dialog` for `task`'s `key` control; when it closes and that control was re-drawn meanwhile
+ * (a live update), focus goes to the new one, or to the list when the task has left it.
+ */
+function openFor(dialog, task, key) {
+  dialog.addEventListener("close", () => {
+    // The browser has restored focus already when the opener still exists.
+    setTimeout(() => {
+      if (document.activeElement && document.activeElement !== document.body) return;
+      const control = tasks.items.get(task.id)?.li.querySelector(`[data-key="${key}"]`);
+      (control ?? byId("tasks-title")).focus();
+    });
+  }, { once: true });
+  dialog.showModal();
 }
 
 const tasks = new TaskList(byId("tasks"), {
@@ -295,7 +311,7 @@ const tasks = new TaskList(byId("tasks"), {
   },
   edit(task) {
     editForm.fill(task);
-    editDialog.showModal();
+    openFor(editDialog, task, "edit");
     editForm.focus();
   },
   async history(task) {

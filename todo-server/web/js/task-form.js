@@ -54,7 +54,7 @@ export class TaskForm {
     f.timezone = field(`${prefix}-timezone`, "Time zone", h("select", {}, knownZones().map((z) => h("option", { value: z }, z))));
     f.remind = field(`${prefix}-remind`, "Remind before (minutes)", h("input", { type: "number", min: 0, step: 1, inputmode: "numeric" }), { hint: remindHint });
     f.repeat = field(`${prefix}-repeat`, "Repeat", h("select", {}, options(REPEATS, "none")));
-    f.rrule = field(`${prefix}-rrule`, "RRULE", h("input", { type: "text", autocomplete: "off", spellcheck: "false", placeholder: "FREQ=WEEKLY;BYDAY=MO,WE" }), { hint: "An RFC 5545 rule, e.g. FREQ=MONTHLY;BYDAY=-1FR (the last Friday)." });
+    f.rrule = field(`${prefix}-rrule`, "RRULE", h("input", { type: "text", autocomplete: "off", spellcheck: "false", placeholder: "FREQ=WEEKLY;BYDAY=MO,WE" }), { hint: "An RFC 5545 rule, e.g. FREQ=MONTHLY;BYDAY=-1FR (the last Friday).", wide: true });
     this.fields = f;
     this.previewList = h("ol", { class: "preview-list" });
     this.preview = h("div", { class: "preview", "aria-live": "polite", hidden: true },
