@@ -674,3 +674,23 @@ async fn operations_routes_answer() {
     assert_eq!(headers.headers()["x-content-type-options"], "nosniff");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn only_the_stream_takes_a_token_in_its_url() {
+    let server = Server::start().await;
+    let ada = server.user("ada@example.com").await;
+    let task = ada.create(json!({"title": "private"})).await;
+    let get = |path: String| server.http.get(format!("{}{path}", server.base)).send();
+    let in_url = get(format!("/api/v1/tasks/{}?access_token={}", task["id"], ada.token))
+        .await
+        .unwrap();
+    assert_eq!(in_url.status(), StatusCode::UNAUTHORIZED);
+    // EventSource cannot set headers: the stream alone accepts `?access_token=`.
+    let stream = get(format!("/api/v1/stream?access_token={}", ada.token))
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    drop(stream);
+    server.stop().await;
+}

@@ -85,3 +85,96 @@ fn with_charset(mime: &str) -> String {
         mime.to_owned()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{header, Request, StatusCode};
+    use tower::ServiceExt;
+
+    use super::{routes, Web};
+
+    async fn get(path: &str, headers: &[(header::HeaderName, &str)]) -> axum::response::Response {
+        let mut request = Request::get(path);
+        for (name, value) in headers {
+            request = request.header(name, *value);
+        }
+        routes::<()>()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn pages_are_revalidated_by_their_etag_and_compressed_when_accepted() {
+        let page = get("/", &[]).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_eq!(
+            page.headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
+        assert_eq!(page.headers()[header::CACHE_CONTROL], "no-cache");
+        let etag = page.headers()[header::ETAG].to_str().unwrap().to_owned();
+
+        let again = get("/", &[(header::IF_NONE_MATCH, &etag)]).await;
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+        let body = axum::body::to_bytes(again.into_body(), 1024).await.unwrap();
+        assert!(body.is_empty());
+
+        let script = get("/assets/js/main.js", &[(header::ACCEPT_ENCODING, "gzip")]).await;
+        assert_eq!(script.status(), StatusCode::OK);
+        assert!(script.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .contains("javascript"));
+        assert_eq!(script.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_ne!(script.headers()[header::ETAG], etag.as_str());
+    }
+
+    #[tokio::test]
+    async fn unknown_files_and_the_unit_tests_are_not_served() {
+        for path in [
+            "/assets/nope.js",
+            "/assets/js/time.test.js",
+            "/assets/../Cargo.toml",
+        ] {
+            assert_eq!(
+                get(path, &[]).await.status(),
+                StatusCode::NOT_FOUND,
+                "{path}"
+            );
+        }
+    }
+
+    /// Every `import … from "./x.js"` and every `/assets/…` reference in the pages names a file
+    /// that ships, so a renamed module cannot break the app unnoticed.
+    #[test]
+    fn every_referenced_file_ships() {
+        let mut missing = Vec::new();
+        for name in Web::iter() {
+            let text = String::from_utf8_lossy(&Web::get(&name).unwrap().data).into_owned();
+            let dir = name.rsplit_once('/').map_or("", |(dir, _)| dir);
+            for (quote, _) in text.match_indices("from \"./") {
+                let target = &text[quote + 8..];
+                let target = &target[..target.find('"').unwrap()];
+                let path = if dir.is_empty() {
+                    target.to_owned()
+                } else {
+                    format!("{dir}/{target}")
+                };
+                if Web::get(&path).is_none() {
+                    missing.push(format!("{name} imports {path}"));
+                }
+            }
+            for (at, _) in text.match_indices("\"/assets/") {
+                let target = &text[at + 9..];
+                let path = &target[..target.find('"').unwrap()];
+                if Web::get(path).is_none() {
+                    missing.push(format!("{name} links /assets/{path}"));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "{missing:#?}");
+        assert!(Web::get("index.html").is_some() && Web::get("docs.html").is_some());
+    }
+}

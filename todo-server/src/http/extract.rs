@@ -59,8 +59,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// The signed-in user, from `Authorization: Bearer <jwt>` (or `?access_token=` for EventSource, which
-/// cannot set headers).
+/// The signed-in user, from `Authorization: Bearer <jwt>`.
 pub struct AuthUser(pub UserId);
 
 impl FromRequestParts<AppState> for AuthUser {
@@ -70,27 +69,49 @@ impl FromRequestParts<AppState> for AuthUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .map(str::to_owned);
-        let token = header.or_else(|| {
+        verified(state, bearer(parts)).map(AuthUser)
+    }
+}
+
+/// The signed-in user of the live stream: the bearer header, or `?access_token=` for the browser's
+/// `EventSource`, which cannot set headers. Only the stream takes a token in its URL (the request log
+/// records paths, never query strings); the web UI sends the header.
+pub struct StreamUser(pub UserId);
+
+impl FromRequestParts<AppState> for StreamUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).or_else(|| {
             parts.uri.query().and_then(|q| {
                 q.split('&')
                     .find_map(|pair| pair.strip_prefix("access_token=").map(str::to_owned))
             })
         });
-        let token = token.ok_or_else(|| {
-            ApiError::unauthorized("sign in: send `Authorization: Bearer <token>`")
-        })?;
-        let user = state.accounts.verify(&token)?;
-        tracing::Span::current().record("user_id", tracing::field::display(user));
-        Ok(AuthUser(user))
+        verified(state, token).map(StreamUser)
     }
+}
+
+fn bearer(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .map(str::to_owned)
+}
+
+fn verified(state: &AppState, token: Option<String>) -> Result<UserId, ApiError> {
+    let token = token
+        .ok_or_else(|| ApiError::unauthorized("sign in: send `Authorization: Bearer <token>`"))?;
+    let user = state.accounts.verify(&token)?;
+    tracing::Span::current().record("user_id", tracing::field::display(user));
+    Ok(user)
 }

@@ -12,7 +12,7 @@ use todo_core::model::EventId;
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::AuthUser;
+use super::extract::StreamUser;
 use crate::app::AppState;
 use crate::stream::StreamEvent;
 
@@ -39,7 +39,7 @@ fn to_sse(event: StreamEvent) -> Event {
     security(("bearer" = [])))]
 pub async fn stream(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    StreamUser(user): StreamUser,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let last = headers
