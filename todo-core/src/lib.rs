@@ -20,6 +20,7 @@ pub mod model;
 mod openapi;
 pub mod ports;
 pub mod query;
+pub mod quick_add;
 pub mod recurrence;
 #[cfg(feature = "testing")]
 pub mod testkit;
