@@ -9,8 +9,8 @@ use sqlx::postgres::PgRow;
 use sqlx::Row;
 
 use todo_core::error::PortError;
-use todo_core::model::UserId;
-use todo_core::ports::{PortResult, User, UserRepository};
+use todo_core::model::{TimeZone, UserId};
+use todo_core::ports::{PortResult, User, UserRepository, UserSettings};
 
 use crate::error::port_error;
 use crate::repository::PostgresTaskRepository;
@@ -18,20 +18,24 @@ use crate::repository::PostgresTaskRepository;
 /// Creates the account, or completes an owner row that has no credentials yet; returns no row when
 /// the id already belongs to an account.
 const CREATE_USER: &str = "\
-INSERT INTO users (id, email, name, password_hash, created_at)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO users (id, email, name, password_hash, created_at, timezone)
+VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (id) DO UPDATE
 SET email = EXCLUDED.email, name = EXCLUDED.name, password_hash = EXCLUDED.password_hash,
-    created_at = EXCLUDED.created_at
+    created_at = EXCLUDED.created_at, timezone = EXCLUDED.timezone
 WHERE users.email IS NULL AND users.password_hash IS NULL
 RETURNING id";
 
 const BY_EMAIL: &str = "\
-SELECT id, email, name, password_hash, created_at FROM users
+SELECT id, email, name, password_hash, created_at, timezone FROM users
 WHERE lower(email) = lower($1) AND password_hash IS NOT NULL";
 
 const BY_ID: &str = "\
-SELECT id, email, name, password_hash, created_at FROM users
+SELECT id, email, name, password_hash, created_at, timezone FROM users
+WHERE id = $1 AND email IS NOT NULL AND password_hash IS NOT NULL";
+
+const UPDATE_SETTINGS: &str = "\
+UPDATE users SET timezone = $2
 WHERE id = $1 AND email IS NOT NULL AND password_hash IS NOT NULL";
 
 #[async_trait]
@@ -43,6 +47,7 @@ impl UserRepository for PostgresTaskRepository {
             .bind(user.name.as_deref())
             .bind(&user.password_hash)
             .bind(user.created_at)
+            .bind(user.settings.timezone.name())
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| match port_error(e) {
@@ -80,6 +85,16 @@ impl UserRepository for PostgresTaskRepository {
             .map(|row| decode_user(&row))
             .transpose()
     }
+
+    async fn update_settings(&self, id: UserId, settings: &UserSettings) -> PortResult<bool> {
+        let updated = sqlx::query(UPDATE_SETTINGS)
+            .bind(id.0)
+            .bind(settings.timezone.name())
+            .execute(&self.pool)
+            .await
+            .map_err(port_error)?;
+        Ok(updated.rows_affected() > 0)
+    }
 }
 
 fn decode_user(row: &PgRow) -> PortResult<User> {
@@ -89,5 +104,12 @@ fn decode_user(row: &PgRow) -> PortResult<User> {
         name: row.try_get("name").map_err(port_error)?,
         password_hash: row.try_get("password_hash").map_err(port_error)?,
         created_at: row.try_get("created_at").map_err(port_error)?,
+        settings: UserSettings {
+            timezone: decode_timezone(row.try_get("timezone").map_err(port_error)?)?,
+        },
     })
+}
+
+fn decode_timezone(raw: &str) -> PortResult<TimeZone> {
+    TimeZone::parse(raw).map_err(|e| PortError::corrupt("reading users.timezone", e))
 }

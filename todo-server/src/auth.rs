@@ -11,7 +11,7 @@ use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, 
 use serde::{Deserialize, Serialize};
 use todo_core::error::{PortError, ValidationError};
 use todo_core::model::UserId;
-use todo_core::ports::{Clock, IdGenerator, User, UserRepository};
+use todo_core::ports::{Clock, IdGenerator, User, UserRepository, UserSettings};
 
 /// Tolerated clock skew between token issuer and verifier.
 const LEEWAY_SECONDS: u64 = 30;
@@ -155,6 +155,7 @@ impl Accounts {
             name,
             password_hash: hash,
             created_at: self.clock.now(),
+            settings: UserSettings::default(),
         };
         match self.users.create_user(user.clone()).await {
             Err(PortError::AlreadyExists { .. }) => return Err(AuthError::EmailTaken),

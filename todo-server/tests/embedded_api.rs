@@ -681,9 +681,12 @@ async fn only_the_stream_takes_a_token_in_its_url() {
     let ada = server.user("ada@example.com").await;
     let task = ada.create(json!({"title": "private"})).await;
     let get = |path: String| server.http.get(format!("{}{path}", server.base)).send();
-    let in_url = get(format!("/api/v1/tasks/{}?access_token={}", task["id"], ada.token))
-        .await
-        .unwrap();
+    let in_url = get(format!(
+        "/api/v1/tasks/{}?access_token={}",
+        task["id"], ada.token
+    ))
+    .await
+    .unwrap();
     assert_eq!(in_url.status(), StatusCode::UNAUTHORIZED);
     // EventSource cannot set headers: the stream alone accepts `?access_token=`.
     let stream = get(format!("/api/v1/stream?access_token={}", ada.token))

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 
 use todo_core::error::PortError;
-use todo_core::model::UserId;
-use todo_core::ports::{PortResult, User, UserRepository};
+use todo_core::model::{TimeZone, UserId};
+use todo_core::ports::{PortResult, User, UserRepository, UserSettings};
 
 use crate::error::port_error;
 use crate::repository::SqliteTaskRepository;
@@ -19,20 +19,25 @@ use crate::row::{get, get_instant, get_uuid, micros};
 /// Creates the account, or completes an owner row that has no credentials yet; returns no row when
 /// the id already belongs to an account.
 const CREATE_USER: &str = "\
-INSERT INTO users (id, email, email_key, name, password_hash, created_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+INSERT INTO users (id, email, email_key, name, password_hash, created_at, timezone)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
 ON CONFLICT (id) DO UPDATE
 SET email = excluded.email, email_key = excluded.email_key, name = excluded.name,
-    password_hash = excluded.password_hash, created_at = excluded.created_at
+    password_hash = excluded.password_hash, created_at = excluded.created_at,
+    timezone = excluded.timezone
 WHERE users.email IS NULL AND users.password_hash IS NULL
 RETURNING id";
 
 const BY_EMAIL: &str = "\
-SELECT id, email, name, password_hash, created_at FROM users
+SELECT id, email, name, password_hash, created_at, timezone FROM users
 WHERE email_key = ?1 AND password_hash IS NOT NULL";
 
 const BY_ID: &str = "\
-SELECT id, email, name, password_hash, created_at FROM users
+SELECT id, email, name, password_hash, created_at, timezone FROM users
+WHERE id = ?1 AND email IS NOT NULL AND password_hash IS NOT NULL";
+
+const UPDATE_SETTINGS: &str = "\
+UPDATE users SET timezone = ?2
 WHERE id = ?1 AND email IS NOT NULL AND password_hash IS NOT NULL";
 
 #[async_trait]
@@ -45,6 +50,7 @@ impl UserRepository for SqliteTaskRepository {
             .bind(user.name.as_deref())
             .bind(&user.password_hash)
             .bind(micros(user.created_at))
+            .bind(user.settings.timezone.name())
             .fetch_optional(&self.db.writer)
             .await
             .map_err(|e| match port_error(e) {
@@ -82,6 +88,16 @@ impl UserRepository for SqliteTaskRepository {
             .map(|row| decode_user(&row))
             .transpose()
     }
+
+    async fn update_settings(&self, id: UserId, settings: &UserSettings) -> PortResult<bool> {
+        let updated = sqlx::query(UPDATE_SETTINGS)
+            .bind(id.0)
+            .bind(settings.timezone.name())
+            .execute(&self.db.writer)
+            .await
+            .map_err(port_error)?;
+        Ok(updated.rows_affected() > 0)
+    }
 }
 
 fn decode_user(row: &SqliteRow) -> PortResult<User> {
@@ -91,5 +107,12 @@ fn decode_user(row: &SqliteRow) -> PortResult<User> {
         name: get(row, "name")?,
         password_hash: get(row, "password_hash")?,
         created_at: get_instant(row, "created_at")?,
+        settings: UserSettings {
+            timezone: decode_timezone(&get::<String>(row, "timezone")?)?,
+        },
     })
+}
+
+fn decode_timezone(raw: &str) -> PortResult<TimeZone> {
+    TimeZone::parse(raw).map_err(|e| PortError::corrupt("reading users.timezone", e))
 }

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use super::lock;
 use crate::error::PortError;
 use crate::model::UserId;
-use crate::ports::{PortResult, User, UserRepository};
+use crate::ports::{PortResult, User, UserRepository, UserSettings};
 
 /// Users in a map, unique by e-mail.
 #[derive(Debug, Default)]
@@ -44,6 +44,13 @@ impl UserRepository for InMemoryUserRepository {
     async fn user_by_id(&self, id: UserId) -> PortResult<Option<User>> {
         Ok(lock(&self.users).get(&id).cloned())
     }
+
+    async fn update_settings(&self, id: UserId, settings: &UserSettings) -> PortResult<bool> {
+        Ok(lock(&self.users)
+            .get_mut(&id)
+            .map(|user| user.settings = settings.clone())
+            .is_some())
+    }
 }
 
 #[cfg(test)]
@@ -61,6 +68,7 @@ mod tests {
             name: None,
             password_hash: "hash".into(),
             created_at: Utc::now(),
+            settings: UserSettings::default(),
         };
         repo.create_user(user(1)).await.unwrap();
         assert!(matches!(

@@ -26,7 +26,7 @@ pub use repository::{
 pub use scheduler::{Job, Scheduler};
 pub use secret_store::SecretStore;
 pub use state_store::{Concurrency, ETag, StateItem, StateStore};
-pub use users::{User, UserRepository};
+pub use users::{User, UserRepository, UserSettings};
 
 /// Result of every port call.
 pub type PortResult<T> = Result<T, crate::error::PortError>;

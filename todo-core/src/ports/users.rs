@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::PortResult;
-use crate::model::UserId;
+use crate::model::{TimeZone, UserId};
 
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +19,15 @@ pub struct User {
     pub password_hash: String,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
+    /// What the user has chosen.
+    pub settings: UserSettings,
+}
+
+/// A user's settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserSettings {
+    /// The zone quick-add and chat read dates and times in (`UTC` until the user chooses).
+    pub timezone: TimeZone,
 }
 
 /// Stores user accounts.
@@ -32,4 +41,7 @@ pub trait UserRepository: Send + Sync {
 
     /// The user with this id, if any.
     async fn user_by_id(&self, id: UserId) -> PortResult<Option<User>>;
+
+    /// Replaces the user's settings; `false` when there is no such user.
+    async fn update_settings(&self, id: UserId, settings: &UserSettings) -> PortResult<bool>;
 }

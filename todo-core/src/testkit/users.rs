@@ -6,10 +6,10 @@ use chrono::{SubsecRound, Utc};
 use uuid::Uuid;
 
 use crate::error::PortError;
-use crate::model::{NewTask, SeriesId, Task, UserId};
+use crate::model::{NewTask, SeriesId, Task, TimeZone, UserId};
 use crate::ports::Changes;
 use crate::ports::TaskWrite;
-use crate::ports::{TaskRepository, User, UserRepository};
+use crate::ports::{TaskRepository, User, UserRepository, UserSettings};
 
 /// Cases every [`UserRepository`] must pass.
 pub struct UserRepositorySuite {
@@ -24,6 +24,7 @@ fn fresh_user() -> User {
         name: Some("Ada".into()),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         created_at: Utc::now().trunc_subsecs(6),
+        settings: UserSettings::default(),
     }
 }
 
@@ -38,6 +39,49 @@ impl UserRepositorySuite {
         self.a_created_user_reads_back_by_email_and_id().await;
         self.an_email_is_taken_only_once().await;
         self.unknown_users_read_as_none().await;
+        self.settings_start_in_utc_and_change().await;
+    }
+
+    /// A new account's time zone is UTC; a change reads back by id and by e-mail; an unknown user's
+    /// settings cannot change.
+    pub async fn settings_start_in_utc_and_change(&self) {
+        let user = fresh_user();
+        self.users
+            .create_user(user.clone())
+            .await
+            .expect("create_user failed");
+        let stored = self
+            .users
+            .user_by_id(user.id)
+            .await
+            .expect("user_by_id failed");
+        assert_eq!(stored.expect("the user").settings, UserSettings::default());
+        let chosen = UserSettings {
+            timezone: TimeZone::parse("America/New_York").expect("a zone"),
+        };
+        assert!(self
+            .users
+            .update_settings(user.id, &chosen)
+            .await
+            .expect("update_settings failed"));
+        let by_id = self
+            .users
+            .user_by_id(user.id)
+            .await
+            .expect("user_by_id failed");
+        assert_eq!(by_id.expect("the user").settings, chosen);
+        let by_email = self
+            .users
+            .user_by_email(&user.email)
+            .await
+            .expect("user_by_email failed");
+        assert_eq!(by_email.expect("the user").settings, chosen);
+        let nobody = UserId(Uuid::new_v4());
+        assert!(!self
+            .users
+            .update_settings(nobody, &chosen)
+            .await
+            .expect("update_settings failed"));
     }
 
     /// A user id that owns tasks in `tasks` (which share the users' database) is not an account

@@ -1,0 +1,2 @@
+-- A user's settings (SPEC §12, §14): the time zone quick-add and chat read dates in.
+ALTER TABLE users ADD COLUMN timezone TEXT NOT NULL DEFAULT 'UTC';
