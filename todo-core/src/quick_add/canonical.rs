@@ -1,11 +1,5 @@
 //! The canonical quick-add line of a task: the one line that [`parse`](super::parse) reads back as the
 //! same task, whatever the clock says.
-//!
-//! Form: `title YYYY-MM-DD HH:MM recurrence remind Nu before !priority #tag...`, each part only when
-//! set. The due date is the local date and 24-hour time in the given zone, or an RFC 3339 instant when
-//! no local time names it exactly (seconds, or the second pass of a fall-back hour). The recurrence is
-//! its storage text (`daily`, `weekly`, `monthly` or `RRULE:...`), so it is read back as written. The
-//! title is quoted when its words would otherwise be read as parts (`"meet friday" ...`).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
@@ -16,7 +10,14 @@ use crate::model::{parse_due_date, Priority, TaskInput};
 use crate::recurrence::wall_clock::{to_instant, to_local, whole_minutes};
 use crate::recurrence::Recurrence;
 
-/// The canonical quick-add line of `input` in `timezone` (see the [module documentation](self)).
+/// The canonical quick-add line of `input` in `timezone`: the one line that [`parse`](super::parse)
+/// reads back as the same task, whatever the clock says.
+///
+/// Form: `title YYYY-MM-DD HH:MM recurrence remind Nu before !priority #tag...`, each part only when
+/// set. The due date is the local date and 24-hour time in `timezone`, or an RFC 3339 instant when no
+/// local time names it exactly (seconds, or the second pass of a fall-back hour). The recurrence is its
+/// storage text (`daily`, `weekly`, `monthly` or `RRULE:...`), read back as written. The title is
+/// quoted when its words would otherwise be read as parts (`"meet friday" 2026-03-28 09:00`).
 ///
 /// Parsing it in the same zone gives back the same title, due date, recurrence, priority, tags and
 /// reminder. Not carried: the description (quick-add has no syntax for it), and the absence of a due

@@ -93,8 +93,8 @@ use crate::recurrence::wall_clock::{to_instant, to_local};
 use crate::recurrence::Recurrence;
 
 pub use canonical::canonical;
-pub(crate) use when::{date_phrase, resolve, time_phrase, DEFAULT_TIME};
-pub(crate) use words::Words;
+use when::{date_phrase, resolve, time_phrase, DEFAULT_TIME};
+use words::Words;
 
 use repeat::RepeatPhrase;
 use when::DatePhrase;
@@ -241,6 +241,23 @@ fn schedule(
     }
 }
 
+/// The instant a phrase made only of a date and/or a time stands for (`friday 10am`, `next week`,
+/// `in 3 days`), read as [`parse`] reads them; `None` when any word is something else.
+pub(crate) fn moment(text: &str, now: DateTime<Utc>, timezone: Tz) -> Option<DateTime<Utc>> {
+    let clock = Clock::new(now, timezone);
+    let mut words = Words::new(text);
+    let phrases = Phrases {
+        instant: words.claim(|keys| instant(keys.first()?).map(|at| (1, at))),
+        date: words.claim(date_phrase),
+        time: words.claim(time_phrase),
+        ..Phrases::default()
+    };
+    if !words.rest().is_empty() {
+        return None;
+    }
+    schedule(&phrases, &clock).ok()?.0
+}
+
 /// The first occurrence still ahead of a raw rule started today at `time`.
 fn first_rule_occurrence(
     recurrence: &Recurrence,
@@ -258,7 +275,7 @@ fn first_rule_occurrence(
 
 /// An RFC 3339 instant typed as one word (`2026-12-24T09:00:00Z`).
 fn instant(key: &str) -> Option<DateTime<Utc>> {
-    if key.len() < 20 || !key.as_bytes().get(10).is_some_and(|b| *b == b't') {
+    if key.len() < 20 || key.as_bytes().get(10) != Some(&b't') {
         return None;
     }
     parse_due_date(key, "due_date").ok()

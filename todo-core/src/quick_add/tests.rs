@@ -185,8 +185,11 @@ fn phrasings_read_in_london_on_a_friday_give_their_tasks() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// (now, phrase, due in UTC): around the DST changes of 2026.
-const DST_CASES: &[(Tz, (i32, u32, u32, u32), &str, &str)] = &[
+/// A UTC clock reading to the hour: (year, month, day, hour).
+type Hour = (i32, u32, u32, u32);
+
+/// (zone, now, phrase, due in UTC): around the DST changes of 2026.
+const DST_CASES: &[(Tz, Hour, &str, &str)] = &[
     // London springs forward on Sunday 29 March at 01:00 UTC.
     (
         London,
