@@ -34,8 +34,9 @@ pub fn canonical(input: &TaskInput, timezone: Tz) -> String {
     let plain = line(title.to_owned(), &parts);
     let quoted = line(quote(title), &parts);
     let now = due.unwrap_or(DateTime::UNIX_EPOCH);
-    let same = |line: &str| super::parse(line, now, timezone).ok();
-    if same(&plain).is_some() && same(&plain) == same(&quoted) {
+    let read = |line: &str| super::parse(line, now, timezone).ok();
+    let read_plain = read(&plain);
+    if read_plain.is_some() && read_plain == read(&quoted) {
         plain
     } else {
         quoted
