@@ -6,12 +6,15 @@
 //! - [`ports`]: what the domain needs from outside, as async traits; [`memory`] implements each in
 //!   process, and the `testing` feature's `testkit` holds the conformance suite every adapter passes;
 //! - [`usecases`]: the rules that use the ports (`TaskService`, the consumers, the outbox relay);
+//! - [`quick_add`] and [`chat`]: one line of plain words read as a new task, or a chat message as
+//!   what the user wants done (deterministic, no LLM);
 //! - [`error`]: what can go wrong, with causes kept.
 //!
 //! The `examples/` of the repository embed it: `walkthrough` in memory, `with_postgres` over
 //! `todo-postgres`, `with_dapr` over a Dapr sidecar through `todo-dapr`.
 #![forbid(unsafe_code)]
 
+pub mod chat;
 pub mod error;
 pub mod events;
 pub mod memory;

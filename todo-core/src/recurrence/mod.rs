@@ -80,7 +80,7 @@ use crate::error::ValidationError;
 mod engine;
 mod rule;
 mod series;
-mod wall_clock;
+pub(crate) mod wall_clock;
 mod wire;
 
 pub use series::Occurrences;
