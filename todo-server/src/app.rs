@@ -91,4 +91,6 @@ pub struct Service {
     pub shutdown: CancellationToken,
     /// Cancelled when the server starts shutting down, so long-lived streams end.
     pub closing: CancellationToken,
+    /// The MCP tools, when the service runs the mcp role (served at `/mcp`, or on stdio).
+    pub mcp: Option<crate::mcp::McpServer>,
 }

@@ -7,6 +7,7 @@
 //! - [`compose`]: the one builder: a set of roles over a transport and a store becomes a service;
 //! - [`app`]: what a built service is (routes, background work, the handlers' shared state);
 //! - [`http`]: the REST API, SSE stream, OpenAPI document and operations routes;
+//! - [`mcp`]: the MCP server: the task operations as tools, at `/mcp` or on stdio;
 //! - [`auth`]: accounts, password hashes and tokens;
 //! - [`stream`]: per-user fan-out of live events;
 //! - [`runtime`]: the outbox relay, reminder firing and reconciliation loops;
@@ -19,6 +20,7 @@ pub mod auth;
 pub mod compose;
 pub mod config;
 pub mod http;
+pub mod mcp;
 pub mod metrics;
 pub mod runtime;
 pub mod stream;
@@ -47,6 +49,7 @@ pub async fn serve(
         mut workers,
         shutdown: token,
         closing,
+        ..
     } = service;
     let router = router.into_make_service_with_connect_info::<SocketAddr>();
     let stop = token.clone();

@@ -30,6 +30,13 @@ enum Command {
     All,
     #[command(flatten)]
     Service(Role),
+    /// MCP server: the task operations as tools for AI assistants, at /mcp (Streamable HTTP).
+    Mcp {
+        /// Serve one local client on stdin/stdout instead, as the user of the token in TODO_TOKEN
+        /// (logs go to stderr); on the embedded default storage unless DATABASE_URL is set.
+        #[arg(long)]
+        stdio: bool,
+    },
     /// Applies the database migrations and exits (safe when run concurrently).
     Migrate,
     /// Writes a consistent copy of the SQLite database to PATH, also while the server runs.
@@ -67,6 +74,50 @@ fn refuse(service: &str, error: &(dyn std::error::Error + 'static)) -> ExitCode 
     ExitCode::from(2)
 }
 
+/// `todo-server mcp --stdio`: the service the configuration describes, serving MCP on stdin/stdout
+/// instead of a port. On the in-process bus (TODO_BUS unset) that is the embedded default, every
+/// role in this process as in `all` (which owns the data directory meanwhile); with Dapr or Kafka it
+/// is the mcp role alone, beside the other services.
+async fn serve_stdio(config: Config) -> ExitCode {
+    const SERVICE: &str = "mcp --stdio";
+    let Some(token) = std::env::var("TODO_TOKEN").ok().filter(|t| !t.trim().is_empty()) else {
+        eprintln!(
+            "todo-server {SERVICE}: needs TODO_TOKEN: the token of the user the tools act for \
+             (from POST /api/v1/auth/login)"
+        );
+        return ExitCode::from(2);
+    };
+    let roles = match config.bus {
+        todo_server::config::Bus::InProcess => Role::ALL.to_vec(),
+        _ => vec![Role::Mcp],
+    };
+    let built = match compose::build(&roles, config).await {
+        Ok(built) => built,
+        Err(error) => return refuse(SERVICE, &error),
+    };
+    let mcp = built
+        .mcp
+        .clone()
+        .expect("every role set built here has the mcp role");
+    let tools = match mcp.for_token(&token) {
+        Ok(tools) => tools,
+        Err(error) => {
+            eprintln!("todo-server {SERVICE}: TODO_TOKEN: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = todo_server::mcp::serve_stdio(built, tools, shutdown_signal()).await;
+    let code = match outcome {
+        Ok(()) => 0,
+        Err(error) => {
+            tracing::error!(error = %chain(&error), "MCP on stdio failed");
+            1
+        }
+    };
+    // A read of stdin cannot be cancelled, so the runtime would wait for the client's next line.
+    std::process::exit(code);
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -78,10 +129,16 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(config.log.filter.as_str())
-        .with_ansi(std::io::stdout().is_terminal())
-        .init();
+    // On stdio, stdout carries the protocol: the logs go to stderr.
+    let stdio = matches!(command, Command::Mcp { stdio: true });
+    let logs = tracing_subscriber::fmt().with_env_filter(config.log.filter.as_str());
+    if stdio {
+        logs.with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .init();
+    } else {
+        logs.with_ansi(std::io::stdout().is_terminal()).init();
+    }
 
     let roles: Vec<Role> = match command {
         Command::Migrate => {
@@ -109,6 +166,8 @@ async fn main() -> ExitCode {
         }
         Command::All => Role::ALL.to_vec(),
         Command::Service(role) => vec![role],
+        Command::Mcp { stdio: false } => vec![Role::Mcp],
+        Command::Mcp { stdio: true } => return serve_stdio(config).await,
     };
     let service = compose::service_name(&roles);
     let addr = config.addr;

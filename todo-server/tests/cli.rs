@@ -70,6 +70,8 @@ fn a_service_says_what_it_needs() {
         "DATABASE_URL",
     );
     assert_refused(&run(&["api"], &[]), "TODO_BUS");
+    assert_refused(&run(&["mcp"], &[]), "TODO_BUS");
+    assert_refused(&run(&["mcp"], &[("TODO_BUS", "dapr")]), "DATABASE_URL");
     assert_refused(
         &run(&["recurring"], &[("TODO_BUS", "dapr")]),
         "DATABASE_URL",
@@ -102,6 +104,7 @@ fn help_offers_only_the_services_of_this_build() {
         "recurring",
         "notification",
         "audit",
+        "mcp",
         "migrate",
         "backup",
     ] {
@@ -110,7 +113,21 @@ fn help_offers_only_the_services_of_this_build() {
             "{service} missing: {help}"
         );
     }
-    assert!(!help.contains("mcp"), "{help}");
+    let mcp = run(&["mcp", "--help"], &[]);
+    assert!(mcp.status.success());
+    assert!(String::from_utf8_lossy(&mcp.stdout).contains("--stdio"));
+}
+
+#[test]
+fn mcp_on_stdio_needs_a_valid_token() {
+    let output = run(&["mcp", "--stdio"], &[("DATABASE_URL", "memory:")]);
+    assert_refused(&output, "TODO_TOKEN");
+    let output = run(
+        &["mcp", "--stdio"],
+        &[("DATABASE_URL", "memory:"), ("TODO_TOKEN", "not.a.token")],
+    );
+    assert_refused(&output, "TODO_TOKEN");
+    assert!(output.stdout.is_empty(), "stdout is the protocol's alone");
 }
 
 #[test]

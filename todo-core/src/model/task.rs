@@ -247,6 +247,7 @@ impl Task {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct TaskInput {
     /// Required.
     #[cfg_attr(
@@ -366,6 +367,7 @@ fn parse_recurrence(raw: Option<serde_json::Value>) -> Result<Option<Recurrence>
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct TaskPatchInput {
     /// New title.
     #[serde(default)]

@@ -12,6 +12,7 @@ use crate::model::{parse_due_date, Priority, Status, Tag};
 /// The raw query parameters, as strings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct QueryParams {
     /// Search words.
     pub q: Option<String>,

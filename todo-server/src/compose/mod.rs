@@ -3,7 +3,7 @@
 //! ```text
 //!   Config ──▶ Stores (SQLite | PostgreSQL | memory) ──┐
 //!         └──▶ Transport (in-process | Dapr | Kafka) ──┤
-//!                                                      ├─▶ roles: api · recurring · notification · audit
+//!                                                      ├─▶ roles: api · recurring · notification · audit · mcp
 //!                                                      │     each registers its consumers on the
 //!                                                      │     transport and its loops in the workers
 //!                                                      └─▶ outbox relay (when a role writes events)
@@ -11,8 +11,8 @@
 //! ```
 //!
 //! `todo-server all` is every role in one process on the in-process transport (on SQLite by default);
-//! `todo-server api` (or `recurring`, `notification`, `audit`) is one role per process over Dapr or
-//! Kafka and PostgreSQL.
+//! `todo-server api` (or `recurring`, `notification`, `audit`, `mcp`) is one role per process over Dapr
+//! or Kafka and PostgreSQL.
 //! The same registration code runs in both: a role does not know whether its peers share its process.
 
 mod roles;
@@ -45,11 +45,21 @@ pub enum Role {
     Notification,
     /// Keeps the audit log (consumes task-events).
     Audit,
+    /// MCP server: the task operations as tools at `/mcp` (the binary's `mcp` subcommand, which
+    /// also offers `--stdio`).
+    #[command(skip)]
+    Mcp,
 }
 
 impl Role {
     /// Every role: the embedded default, `todo-server all`.
-    pub const ALL: [Role; 4] = [Role::Api, Role::Recurring, Role::Notification, Role::Audit];
+    pub const ALL: [Role; 5] = [
+        Role::Api,
+        Role::Recurring,
+        Role::Notification,
+        Role::Audit,
+        Role::Mcp,
+    ];
 
     /// The subcommand's name.
     pub fn name(self) -> &'static str {
@@ -58,6 +68,7 @@ impl Role {
             Role::Recurring => "recurring",
             Role::Notification => "notification",
             Role::Audit => "audit",
+            Role::Mcp => "mcp",
         }
     }
 }
@@ -159,6 +170,12 @@ pub(crate) struct Parts {
     pub(crate) shutdown: CancellationToken,
     /// The API's routes and the token that ends its streams, once the api role is added.
     pub(crate) api: Option<(axum::Router, CancellationToken)>,
+    /// The task use cases of the roles that write tasks (api, mcp), built by the first of them.
+    pub(crate) writes: Option<roles::TaskWrites>,
+    /// Sign-in and tokens, built by the first role that needs them (api, mcp).
+    pub(crate) accounts: Option<crate::auth::Accounts>,
+    /// The MCP tools, once the mcp role is added.
+    pub(crate) mcp: Option<crate::mcp::McpServer>,
 }
 
 /// Builds a service running `roles` from `config`: opens the stores (PostgreSQL is migrated at
@@ -187,6 +204,9 @@ pub async fn build(roles: &[Role], config: Config) -> Result<Service, BuildError
         workers: JoinSet::new(),
         shutdown: CancellationToken::new(),
         api: None,
+        writes: None,
+        accounts: None,
+        mcp: None,
     };
     for role in roles {
         match role {
@@ -194,11 +214,12 @@ pub async fn build(roles: &[Role], config: Config) -> Result<Service, BuildError
             Role::Recurring => roles::recurring(&mut parts),
             Role::Notification => roles::notification(&mut parts),
             Role::Audit => roles::audit(&mut parts),
+            Role::Mcp => roles::mcp(&mut parts).await?,
         }
     }
     if roles
         .iter()
-        .any(|r| matches!(r, Role::Api | Role::Recurring))
+        .any(|r| matches!(r, Role::Api | Role::Recurring | Role::Mcp))
     {
         roles::relay(&mut parts);
     }
@@ -234,7 +255,8 @@ fn check_requirements(service: &'static str, config: &Config) -> Result<(), Buil
 }
 
 /// The service's routes: the API's (with the operations routes) or, without it, the operations
-/// routes alone; plus what the transport serves (Dapr's subscription and job routes).
+/// routes alone; `/mcp` with the mcp role; plus what the transport serves (Dapr's subscription and
+/// job routes).
 fn finish(mut parts: Parts) -> Service {
     let (router, closing) = match parts.api.take() {
         Some(api) => api,
@@ -244,12 +266,20 @@ fn finish(mut parts: Parts) -> Service {
             (ops, CancellationToken::new())
         }
     };
-    let router = router.merge(parts.transport.start(&mut parts.workers, &parts.shutdown));
+    let mut router = router.merge(parts.transport.start(&mut parts.workers, &parts.shutdown));
+    if let Some(mcp) = &parts.mcp {
+        // Stateless: every call is a short request, which graceful shutdown lets finish.
+        router = router.merge(mcp.routes(
+            parts.config.http.body_limit,
+            parts.shutdown.child_token(),
+        ));
+    }
     Service {
         router,
         workers: parts.workers,
         shutdown: parts.shutdown,
         closing,
+        mcp: parts.mcp,
     }
 }
 
@@ -327,5 +357,6 @@ mod tests {
     fn the_service_name_is_all_or_the_single_role() {
         assert_eq!(service_name(&Role::ALL), "all");
         assert_eq!(service_name(&[Role::Recurring]), "recurring");
+        assert_eq!(service_name(&[Role::Mcp]), "mcp");
     }
 }

@@ -7,7 +7,10 @@
 //! | `recurring` | `task-events` | `task-events` (the next occurrences) | series-ended marks in the Dapr state store (in the database without Dapr) |
 //! | `notification` | `reminders` | — | stores each notification (the inbox) |
 //! | `audit` | `task-events` | — | the append-only history |
+//! | `mcp` | — | `task-events`, `task-updates`, `reminders` | the MCP tools at `/mcp`; reminder jobs of the tasks it writes |
 //!
+//! The roles that write tasks (api, mcp) share one [`TaskWrites`]: in `all` it is built once, so
+//! reminders are scheduled and reconciled by one loop; `todo-server mcp` alone builds the same.
 //! Reminder jobs belong to the API: a Dapr job calls back the app that created it, so the API
 //! schedules the reminder of every task, including the occurrences the recurring role creates (it
 //! learns of them from their `created` event).
@@ -54,8 +57,19 @@ pub(super) fn sidecar(parts: &Parts) -> Option<SidecarHealth> {
         .map(SidecarHealth::new)
 }
 
-/// The API: REST routes, live streams, reminder jobs (scheduling, firing, reconciling).
-pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
+/// The task use cases of a role that writes tasks, with the reminder scheduler they schedule on.
+#[derive(Clone)]
+pub(crate) struct TaskWrites {
+    pub(crate) tasks: TaskService,
+    pub(crate) scheduler: Arc<dyn Scheduler>,
+}
+
+/// The task use cases, built once per process by the first role that writes tasks: reminder jobs
+/// (scheduling, firing, reconciling) and, in process, relaying each change before it returns.
+fn task_writes(parts: &mut Parts) -> TaskWrites {
+    if let Some(writes) = &parts.writes {
+        return writes.clone();
+    }
     let repo = parts.stores.tasks.clone();
     let clock = parts.clock.clone();
     let scheduler = reminder_scheduler(parts);
@@ -64,6 +78,41 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
         parts.config.reconcile_interval,
         parts.shutdown.clone(),
     ));
+    // In process, a completion relays its events before it returns, so the recurring role has
+    // handled it when the request answers: `complete` returns the next occurrence (SPEC §6).
+    // Consumers keep the plain repository (see `RelayOnCommit`).
+    let writes: Arc<dyn TaskRepository> = match parts.config.bus {
+        Bus::InProcess => Arc::new(OnCommit::new(repo, RelayOnCommit::new(parts.relay.clone()))),
+        _ => repo,
+    };
+    let tasks = TaskService::new(writes, scheduler.clone(), clock, parts.ids.clone());
+    let writes = TaskWrites { tasks, scheduler };
+    parts.writes = Some(writes.clone());
+    writes
+}
+
+/// Sign-up, login and tokens, built once per process by the first role that needs them.
+async fn accounts(parts: &mut Parts) -> Result<Accounts, BuildError> {
+    if let Some(accounts) = &parts.accounts {
+        return Ok(accounts.clone());
+    }
+    let key = super::signing_key::jwt_key(parts).await?;
+    let accounts = Accounts::new(
+        parts.stores.users.clone(),
+        parts.clock.clone(),
+        parts.ids.clone(),
+        &key,
+        parts.config.auth.jwt_ttl,
+    );
+    parts.accounts = Some(accounts.clone());
+    Ok(accounts)
+}
+
+/// The API: REST routes, live streams, reminder jobs (scheduling, firing, reconciling).
+pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
+    let repo = parts.stores.tasks.clone();
+    let clock = parts.clock.clone();
+    let TaskWrites { tasks, scheduler } = task_writes(parts);
     parts.transport.consume(
         topics::TASK_EVENTS,
         consumers::API_REMINDERS,
@@ -86,25 +135,7 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
         Arc::new(StreamConsumer(hub.clone())),
     );
 
-    // In process, a completion relays its events before it returns, so the recurring role has
-    // handled it when the request answers: `complete` returns the next occurrence (SPEC §6).
-    // Consumers keep the plain repository (see `RelayOnCommit`).
-    let writes: Arc<dyn TaskRepository> = match parts.config.bus {
-        Bus::InProcess => Arc::new(OnCommit::new(
-            repo.clone(),
-            RelayOnCommit::new(parts.relay.clone()),
-        )),
-        _ => repo.clone(),
-    };
-    let tasks = TaskService::new(writes, scheduler, clock.clone(), parts.ids.clone());
-    let key = super::signing_key::jwt_key(parts).await?;
-    let accounts = Accounts::new(
-        parts.stores.users.clone(),
-        clock.clone(),
-        parts.ids.clone(),
-        &key,
-        parts.config.auth.jwt_ttl,
-    );
+    let accounts = accounts(parts).await?;
     let sidecar = sidecar(parts);
     let per_minute = NonZeroU32::new(parts.config.auth.rate_per_minute).unwrap_or(NonZeroU32::MIN);
     let state = AppState {
@@ -194,6 +225,18 @@ pub(super) fn audit(parts: &mut Parts) {
         consumers::AUDIT,
         Arc::new(AuditConsumer(handler)),
     );
+}
+
+/// The mcp role: the task tools, over the same use cases and accounts as the API.
+pub(super) async fn mcp(parts: &mut Parts) -> Result<(), BuildError> {
+    let TaskWrites { tasks, .. } = task_writes(parts);
+    let accounts = accounts(parts).await?;
+    parts.mcp = Some(crate::mcp::McpServer::new(
+        tasks,
+        parts.clock.clone(),
+        accounts,
+    ));
+    Ok(())
 }
 
 /// Relays the outbox to the transport until shutdown, then drains it.

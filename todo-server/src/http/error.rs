@@ -101,6 +101,23 @@ impl ApiError {
         self
     }
 
+    /// The sentence for people (what an MCP tool error carries).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The error body `{"error":{"code","message","details"?}}`, for answers that are not HTTP
+    /// responses (MCP tool errors).
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::json!({
+            "error": ErrorDetail {
+                code: self.code,
+                message: self.message.clone(),
+                details: self.details.clone(),
+            }
+        })
+    }
+
     /// 500, logging the cause.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error");

@@ -95,7 +95,8 @@ impl FromRequestParts<AppState> for StreamUser {
     }
 }
 
-fn bearer(parts: &Parts) -> Option<String> {
+/// The token of `Authorization: Bearer <token>`, if the request has one.
+pub(crate) fn bearer(parts: &Parts) -> Option<String> {
     parts
         .headers
         .get(axum::http::header::AUTHORIZATION)

@@ -26,8 +26,9 @@ use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-pub use dto::{AuthResponse, CompletionDto, TaskDto, TaskPageDto};
+pub use dto::{AuthResponse, CompletionDto, TagCountDto, TagListDto, TaskDto, TaskPageDto};
 pub use error::ApiError;
+pub(crate) use extract::bearer;
 pub use ops::routes as operations_routes;
 
 use crate::app::AppState;
@@ -69,7 +70,8 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }
 
-async fn record_metrics(request: Request, next: Next) -> Response {
+/// Records `todo_http_request_duration_seconds` by method, matched route and status.
+pub(crate) async fn record_metrics(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().to_string();
     let route = request
