@@ -2,6 +2,7 @@
 //! tools only translate in and out.
 
 mod audit;
+mod chat;
 mod consumers;
 #[cfg(test)]
 mod mocks;
@@ -15,6 +16,7 @@ mod reminders;
 mod tasks;
 
 pub use audit::AuditHandler;
+pub use chat::{conversation_key, ChatReply, ChatService, HELP, MAX_MESSAGE_CHARS};
 pub use consumers::{decode_reminder_event, decode_task_event, AuditConsumer, RecurringConsumer};
 pub use notifications::NotificationHandler;
 pub use occurrence_reminders::OccurrenceReminders;

@@ -3,10 +3,10 @@
 const TOKEN = "todo.token";
 const USER = "todo.user";
 
-/** An error answer of the API: `{"error":{"code","message","details"?}}`. */
+/** An error answer of the API: `{"error":{"code","message","details"?}}` (or `{"error":"message"}`). */
 export class ApiError extends Error {
   constructor(status, body) {
-    const error = body?.error ?? {};
+    const error = typeof body?.error === "string" ? { message: body.error } : (body?.error ?? {});
     super(error.message ?? `the server answered ${status}`);
     this.status = status;
     this.code = error.code ?? "http_error";
@@ -100,4 +100,7 @@ export const api = {
   notifications: () => request("GET", withQuery("/api/v1/notifications", { limit: 50 })),
   markRead: (id) => request("POST", `/api/v1/notifications/${id}/read`),
   preview: (params) => request("GET", withQuery("/api/v1/recurrence/preview", params)),
+  chat: (message) => request("POST", "/api/v1/chat", { message }),
+  settings: () => request("GET", "/api/v1/me/settings"),
+  updateSettings: (patch) => request("PATCH", "/api/v1/me/settings", patch),
 };
