@@ -71,6 +71,20 @@ impl ServiceInvoker {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Invoked, DaprError> {
+        self.invoke_with_headers(app_id, method, path, body, &[])
+            .await
+    }
+
+    /// [`Self::invoke`] with request headers for the target app, such as the caller's
+    /// `authorization`, which daprd forwards.
+    pub async fn invoke_with_headers(
+        &self,
+        app_id: &str,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&'static str, &str)],
+    ) -> Result<Invoked, DaprError> {
         let mut segments = vec!["v1.0", "invoke", app_id, "method"];
         segments.extend(path.split('/').filter(|s| !s.is_empty()));
         let url = self.client.url(&segments);
@@ -82,6 +96,9 @@ impl ServiceInvoker {
         let mut request = ApiRequest::new("invoke", method, url)
             .retry(retry)
             .keep_if(|response| !is_dapr_error(response));
+        for (name, value) in headers {
+            request = request.header(name, (*value).to_owned());
+        }
         if let Some(body) = body {
             request = request.json(body);
         }

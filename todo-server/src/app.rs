@@ -40,6 +40,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The time, for what a handler computes itself (the recurrence preview's default start).
     pub clock: Arc<dyn Clock>,
+    /// Who answers chat messages.
+    pub assistant: crate::chat::Assistant,
     /// Cancelled when the server starts shutting down, so long-lived streams end and let it stop.
     pub closing: CancellationToken,
 }

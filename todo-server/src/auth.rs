@@ -201,6 +201,29 @@ impl Accounts {
             .map_err(|e| AuthError::Port(PortError::other("token signing failed", e)))
     }
 
+    /// The settings of `user` (the defaults if the account is gone).
+    pub async fn settings(&self, user: UserId) -> Result<UserSettings, AuthError> {
+        Ok(self
+            .users
+            .user_by_id(user)
+            .await?
+            .map(|u| u.settings)
+            .unwrap_or_default())
+    }
+
+    /// Replaces the settings of `user`; [`AuthError::BadToken`] if the account is gone.
+    pub async fn update_settings(
+        &self,
+        user: UserId,
+        settings: &UserSettings,
+    ) -> Result<(), AuthError> {
+        if self.users.update_settings(user, settings).await? {
+            Ok(())
+        } else {
+            Err(AuthError::BadToken)
+        }
+    }
+
     /// The user a token was issued to, if it is valid now.
     pub fn verify(&self, token: &str) -> Result<UserId, AuthError> {
         let mut validation = Validation::new(Algorithm::HS256);

@@ -81,6 +81,9 @@ pub struct DaprSettings {
     pub client: DaprConfig,
     /// `APP_API_TOKEN`: the token daprd sends on its calls to the app (none: calls are not checked).
     pub app_api_token: Option<String>,
+    /// `TODO_MCP_APP_ID`: the Dapr app id of the MCP service, which the API invokes to answer chat
+    /// (default `todo-mcp`).
+    pub mcp_app_id: String,
 }
 
 /// Where the Kafka brokers are.
@@ -209,6 +212,7 @@ impl Config {
                 client: DaprConfig::from_lookup(|name| vars.get(name).cloned())
                     .map_err(|e| err(e.variable, e.message))?,
                 app_api_token: get("APP_API_TOKEN").map(str::to_owned),
+                mcp_app_id: get("TODO_MCP_APP_ID").unwrap_or("todo-mcp").to_owned(),
             })),
             "kafka" => Bus::Kafka(KafkaSettings {
                 brokers: get("TODO_KAFKA_BROKERS")

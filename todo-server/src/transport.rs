@@ -99,6 +99,7 @@ impl Transport {
                 let DaprSettings {
                     client,
                     app_api_token,
+                    ..
                 } = settings.as_ref();
                 let client = DaprClient::new(client.clone()).map_err(TransportError::Dapr)?;
                 let bus = DaprEventBus::new(client.clone(), DEFAULT_PUBSUB).with_source(&source);

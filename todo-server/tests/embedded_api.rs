@@ -660,6 +660,8 @@ async fn operations_routes_answer() {
         "/api/v1/stream",
         "/api/v1/auth/signup",
         "/api/v1/recurrence/preview",
+        "/api/v1/me/settings",
+        "/api/v1/chat",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} documented");
     }
@@ -695,5 +697,81 @@ async fn only_the_stream_takes_a_token_in_its_url() {
     assert_eq!(stream.status(), StatusCode::OK);
     assert_eq!(stream.headers()["content-type"], "text/event-stream");
     drop(stream);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_time_zone_is_a_setting_that_starts_as_utc_and_refuses_unknown_zones() {
+    let server = Server::start().await;
+    let ada = server.user("ada@example.com").await;
+    let settings = |body: Option<Value>| {
+        let method = if body.is_some() {
+            reqwest::Method::PATCH
+        } else {
+            reqwest::Method::GET
+        };
+        ada.call(method, "/api/v1/me/settings", body)
+    };
+    assert_eq!(
+        settings(None).await,
+        (StatusCode::OK, json!({"timezone": "UTC"}))
+    );
+    let (status, changed) = settings(Some(json!({"timezone": "Europe/Paris"}))).await;
+    assert_eq!(
+        (status, &changed),
+        (StatusCode::OK, &json!({"timezone": "Europe/Paris"}))
+    );
+
+    let (status, error) = settings(Some(json!({"timezone": "Mars/Olympus_Mons"}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert_eq!(error["error"]["details"]["field"], "timezone", "{error}");
+    let (status, error) = settings(Some(json!({"colour": "red"}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    assert_eq!(
+        settings(None).await.1,
+        json!({"timezone": "Europe/Paris"}),
+        "nothing changed"
+    );
+
+    let anonymous = server
+        .http
+        .get(format!("{}/api/v1/me/settings", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn chat_in_process_adds_completes_moves_and_lists() {
+    let server = Server::start().await;
+    let ada = server.user("ada@example.com").await;
+    let bob = server.user("bob@example.com").await;
+    support::scenarios::chat_adds_completes_moves_and_lists_in_the_users_time_zone(&ada, &bob)
+        .await;
+
+    let anonymous = server
+        .http
+        .post(format!("{}/api/v1/chat", server.base))
+        .json(&json!({"message": "help"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let (status, error) = ada
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/chat",
+            Some(json!({"message": "help", "mood": "cheerful"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    let (status, help) = ada.chat("help").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        help["reply"].as_str().unwrap().starts_with("Try:"),
+        "{help}"
+    );
     server.stop().await;
 }

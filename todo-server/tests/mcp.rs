@@ -125,9 +125,8 @@ async fn the_handshake_offers_the_nine_tools_with_their_input_schemas() {
             "quick_add"
         ]
     );
-    let schema = |name: &str| {
-        tools.iter().find(|t| t["name"] == name).unwrap()["inputSchema"].clone()
-    };
+    let schema =
+        |name: &str| tools.iter().find(|t| t["name"] == name).unwrap()["inputSchema"].clone();
     for tool in tools {
         assert_eq!(tool["inputSchema"]["type"], "object", "{tool}");
         assert!(tool["description"].as_str().is_some_and(|d| !d.is_empty()));
@@ -135,10 +134,16 @@ async fn the_handshake_offers_the_nine_tools_with_their_input_schemas() {
     // The schemas are the REST API's input types.
     assert_eq!(schema("add_task")["required"], json!(["title"]));
     for field in ["title", "due_date", "recurrence", "remind_before", "tags"] {
-        assert!(schema("add_task")["properties"][field].is_object(), "{field}");
+        assert!(
+            schema("add_task")["properties"][field].is_object(),
+            "{field}"
+        );
     }
     for field in ["q", "status", "sort", "cursor"] {
-        assert!(schema("list_tasks")["properties"][field].is_object(), "{field}");
+        assert!(
+            schema("list_tasks")["properties"][field].is_object(),
+            "{field}"
+        );
     }
     assert_eq!(schema("update_task")["required"], json!(["id"]));
     assert!(schema("update_task")["properties"]["due_date"].is_object());
@@ -181,7 +186,10 @@ async fn an_assistant_adds_lists_updates_and_completes_tasks_as_the_api_shows_th
     assert_eq!(page["next_cursor"], Value::Null);
 
     let updated = mcp
-        .ok("update_task", json!({"id": id, "description": "by the 2nd"}))
+        .ok(
+            "update_task",
+            json!({"id": id, "description": "by the 2nd"}),
+        )
         .await;
     assert_eq!(updated["description"], "by the 2nd");
     assert_eq!(mcp.ok("get_task", json!({"id": id})).await, updated);
@@ -270,12 +278,17 @@ async fn a_bad_argument_is_a_tool_error_with_the_apis_message() {
         assert_eq!(result["structuredContent"], rest, "{tool} {arguments}");
     }
 
-    let result = mcp.call("add_task", json!({"title": "x", "colour": "red"})).await;
+    let result = mcp
+        .call("add_task", json!({"title": "x", "colour": "red"}))
+        .await;
     assert_eq!(result["isError"], true, "{result}");
     assert!(summary(&result).contains("colour"), "{result}");
     let result = mcp.call("quick_add", json!({"text": "  "})).await;
     assert_eq!(result["isError"], true, "{result}");
-    assert_eq!(result["structuredContent"]["error"]["details"]["field"], "text");
+    assert_eq!(
+        result["structuredContent"]["error"]["details"]["field"],
+        "text"
+    );
 
     let (status, body) = mcp
         .post(json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
@@ -296,7 +309,9 @@ async fn another_users_token_sees_nothing_of_yours() {
     let server = Server::start().await;
     let alice = server.user("alice@example.com").await;
     let bob = server.user("bob@example.com").await;
-    let task = alice.create(json!({"title": "Alice's secret", "tags": ["private"]})).await;
+    let task = alice
+        .create(json!({"title": "Alice's secret", "tags": ["private"]}))
+        .await;
     let id = task["id"].as_i64().unwrap();
 
     let mcp = Mcp::new(&server, Some(&bob));

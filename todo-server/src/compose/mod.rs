@@ -269,10 +269,8 @@ fn finish(mut parts: Parts) -> Service {
     let mut router = router.merge(parts.transport.start(&mut parts.workers, &parts.shutdown));
     if let Some(mcp) = &parts.mcp {
         // Stateless: every call is a short request, which graceful shutdown lets finish.
-        router = router.merge(mcp.routes(
-            parts.config.http.body_limit,
-            parts.shutdown.child_token(),
-        ));
+        router =
+            router.merge(mcp.routes(parts.config.http.body_limit, parts.shutdown.child_token()));
     }
     Service {
         router,

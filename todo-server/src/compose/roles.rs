@@ -3,11 +3,11 @@
 //!
 //! | role | consumes | publishes (through the outbox) | also |
 //! |---|---|---|---|
-//! | `api` | `task-events` (reminders of occurrences created elsewhere); `task-events`, `task-updates` and `reminders` on every replica (live streams) | `task-events`, `task-updates`, `reminders` | REST API, reminder jobs and their callbacks |
+//! | `api` | `task-events` (reminders of occurrences created elsewhere); `task-events`, `task-updates` and `reminders` on every replica (live streams) | `task-events`, `task-updates`, `reminders` | REST API, reminder jobs and their callbacks; chat in process, or by invoking `mcp` through Dapr |
 //! | `recurring` | `task-events` | `task-events` (the next occurrences) | series-ended marks in the Dapr state store (in the database without Dapr) |
 //! | `notification` | `reminders` | — | stores each notification (the inbox) |
 //! | `audit` | `task-events` | — | the append-only history |
-//! | `mcp` | — | `task-events`, `task-updates`, `reminders` | the MCP tools at `/mcp`; reminder jobs of the tasks it writes |
+//! | `mcp` | — | `task-events`, `task-updates`, `reminders` | the MCP tools at `/mcp`; `POST /chat`, invoked by the API (conversations in the Dapr state store); reminder jobs of the tasks it writes |
 //!
 //! The roles that write tasks (api, mcp) share one [`TaskWrites`]: in `all` it is built once, so
 //! reminders are scheduled and reconciled by one loop; `todo-server mcp` alone builds the same.
@@ -28,18 +28,20 @@ use todo_core::events::{consumers, topics};
 use todo_core::memory::InMemoryScheduler;
 use todo_core::ports::{Scheduler, StateStore, TaskRepository};
 use todo_core::usecases::{
-    AuditConsumer, AuditHandler, NotificationHandler, OccurrenceReminders, OnCommit,
+    AuditConsumer, AuditHandler, ChatService, NotificationHandler, OccurrenceReminders, OnCommit,
     RecurringConsumer, RecurringTaskHandler, RelayOnCommit, ReminderFiredHandler,
     ReminderReconciler, TaskService,
 };
 use todo_dapr::{
-    DaprScheduler, DaprStateStore, ReminderJobHandler, SidecarHealth, DEFAULT_STATE_STORE,
+    DaprScheduler, DaprStateStore, ReminderJobHandler, ServiceInvoker, SidecarHealth,
+    DEFAULT_STATE_STORE,
 };
 use tokio_util::sync::CancellationToken;
 
 use super::{BuildError, Parts};
 use crate::app::{AppState, Readiness};
 use crate::auth::Accounts;
+use crate::chat::Assistant;
 use crate::config::Bus;
 use crate::http::ApiError;
 use crate::runtime::near_term::NearTermScheduler;
@@ -136,6 +138,13 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
     );
 
     let accounts = accounts(parts).await?;
+    let assistant = match (parts.transport.dapr_client(), &parts.config.bus) {
+        (Some(client), Bus::Dapr(dapr)) => Assistant::Invoked {
+            invoker: ServiceInvoker::new(client.clone()),
+            app_id: dapr.mcp_app_id.clone(),
+        },
+        _ => Assistant::InProcess(chat(parts, tasks.clone())),
+    };
     let sidecar = sidecar(parts);
     let per_minute = NonZeroU32::new(parts.config.auth.rate_per_minute).unwrap_or(NonZeroU32::MIN);
     let state = AppState {
@@ -148,6 +157,7 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
         auth_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
         config: Arc::new(parts.config.clone()),
         clock,
+        assistant,
         closing: CancellationToken::new(),
     };
     let closing = state.closing.clone();
@@ -189,14 +199,9 @@ fn reminder_scheduler(parts: &mut Parts) -> Arc<dyn Scheduler> {
 
 /// The recurring role: next occurrences from `completed` events, series ended by `deleted` ones.
 pub(super) fn recurring(parts: &mut Parts) {
-    let state: Arc<dyn StateStore> = match parts.transport.dapr_client() {
-        Some(client) => Arc::new(DaprStateStore::new(client.clone(), DEFAULT_STATE_STORE)),
-        // Without Dapr, the same marks live in the database's state store.
-        None => parts.stores.state.clone(),
-    };
     let handler = RecurringTaskHandler::new(
         parts.stores.tasks.clone(),
-        state,
+        state_store(parts),
         parts.clock.clone(),
         parts.ids.clone(),
     );
@@ -227,16 +232,38 @@ pub(super) fn audit(parts: &mut Parts) {
     );
 }
 
-/// The mcp role: the task tools, over the same use cases and accounts as the API.
+/// The mcp role: the task tools, over the same use cases and accounts as the API, and the chat the
+/// API invokes.
 pub(super) async fn mcp(parts: &mut Parts) -> Result<(), BuildError> {
     let TaskWrites { tasks, .. } = task_writes(parts);
     let accounts = accounts(parts).await?;
+    let chat = chat(parts, tasks.clone());
     parts.mcp = Some(crate::mcp::McpServer::new(
         tasks,
         parts.clock.clone(),
         accounts,
+        chat,
     ));
     Ok(())
+}
+
+/// The chat use case, keeping conversations in the Dapr state store with Dapr, in the database
+/// otherwise.
+fn chat(parts: &Parts, tasks: TaskService) -> ChatService {
+    ChatService::new(
+        tasks,
+        parts.stores.users.clone(),
+        state_store(parts),
+        parts.clock.clone(),
+    )
+}
+
+/// The Dapr state store with Dapr; the database's state store otherwise.
+fn state_store(parts: &Parts) -> Arc<dyn StateStore> {
+    match parts.transport.dapr_client() {
+        Some(client) => Arc::new(DaprStateStore::new(client.clone(), DEFAULT_STATE_STORE)),
+        None => parts.stores.state.clone(),
+    }
 }
 
 /// Relays the outbox to the transport until shutdown, then drains it.

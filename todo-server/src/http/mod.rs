@@ -3,12 +3,14 @@
 
 mod assets;
 mod auth;
+mod chat;
 mod dto;
 mod error;
 mod extract;
 mod notifications;
 mod ops;
 mod recurrence;
+mod settings;
 mod stream;
 mod tasks;
 
@@ -28,7 +30,7 @@ use utoipa::{Modify, OpenApi};
 
 pub use dto::{AuthResponse, CompletionDto, TagCountDto, TagListDto, TaskDto, TaskPageDto};
 pub use error::ApiError;
-pub(crate) use extract::bearer;
+pub(crate) use extract::{bearer, ApiJson};
 pub use ops::routes as operations_routes;
 
 use crate::app::AppState;
@@ -43,6 +45,8 @@ use crate::app::AppState;
         recurrence::preview,
         stream::stream,
         notifications::list_notifications, notifications::mark_read,
+        settings::get_settings, settings::update_settings,
+        chat::chat,
     ),
     modifiers(&BearerAuth),
 )]
@@ -106,6 +110,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tags", get(tasks::list_tags))
         .route("/api/v1/recurrence/preview", get(recurrence::preview))
         .route("/api/v1/stream", get(stream::stream))
+        .route(
+            "/api/v1/me/settings",
+            get(settings::get_settings).patch(settings::update_settings),
+        )
+        .route("/api/v1/chat", post(chat::chat))
         .route(
             "/api/v1/notifications",
             get(notifications::list_notifications),

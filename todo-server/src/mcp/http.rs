@@ -10,15 +10,18 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
+use axum::routing::post;
+use axum::{Extension, Router};
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use todo_core::usecases::ChatService;
 use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
 
 use super::{Authenticated, Caller, McpServer, TaskTools};
 use crate::auth::Accounts;
-use crate::http::ApiError;
+use crate::chat::{answer_here, ChatRequest, CHAT_METHOD};
+use crate::http::{ApiError, ApiJson};
 
 pub(super) fn routes(server: &McpServer, body_limit: usize, shutdown: CancellationToken) -> Router {
     let tools = TaskTools {
@@ -36,8 +39,12 @@ pub(super) fn routes(server: &McpServer, body_limit: usize, shutdown: Cancellati
         Arc::new(NeverSessionManager::default()),
         config,
     );
+    let chat = Router::new()
+        .route(&format!("/{CHAT_METHOD}"), post(chat))
+        .with_state(server.chat.clone());
     Router::new()
         .route_service("/mcp", service)
+        .merge(chat)
         .layer(middleware::from_fn_with_state(
             server.accounts.clone(),
             authenticate,
@@ -71,4 +78,13 @@ async fn authenticate(State(accounts): State<Accounts>, request: Request, next: 
         }
         Err(error) => ApiError::from(error).into_response(),
     }
+}
+
+/// `POST /chat`: the API's chat, invoked through Dapr with the caller's bearer token.
+async fn chat(
+    State(chat): State<ChatService>,
+    Extension(Authenticated(user)): Extension<Authenticated>,
+    ApiJson(request): ApiJson<ChatRequest>,
+) -> Response {
+    answer_here(&chat, user, &request.message).await
 }

@@ -13,7 +13,8 @@
 //! exactly as over REST.
 //!
 //! - [`tools`]: the catalogue and the translation of each tool;
-//! - [`http`]: `/mcp`, stateless Streamable HTTP behind the bearer check;
+//! - [`http`]: `/mcp`, stateless Streamable HTTP behind the bearer check, and `POST /chat`, the
+//!   method the API invokes through Dapr to answer `POST /api/v1/chat`;
 //! - [`stdio`]: one local client on stdin/stdout.
 
 mod http;
@@ -31,7 +32,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use todo_core::model::UserId;
 use todo_core::ports::Clock;
-use todo_core::usecases::TaskService;
+use todo_core::usecases::{ChatService, TaskService};
 use tracing::Instrument;
 
 pub use stdio::serve_stdio;
@@ -46,16 +47,24 @@ pub struct McpServer {
     tasks: TaskService,
     clock: Arc<dyn Clock>,
     accounts: Accounts,
+    chat: ChatService,
     catalogue: Arc<[Tool]>,
 }
 
 impl McpServer {
-    /// Tools over `tasks`, reading the time from `clock`, for the users `accounts` signs in.
-    pub fn new(tasks: TaskService, clock: Arc<dyn Clock>, accounts: Accounts) -> Self {
+    /// Tools over `tasks`, reading the time from `clock`, for the users `accounts` signs in; `chat`
+    /// answers the API's invocations of [`CHAT_METHOD`](crate::chat::CHAT_METHOD).
+    pub fn new(
+        tasks: TaskService,
+        clock: Arc<dyn Clock>,
+        accounts: Accounts,
+        chat: ChatService,
+    ) -> Self {
         Self {
             tasks,
             clock,
             accounts,
+            chat,
             catalogue: tools::catalogue().into(),
         }
     }
@@ -114,7 +123,9 @@ impl TaskTools {
                 .and_then(|parts| parts.extensions.get::<Authenticated>())
                 .map(|Authenticated(user)| *user)
                 // The bearer check runs before every request reaches the handler.
-                .ok_or_else(|| ErrorData::internal_error("the request was not authenticated", None)),
+                .ok_or_else(|| {
+                    ErrorData::internal_error("the request was not authenticated", None)
+                }),
         }
     }
 }
@@ -149,13 +160,22 @@ impl ServerHandler for TaskTools {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let user = self.user(&context)?;
+        let timezone = match self.server.accounts.settings(user).await {
+            Ok(settings) => settings.timezone.tz(),
+            Err(error) => {
+                return Err(ErrorData::internal_error(
+                    format!("reading your settings failed: {error}"),
+                    None,
+                ))
+            }
+        };
         let name = request.name.as_ref();
         let span = tracing::info_span!("mcp_tool", tool = name, user_id = %user);
         let started = Instant::now();
         let outcome = tools::call(
             &self.server.tasks,
             &self.server.clock,
-            user,
+            (user, timezone),
             name,
             request.arguments.unwrap_or_default(),
         )

@@ -65,7 +65,9 @@ impl RawTaskId {
     fn parse(self) -> Result<TaskId, ApiError> {
         match self {
             RawTaskId::Number(id) => Ok(TaskId(id)),
-            RawTaskId::Text(text) => TaskId::from_str(text.trim()).map_err(|_| ApiError::not_found()),
+            RawTaskId::Text(text) => {
+                TaskId::from_str(text.trim()).map_err(|_| ApiError::not_found())
+            }
         }
     }
 }
@@ -179,17 +181,11 @@ pub(super) fn catalogue() -> Vec<Tool> {
     ]
 }
 
-/// The time zone quick-add reads dates in: UTC for everyone until users have a time zone setting
-/// (SPEC §12), which this is the one place to read.
-pub(super) fn user_timezone(_user: UserId) -> chrono_tz::Tz {
-    chrono_tz::UTC
-}
-
-/// Calls tool `name` for `user` with `arguments`.
+/// Calls tool `name` for `user`, whose time zone is `timezone`, with `arguments`.
 pub(super) async fn call(
     tasks: &TaskService,
     clock: &Arc<dyn Clock>,
-    user: UserId,
+    (user, timezone): (UserId, chrono_tz::Tz),
     name: &str,
     arguments: JsonObject,
 ) -> Result<ToolAnswer, ToolFailure> {
@@ -217,11 +213,16 @@ pub(super) async fn call(
             let mut arguments = arguments;
             let id = arguments.remove("id").unwrap_or(Value::Null);
             let id = serde_json::from_value::<RawTaskId>(id)
-                .map_err(|_| ApiError::bad_request("id", "`id`: expected the task's id (an integer)"))?
+                .map_err(|_| {
+                    ApiError::bad_request("id", "`id`: expected the task's id (an integer)")
+                })?
                 .parse()?;
             let patch = TaskPatch::parse(parse(arguments)?).map_err(ApiError::invalid)?;
             let task = tasks.update_task(user, id, patch).await?;
-            answer(&TaskDto::from(&task), format!("Updated task {}", described(&task)))
+            answer(
+                &TaskDto::from(&task),
+                format!("Updated task {}", described(&task)),
+            )
         }
         "complete_task" => {
             let done = tasks.complete_task(user, task_id(arguments)?).await?;
@@ -237,7 +238,10 @@ pub(super) async fn call(
         }
         "reopen_task" => {
             let task = tasks.reopen_task(user, task_id(arguments)?).await?;
-            answer(&TaskDto::from(&task), format!("Reopened task {}", described(&task)))
+            answer(
+                &TaskDto::from(&task),
+                format!("Reopened task {}", described(&task)),
+            )
         }
         "delete_task" => {
             let id = task_id(arguments)?;
@@ -265,7 +269,7 @@ pub(super) async fn call(
         }
         "quick_add" => {
             let QuickAddArgs { text } = parse(arguments)?;
-            let input = todo_core::quick_add::parse(&text, clock.now(), user_timezone(user))
+            let input = todo_core::quick_add::parse(&text, clock.now(), timezone)
                 .map_err(ApiError::invalid)?;
             let new = NewTask::parse(input).map_err(ApiError::invalid)?;
             created(&tasks.create_task(user, new).await?)
@@ -311,7 +315,10 @@ fn answer(value: &impl serde::Serialize, summary: String) -> ToolAnswer {
 }
 
 fn created(task: &Task) -> ToolAnswer {
-    answer(&TaskDto::from(task), format!("Created task {}", described(task)))
+    answer(
+        &TaskDto::from(task),
+        format!("Created task {}", described(task)),
+    )
 }
 
 /// `12: Pay rent, due Mon 7 Dec 09:00` (the due date in the task's time zone), plus `(completed)`.
@@ -390,8 +397,16 @@ mod tests {
         let update = tools.iter().find(|t| t.name == "update_task").unwrap();
         let properties = update.input_schema["properties"].as_object().unwrap();
         let patch = serde_json::to_value(TaskPatchInput::default()).unwrap();
-        for field in patch.as_object().unwrap().keys().chain(["id".to_owned()].iter()) {
-            assert!(properties.contains_key(field), "{field} missing: {properties:?}");
+        for field in patch
+            .as_object()
+            .unwrap()
+            .keys()
+            .chain(["id".to_owned()].iter())
+        {
+            assert!(
+                properties.contains_key(field),
+                "{field} missing: {properties:?}"
+            );
         }
         assert_eq!(update.input_schema["required"], json!(["id"]));
     }

@@ -88,3 +88,29 @@ def picture(page: Page, screenshot, name: str, **options) -> None:
     """A screenshot for the docs: without the passing messages ("Added …") over the content."""
     page.evaluate("document.getElementById('toasts').replaceChildren()")
     screenshot(page, name, **options)
+
+
+def assistant(page: Page):
+    """The assistant's panel (open it with the header's "Assistant" button)."""
+    return page.get_by_role("dialog", name="Assistant")
+
+
+def open_assistant(page: Page):
+    """Opens the assistant; returns its panel, the message box focused."""
+    page.get_by_role("button", name="Assistant").click()
+    panel = assistant(page)
+    expect(panel.get_by_label("Message", exact=True)).to_be_focused()
+    return panel
+
+
+def say(page: Page, message: str):
+    """Sends `message` to the open assistant with Enter; returns the answer (a reply or a notice)."""
+    panel = assistant(page)
+    answers = panel.get_by_role("log", name="Conversation").locator(".msg.assistant, .msg.notice")
+    before = answers.count()
+    box = panel.get_by_label("Message", exact=True)
+    box.fill(message)
+    box.press("Enter")
+    expect(answers).to_have_count(before + 1)
+    expect(panel.get_by_role("button", name="Send")).to_be_enabled()
+    return answers.last

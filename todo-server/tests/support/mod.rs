@@ -135,6 +135,16 @@ impl User {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// Says `message` to the assistant: its status and body.
+    pub async fn chat(&self, message: &str) -> (StatusCode, Value) {
+        self.call(
+            reqwest::Method::POST,
+            "/api/v1/chat",
+            Some(json!({ "message": message })),
+        )
+        .await
+    }
+
     pub async fn create(&self, body: Value) -> Value {
         let (status, task) = self
             .call(reqwest::Method::POST, "/api/v1/tasks", Some(body))

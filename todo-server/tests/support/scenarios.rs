@@ -15,7 +15,8 @@ use super::{in_future, read_until, read_until_event, sse_events, titles, Server,
 pub enum Outages {
     /// Kafka stopped during writes.
     Kafka,
-    /// Kafka stopped during writes, then the API's daprd stopped.
+    /// Kafka stopped during writes, then the MCP service (chat through Dapr invocation), then the
+    /// API's daprd stopped.
     KafkaAndSidecar,
 }
 
@@ -37,6 +38,7 @@ pub async fn run_all(deployment: &Deployment, outages: Outages) {
     .await;
     priority_tags_search_and_sort_over_many_tasks(&ada).await;
     two_users_never_see_each_others_tasks(&ada, &bob).await;
+    chat_adds_completes_moves_and_lists_in_the_users_time_zone(&ada, &bob).await;
     a_second_api_replica_streams_what_the_first_one_writes(deployment, &ada).await;
     the_reminder_reaches_the_stream_and_the_inbox_and_the_deleted_one_never_fires(
         &ada,
@@ -48,6 +50,7 @@ pub async fn run_all(deployment: &Deployment, outages: Outages) {
     writes_succeed_with_kafka_stopped_and_their_events_arrive_after_it_restarts(deployment, &ada)
         .await;
     if outages == Outages::KafkaAndSidecar {
+        with_the_mcp_service_stopped_chat_gets_503_and_the_rest_works(deployment, &ada).await;
         with_the_sidecar_stopped_writes_get_503_reads_work_and_it_recovers(deployment, &ada).await;
     }
 }
@@ -500,4 +503,110 @@ pub async fn with_the_sidecar_stopped_writes_get_503_reads_work_and_it_recovers(
         (!history(ada, &task["id"]).await.is_empty()).then_some(())
     })
     .await;
+}
+
+/// Chat (SPEC §12), through the API: with Dapr the API invokes the MCP service through the sidecars
+/// and the conversation lives in the Dapr state store; otherwise the API answers in process.
+pub async fn chat_adds_completes_moves_and_lists_in_the_users_time_zone(ada: &User, bob: &User) {
+    let (status, settings) = ada
+        .call(
+            Method::PATCH,
+            "/api/v1/me/settings",
+            Some(json!({"timezone": "Pacific/Auckland"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{settings}");
+
+    let (status, added) = ada.chat("water the fern tomorrow 7am #home !high").await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    let fern = &added["tasks"][0];
+    assert_eq!(fern["title"], "water the fern");
+    assert_eq!(fern["priority"], "high");
+    assert_eq!(fern["timezone"], "Pacific/Auckland");
+    let due: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(fern["due_date"].clone()).unwrap();
+    let local = due.with_timezone(&chrono_tz::Pacific::Auckland);
+    assert_eq!(
+        local.format("%H:%M").to_string(),
+        "07:00",
+        "read in Auckland time: {due}"
+    );
+    assert!(
+        added["reply"].as_str().unwrap().starts_with("Added"),
+        "{added}"
+    );
+
+    // `it` is the task the conversation last mentioned, and the conversation is ada's alone.
+    let (status, moved) = ada.chat("move it to friday 18:30").await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["tasks"][0]["id"], fern["id"], "{moved}");
+    let (_, bobs) = bob.chat("complete it").await;
+    assert!(bobs["tasks"].as_array().unwrap().is_empty(), "{bobs}");
+
+    let (_, listed) = ada.chat("show high priority home tasks").await;
+    let ids: Vec<&Value> = listed["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| &t["id"])
+        .collect();
+    assert_eq!(ids, [&fern["id"]], "{listed}");
+
+    let (status, done) = ada.chat("complete water the fern").await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["tasks"][0]["status"], "completed", "{done}");
+    let (_, stored) = ada
+        .call(Method::GET, &format!("/api/v1/tasks/{}", fern["id"]), None)
+        .await;
+    assert_eq!(
+        stored["status"], "completed",
+        "the REST API sees what chat did"
+    );
+
+    let (status, error) = ada.chat(&"x".repeat(501)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+}
+
+/// With the MCP service (and its sidecar) stopped, chat answers 503 with `Retry-After` and changes
+/// nothing, every other route keeps working; chat works again once it is back.
+pub async fn with_the_mcp_service_stopped_chat_gets_503_and_the_rest_works(
+    deployment: &Deployment,
+    ada: &User,
+) {
+    tokio::task::block_in_place(|| deployment.stop("mcp"));
+    let api = deployment.url("api");
+    let refused = eventually("503 on chat", Duration::from_secs(20), || async {
+        let response = reqwest::Client::new()
+            .post(format!("{api}/api/v1/chat"))
+            .bearer_auth(&ada.token)
+            .json(&json!({"message": "add refused while the assistant is away"}))
+            .send()
+            .await
+            .unwrap();
+        (response.status() == StatusCode::SERVICE_UNAVAILABLE).then_some(response)
+    })
+    .await;
+    assert!(refused.headers().contains_key("retry-after"));
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unavailable", "{body}");
+    let created = ada
+        .create(json!({"title": "Written while the assistant is away"}))
+        .await;
+    assert!(
+        ada.list("q=refused&status=all").await.is_empty(),
+        "chat changed nothing"
+    );
+    assert_eq!(
+        ada.list("q=away&status=all").await.len(),
+        1,
+        "the API works: {created}"
+    );
+
+    tokio::task::block_in_place(|| deployment.start("mcp"));
+    let back = eventually("chat answers again", Duration::from_secs(60), || async {
+        let (status, body) = ada.chat("what is overdue").await;
+        (status == StatusCode::OK).then_some(body)
+    })
+    .await;
+    assert!(back["reply"].is_string(), "{back}");
 }

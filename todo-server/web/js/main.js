@@ -1,9 +1,12 @@
-// The app: signing in, the task form, finding and listing tasks, dialogs, and the live stream that
-// keeps every open tab in sync. A client of the REST API (SPEC §6) and nothing more.
+// The app: signing in, the task form, finding and listing tasks, dialogs, the assistant, settings,
+// and the live stream that keeps every open tab in sync. A client of the REST API (SPEC §6) and
+// nothing more.
 
 import { api, ApiError, session, whenUnauthorized } from "./api.js";
+import { Chat } from "./chat.js";
 import { byId, debounce, h, toast } from "./dom.js";
 import { Inbox } from "./inbox.js";
+import { adoptBrowserZone, Settings } from "./settings.js";
 import { openStream } from "./stream.js";
 import { TaskForm } from "./task-form.js";
 import { TaskList } from "./tasks.js";
@@ -46,6 +49,8 @@ authForm.addEventListener("submit", async (event) => {
   try {
     const answer = signUp ? await api.signUp(email, password) : await api.signIn(email, password);
     session.save(answer);
+    // The assistant reads "tomorrow 9am" in the account's zone: a new account takes the browser's.
+    if (signUp) await adoptBrowserZone();
     authForm.reset();
     await showApp();
   } catch (error) {
@@ -74,6 +79,8 @@ function showAuth(message) {
 function signOut(message) {
   session.clear();
   inbox.clear();
+  chat.clear();
+  settings.close();
   state.items = [];
   tasks.show([]);
   showAuth(message);
@@ -328,6 +335,21 @@ const tasks = new TaskList(byId("tasks"), {
     await Promise.all([refresh(), refreshTags()]);
   },
 });
+
+// ----- the assistant and settings -----
+
+/** A task of the assistant's reply, opened as it is now (it may have changed since). */
+async function openFromChat(task) {
+  try {
+    tasks.actions.edit(await api.getTask(task.id));
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    toast(error.status === 404 ? `“${task.title}” no longer exists.` : error.message);
+  }
+}
+
+const chat = new Chat({ open: openFromChat });
+const settings = new Settings();
 
 // ----- live -----
 
