@@ -4,7 +4,7 @@
 mod support;
 
 use axum::extract::Path;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use reqwest::Method;
@@ -24,6 +24,17 @@ async fn a_method_of_another_app_is_invoked_through_the_sidecars() {
                     Json(json!({ "tool": tool, "arguments": body }))
                 },
             ),
+        )
+        .route(
+            "/whoami",
+            post(|headers: HeaderMap| async move {
+                let authorization = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("none")
+                    .to_owned();
+                Json(json!({ "authorization": authorization }))
+            }),
         )
         .route(
             "/busy",
@@ -52,6 +63,20 @@ async fn a_method_of_another_app_is_invoked_through_the_sidecars() {
         answer,
         json!({ "tool": "create_task", "arguments": { "title": "Buy milk" } })
     );
+
+    // The caller's headers reach the callee (the API forwards the user's bearer token to chat).
+    let whoami: Value = invoker
+        .invoke_with_headers(
+            callee_sidecar.app_id(),
+            Method::POST,
+            "whoami",
+            Some(&json!({})),
+            &[("authorization", "Bearer a-user-token")],
+        )
+        .await
+        .and_then(|invoked| invoked.json())
+        .unwrap_or_else(|e| panic!("invoke: {e}\n{}", caller.log_tail(20)));
+    assert_eq!(whoami, json!({ "authorization": "Bearer a-user-token" }));
 
     // The callee's own error answer is passed through, not mistaken for a Dapr failure.
     let busy = invoker

@@ -356,6 +356,42 @@ async fn without_a_valid_token_mcp_answers_401_with_the_api_error_body() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn quick_add_reads_the_line_in_the_users_time_zone() {
+    let server = Server::start().await;
+    let alice = server.user("alice@example.com").await;
+    let (status, _) = alice
+        .call(
+            Method::PATCH,
+            "/api/v1/me/settings",
+            Some(json!({"timezone": "America/New_York"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let mcp = Mcp::new(&server, Some(&alice));
+    mcp.initialize().await;
+    let task = mcp
+        .ok(
+            "quick_add",
+            json!({"text": "weekly review every friday 16:00 #work !high remind 30m before"}),
+        )
+        .await;
+    assert_eq!(task["title"], "weekly review");
+    assert_eq!(task["timezone"], "America/New_York");
+    assert_eq!(task["tags"], json!(["work"]));
+    assert_eq!(task["priority"], "high");
+    assert_eq!(task["remind_before"], 30);
+    let due: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(task["due_date"].clone()).unwrap();
+    let local = due.with_timezone(&chrono_tz::America::New_York);
+    assert_eq!(local.format("%a %H:%M").to_string(), "Fri 16:00", "{due}");
+    let (_, rest) = alice
+        .call(Method::GET, &format!("/api/v1/tasks/{}", task["id"]), None)
+        .await;
+    assert_eq!(rest, task, "the REST API shows the same task");
+    server.stop().await;
+}
+
 /// Latency of tool calls over HTTP on `all` (SQLite): `cargo test -p todo-server --test mcp
 /// --release -- --ignored --nocapture tool_call_latency`.
 #[tokio::test]

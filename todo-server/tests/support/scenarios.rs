@@ -517,7 +517,7 @@ pub async fn chat_adds_completes_moves_and_lists_in_the_users_time_zone(ada: &Us
         .await;
     assert_eq!(status, StatusCode::OK, "{settings}");
 
-    let (status, added) = ada.chat("water the fern tomorrow 7am #home !high").await;
+    let (status, added) = ada.chat("water the fern tomorrow 7am #balcony !high").await;
     assert_eq!(status, StatusCode::OK, "{added}");
     let fern = &added["tasks"][0];
     assert_eq!(fern["title"], "water the fern");
@@ -543,7 +543,7 @@ pub async fn chat_adds_completes_moves_and_lists_in_the_users_time_zone(ada: &Us
     let (_, bobs) = bob.chat("complete it").await;
     assert!(bobs["tasks"].as_array().unwrap().is_empty(), "{bobs}");
 
-    let (_, listed) = ada.chat("show high priority home tasks").await;
+    let (_, listed) = ada.chat("show high priority balcony tasks").await;
     let ids: Vec<&Value> = listed["tasks"]
         .as_array()
         .unwrap()
