@@ -226,16 +226,15 @@ impl Pattern {
         }
     }
 
-    /// The preset that repeats exactly like this from its first occurrence, or else an RRULE.
+    /// The preset when the words name no day ("every week", "monthly"): it repeats from the due date,
+    /// wherever the task is moved. Words that name days ("every friday", "every month on the 1st")
+    /// become an RRULE that keeps them, so a task moved to the 4th still comes back on the 1st.
     pub(crate) fn recurrence(&self) -> Result<Recurrence, ValidationError> {
-        let simple = self.interval == 1;
+        let simple = self.interval == 1 && self.weekdays.is_empty() && self.month_day.is_none();
         match self.freq {
-            Freq::Daily if simple && self.weekdays.is_empty() => return Ok(Recurrence::Daily),
-            Freq::Weekly if simple && self.weekdays.len() <= 1 => return Ok(Recurrence::Weekly),
-            // The preset clamps the 29th-31st to short months; the words mean the rule's own days.
-            Freq::Monthly if simple && self.month_day.is_none_or(|d| (1..=28).contains(&d)) => {
-                return Ok(Recurrence::Monthly)
-            }
+            Freq::Daily if simple => return Ok(Recurrence::Daily),
+            Freq::Weekly if simple => return Ok(Recurrence::Weekly),
+            Freq::Monthly if simple => return Ok(Recurrence::Monthly),
             _ => {}
         }
         CustomRule::parse(&self.rrule(), Anchor::Due).map(Recurrence::Rule)

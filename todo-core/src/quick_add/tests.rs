@@ -88,13 +88,16 @@ const LONDON_FRIDAY_NOON: &[(&str, &str)] = &[
     ("review weekly", "review 2026-03-28 09:00 weekly"),
     (
         "pay rent every month on the 1st",
-        "pay rent 2026-04-01 09:00 monthly",
+        "pay rent 2026-04-01 09:00 RRULE:FREQ=MONTHLY;BYMONTHDAY=1",
     ),
     (
         "Pay rent every month on the 1st at 9am !high #home",
-        "Pay rent 2026-04-01 09:00 monthly !high #home",
+        "Pay rent 2026-04-01 09:00 RRULE:FREQ=MONTHLY;BYMONTHDAY=1 !high #home",
     ),
-    ("pay bills every 1st", "pay bills 2026-04-01 09:00 monthly"),
+    (
+        "pay bills every 1st",
+        "pay bills 2026-04-01 09:00 RRULE:FREQ=MONTHLY;BYMONTHDAY=1",
+    ),
     (
         "backup every last day of the month",
         "backup 2026-03-31 09:00 RRULE:FREQ=MONTHLY;BYMONTHDAY=-1",
@@ -109,9 +112,12 @@ const LONDON_FRIDAY_NOON: &[(&str, &str)] = &[
     ),
     (
         "weekly review every friday 16:00 #work",
-        "\"weekly review\" 2026-03-27 16:00 weekly #work",
+        "weekly review 2026-03-27 16:00 RRULE:FREQ=WEEKLY;BYDAY=FR #work",
     ),
-    ("gym every friday at 16:00", "gym 2026-03-27 16:00 weekly"),
+    (
+        "gym every friday at 16:00",
+        "gym 2026-03-27 16:00 RRULE:FREQ=WEEKLY;BYDAY=FR",
+    ),
     (
         "swim every monday and wednesday",
         "swim 2026-03-30 09:00 RRULE:FREQ=WEEKLY;BYDAY=MO,WE",
@@ -311,7 +317,10 @@ fn the_spec_examples_give_their_fields() {
     );
     assert_eq!(task.priority.as_deref(), Some("high"));
     assert_eq!(task.tags, Some(vec!["home".to_owned()]));
-    assert_eq!(task.recurrence, Some(serde_json::json!("monthly")));
+    assert_eq!(
+        task.recurrence,
+        Some(serde_json::json!({"rrule": "FREQ=MONTHLY;BYMONTHDAY=1", "anchor": "due"}))
+    );
     assert_eq!(task.due_date.as_deref(), Some("2026-04-01T08:00:00Z"));
 }
 
