@@ -59,7 +59,7 @@ pub struct ChatService {
 
 /// The task a command names, once looked up.
 enum Found {
-    One(Task),
+    One(Box<Task>),
     Several(Vec<Task>),
     None(String),
 }
@@ -135,7 +135,7 @@ impl ChatService {
             Intent::Delete(target) => match self.find(user_id, &target, None).await? {
                 Found::One(task) => {
                     self.tasks.delete_task(user_id, task.id).await?;
-                    ChatReply::new(format!("Deleted {}.", named(&task)), vec![task])
+                    ChatReply::new(format!("Deleted {}.", named(&task)), vec![*task])
                 }
                 other => other.into_reply(),
             },
@@ -201,7 +201,7 @@ impl ChatService {
             Target::LastMentioned => {
                 return Ok(match self.last_mentioned(user_id).await? {
                     Some(id) => match self.tasks.get_task(user_id, id).await {
-                        Ok(task) => Found::One(task),
+                        Ok(task) => Found::One(Box::new(task)),
                         Err(TaskError::NotFound) => Found::None(
                             "The task we talked about is gone. Which task? Say its name.".into(),
                         ),
@@ -237,9 +237,9 @@ impl ChatService {
             .filter(|t| t.title.as_str().eq_ignore_ascii_case(words.trim()))
             .collect();
         Ok(match (exact.as_slice(), matches.len()) {
-            ([task], _) => Found::One((*task).clone()),
+            ([task], _) => Found::One(Box::new((*task).clone())),
             (_, 0) => Found::None(format!("I found no task matching \"{words}\".")),
-            (_, 1) => Found::One(matches.remove(0)),
+            (_, 1) => Found::One(Box::new(matches.remove(0))),
             _ => Found::Several(matches.into_iter().take(5).collect()),
         })
     }
@@ -271,7 +271,7 @@ impl Found {
     /// The reply when no single task was found.
     fn into_reply(self) -> ChatReply {
         match self {
-            Found::One(task) => ChatReply::new(named(&task), vec![task]),
+            Found::One(task) => ChatReply::new(named(&task), vec![*task]),
             Found::None(reply) => ChatReply::new(reply, Vec::new()),
             Found::Several(tasks) => {
                 let names: Vec<String> = tasks.iter().map(named).collect();

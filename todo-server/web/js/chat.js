@@ -79,6 +79,7 @@ export class Chat {
   /** Opens the panel beside the list (not modal: the list stays in view) with the box focused. */
   open() {
     this.panel.show();
+    document.body.classList.add("chat-open");
     this.button.setAttribute("aria-expanded", "true");
     this.input.focus();
   }
@@ -86,6 +87,7 @@ export class Chat {
   close() {
     const hadFocus = this.panel.contains(document.activeElement);
     this.panel.close();
+    document.body.classList.remove("chat-open");
     this.button.setAttribute("aria-expanded", "false");
     if (hadFocus) this.button.focus();
   }
