@@ -18,24 +18,29 @@ use crate::repository::PostgresTaskRepository;
 /// Creates the account, or completes an owner row that has no credentials yet; returns no row when
 /// the id already belongs to an account.
 const CREATE_USER: &str = "\
-INSERT INTO users (id, email, name, password_hash, created_at, timezone)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO users (id, email, name, password_hash, created_at, timezone, email_notifications,
+                   push_notifications)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (id) DO UPDATE
 SET email = EXCLUDED.email, name = EXCLUDED.name, password_hash = EXCLUDED.password_hash,
-    created_at = EXCLUDED.created_at, timezone = EXCLUDED.timezone
+    created_at = EXCLUDED.created_at, timezone = EXCLUDED.timezone,
+    email_notifications = EXCLUDED.email_notifications,
+    push_notifications = EXCLUDED.push_notifications
 WHERE users.email IS NULL AND users.password_hash IS NULL
 RETURNING id";
 
 const BY_EMAIL: &str = "\
-SELECT id, email, name, password_hash, created_at, timezone FROM users
+SELECT id, email, name, password_hash, created_at, timezone, email_notifications,
+       push_notifications FROM users
 WHERE lower(email) = lower($1) AND password_hash IS NOT NULL";
 
 const BY_ID: &str = "\
-SELECT id, email, name, password_hash, created_at, timezone FROM users
+SELECT id, email, name, password_hash, created_at, timezone, email_notifications,
+       push_notifications FROM users
 WHERE id = $1 AND email IS NOT NULL AND password_hash IS NOT NULL";
 
 const UPDATE_SETTINGS: &str = "\
-UPDATE users SET timezone = $2
+UPDATE users SET timezone = $2, email_notifications = $3, push_notifications = $4
 WHERE id = $1 AND email IS NOT NULL AND password_hash IS NOT NULL";
 
 #[async_trait]
@@ -48,6 +53,8 @@ impl UserRepository for PostgresTaskRepository {
             .bind(&user.password_hash)
             .bind(user.created_at)
             .bind(user.settings.timezone.name())
+            .bind(user.settings.email_notifications)
+            .bind(user.settings.push_notifications)
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| match port_error(e) {
@@ -90,6 +97,8 @@ impl UserRepository for PostgresTaskRepository {
         let updated = sqlx::query(UPDATE_SETTINGS)
             .bind(id.0)
             .bind(settings.timezone.name())
+            .bind(settings.email_notifications)
+            .bind(settings.push_notifications)
             .execute(&self.pool)
             .await
             .map_err(port_error)?;
@@ -106,6 +115,8 @@ fn decode_user(row: &PgRow) -> PortResult<User> {
         created_at: row.try_get("created_at").map_err(port_error)?,
         settings: UserSettings {
             timezone: decode_timezone(row.try_get("timezone").map_err(port_error)?)?,
+            email_notifications: row.try_get("email_notifications").map_err(port_error)?,
+            push_notifications: row.try_get("push_notifications").map_err(port_error)?,
         },
     })
 }

@@ -701,7 +701,7 @@ async fn only_the_stream_takes_a_token_in_its_url() {
 }
 
 #[tokio::test]
-async fn the_time_zone_is_a_setting_that_starts_as_utc_and_refuses_unknown_zones() {
+async fn settings_start_as_utc_with_every_channel_on_and_refuse_bad_values() {
     let server = Server::start().await;
     let ada = server.user("ada@example.com").await;
     let settings = |body: Option<Value>| {
@@ -712,26 +712,24 @@ async fn the_time_zone_is_a_setting_that_starts_as_utc_and_refuses_unknown_zones
         };
         ada.call(method, "/api/v1/me/settings", body)
     };
-    assert_eq!(
-        settings(None).await,
-        (StatusCode::OK, json!({"timezone": "UTC"}))
-    );
-    let (status, changed) = settings(Some(json!({"timezone": "Europe/Paris"}))).await;
-    assert_eq!(
-        (status, &changed),
-        (StatusCode::OK, &json!({"timezone": "Europe/Paris"}))
-    );
+    let defaults =
+        json!({"timezone": "UTC", "email_notifications": true, "push_notifications": true});
+    assert_eq!(settings(None).await, (StatusCode::OK, defaults));
+    let chosen = json!({"timezone": "Europe/Paris", "email_notifications": false, "push_notifications": true});
+    let (status, changed) = settings(Some(
+        json!({"timezone": "Europe/Paris", "email_notifications": false}),
+    ))
+    .await;
+    assert_eq!((status, &changed), (StatusCode::OK, &chosen));
 
     let (status, error) = settings(Some(json!({"timezone": "Mars/Olympus_Mons"}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
     assert_eq!(error["error"]["details"]["field"], "timezone", "{error}");
     let (status, error) = settings(Some(json!({"colour": "red"}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
-    assert_eq!(
-        settings(None).await.1,
-        json!({"timezone": "Europe/Paris"}),
-        "nothing changed"
-    );
+    let (status, error) = settings(Some(json!({"push_notifications": "yes"}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    assert_eq!(settings(None).await.1, chosen, "nothing changed");
 
     let anonymous = server
         .http

@@ -19,25 +19,29 @@ use crate::row::{get, get_instant, get_uuid, micros};
 /// Creates the account, or completes an owner row that has no credentials yet; returns no row when
 /// the id already belongs to an account.
 const CREATE_USER: &str = "\
-INSERT INTO users (id, email, email_key, name, password_hash, created_at, timezone)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+INSERT INTO users (id, email, email_key, name, password_hash, created_at, timezone,
+                   email_notifications, push_notifications)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
 ON CONFLICT (id) DO UPDATE
 SET email = excluded.email, email_key = excluded.email_key, name = excluded.name,
     password_hash = excluded.password_hash, created_at = excluded.created_at,
-    timezone = excluded.timezone
+    timezone = excluded.timezone, email_notifications = excluded.email_notifications,
+    push_notifications = excluded.push_notifications
 WHERE users.email IS NULL AND users.password_hash IS NULL
 RETURNING id";
 
 const BY_EMAIL: &str = "\
-SELECT id, email, name, password_hash, created_at, timezone FROM users
+SELECT id, email, name, password_hash, created_at, timezone, email_notifications,
+       push_notifications FROM users
 WHERE email_key = ?1 AND password_hash IS NOT NULL";
 
 const BY_ID: &str = "\
-SELECT id, email, name, password_hash, created_at, timezone FROM users
+SELECT id, email, name, password_hash, created_at, timezone, email_notifications,
+       push_notifications FROM users
 WHERE id = ?1 AND email IS NOT NULL AND password_hash IS NOT NULL";
 
 const UPDATE_SETTINGS: &str = "\
-UPDATE users SET timezone = ?2
+UPDATE users SET timezone = ?2, email_notifications = ?3, push_notifications = ?4
 WHERE id = ?1 AND email IS NOT NULL AND password_hash IS NOT NULL";
 
 #[async_trait]
@@ -51,6 +55,8 @@ impl UserRepository for SqliteTaskRepository {
             .bind(&user.password_hash)
             .bind(micros(user.created_at))
             .bind(user.settings.timezone.name())
+            .bind(user.settings.email_notifications)
+            .bind(user.settings.push_notifications)
             .fetch_optional(&self.db.writer)
             .await
             .map_err(|e| match port_error(e) {
@@ -93,6 +99,8 @@ impl UserRepository for SqliteTaskRepository {
         let updated = sqlx::query(UPDATE_SETTINGS)
             .bind(id.0)
             .bind(settings.timezone.name())
+            .bind(settings.email_notifications)
+            .bind(settings.push_notifications)
             .execute(&self.db.writer)
             .await
             .map_err(port_error)?;
@@ -109,6 +117,8 @@ fn decode_user(row: &SqliteRow) -> PortResult<User> {
         created_at: get_instant(row, "created_at")?,
         settings: UserSettings {
             timezone: decode_timezone(&get::<String>(row, "timezone")?)?,
+            email_notifications: get(row, "email_notifications")?,
+            push_notifications: get(row, "push_notifications")?,
         },
     })
 }

@@ -4,6 +4,7 @@
 //! [`crate::memory`] and a conformance suite in `todo_core::testkit` (feature `testing`).
 
 mod audit;
+mod channels;
 mod clock;
 mod event_bus;
 mod notifications;
@@ -15,6 +16,7 @@ mod state_store;
 mod users;
 
 pub use audit::{AuditEntry, AuditLog};
+pub use channels::{ChannelError, ChannelKind, Delivered, Reminder, ReminderChannel};
 pub use clock::{Clock, IdGenerator, SystemClock, UuidV7Generator};
 pub use event_bus::{EventBus, HandleError, MessageHandler};
 pub use notifications::{Notification, NotificationStore};

@@ -24,10 +24,25 @@ pub struct User {
 }
 
 /// A user's settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserSettings {
-    /// The zone quick-add and chat read dates and times in (`UTC` until the user chooses).
+    /// The zone quick-add, chat and reminder messages read dates and times in (`UTC` until the user
+    /// chooses).
     pub timezone: TimeZone,
+    /// Reminders by email (on by default; nothing is sent while the server has no SMTP server).
+    pub email_notifications: bool,
+    /// Reminders by Web Push to the browsers the user registered (on by default).
+    pub push_notifications: bool,
+}
+
+impl Default for UserSettings {
+    fn default() -> Self {
+        Self {
+            timezone: TimeZone::default(),
+            email_notifications: true,
+            push_notifications: true,
+        }
+    }
 }
 
 /// Stores user accounts.

@@ -42,8 +42,8 @@ impl UserRepositorySuite {
         self.settings_start_in_utc_and_change().await;
     }
 
-    /// A new account's time zone is UTC; a change reads back by id and by e-mail; an unknown user's
-    /// settings cannot change.
+    /// A new account's time zone is UTC with email and push on; a change reads back by id and by
+    /// e-mail; an unknown user's settings cannot change.
     pub async fn settings_start_in_utc_and_change(&self) {
         let user = fresh_user();
         self.users
@@ -55,9 +55,14 @@ impl UserRepositorySuite {
             .user_by_id(user.id)
             .await
             .expect("user_by_id failed");
-        assert_eq!(stored.expect("the user").settings, UserSettings::default());
+        let stored = stored.expect("the user").settings;
+        assert_eq!(stored, UserSettings::default());
+        assert_eq!(stored.timezone.name(), "UTC");
+        assert!(stored.email_notifications && stored.push_notifications);
         let chosen = UserSettings {
             timezone: TimeZone::parse("America/New_York").expect("a zone"),
+            email_notifications: false,
+            push_notifications: true,
         };
         assert!(self
             .users

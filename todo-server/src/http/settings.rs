@@ -1,4 +1,5 @@
-//! Your settings (SPEC §14): the time zone that quick-add and chat read dates in.
+//! Your settings (SPEC §14): the time zone that quick-add, chat and reminders read dates in, and which
+//! reminder channels are on.
 
 use axum::extract::State;
 use axum::Json;
@@ -17,12 +18,18 @@ pub struct SettingsDto {
     /// IANA time zone in which quick-add and chat read dates (default `UTC`).
     #[schema(example = "Europe/Paris")]
     pub timezone: String,
+    /// Reminders by email to the account's address.
+    pub email_notifications: bool,
+    /// Reminders by Web Push to the browsers you registered.
+    pub push_notifications: bool,
 }
 
 impl From<&UserSettings> for SettingsDto {
     fn from(settings: &UserSettings) -> Self {
         Self {
             timezone: settings.timezone.name().to_owned(),
+            email_notifications: settings.email_notifications,
+            push_notifications: settings.push_notifications,
         }
     }
 }
@@ -34,6 +41,12 @@ pub struct SettingsPatchInput {
     /// IANA time zone, e.g. `Europe/Paris`.
     #[serde(default)]
     pub timezone: Option<String>,
+    /// Reminders by email on or off.
+    #[serde(default)]
+    pub email_notifications: Option<bool>,
+    /// Reminders by Web Push on or off.
+    #[serde(default)]
+    pub push_notifications: Option<bool>,
 }
 
 /// Your settings.
@@ -73,6 +86,12 @@ pub async fn update_settings(
     let mut settings = state.accounts.settings(user).await?;
     if let Some(zone) = input.timezone.as_deref() {
         settings.timezone = TimeZone::parse(zone).map_err(ApiError::invalid)?;
+    }
+    if let Some(on) = input.email_notifications {
+        settings.email_notifications = on;
+    }
+    if let Some(on) = input.push_notifications {
+        settings.push_notifications = on;
     }
     state.accounts.update_settings(user, &settings).await?;
     Ok(Json(SettingsDto::from(&settings)))

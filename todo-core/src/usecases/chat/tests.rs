@@ -44,6 +44,7 @@ async fn fixture() -> Fixture {
                 created_at: saturday(),
                 settings: UserSettings {
                     timezone: TimeZone::parse("Europe/Paris").unwrap(),
+                    ..UserSettings::default()
                 },
             })
             .await
