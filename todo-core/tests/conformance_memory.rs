@@ -236,3 +236,12 @@ async fn the_in_memory_repository_decides_every_race() {
         .run_all()
         .await;
 }
+
+#[tokio::test]
+async fn the_in_memory_delivery_store_conforms() {
+    let suite = todo_core::testkit::DeliveryStoreSuite::new(Arc::new(
+        todo_core::memory::InMemoryDeliveryStore::new(),
+    ));
+    suite.run_all().await;
+    suite.run_all().await;
+}

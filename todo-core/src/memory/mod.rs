@@ -8,6 +8,7 @@
 
 mod audit;
 mod clock;
+mod deliveries;
 mod event_bus;
 mod notifications;
 mod outbox;
@@ -19,6 +20,7 @@ mod user_index;
 mod users;
 
 pub use clock::{ManualClock, SequentialIds};
+pub use deliveries::InMemoryDeliveryStore;
 pub use event_bus::{DeadLetter, InMemoryEventBus};
 pub use notifications::InMemoryNotificationStore;
 pub use repository::InMemoryTaskRepository;

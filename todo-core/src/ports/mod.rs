@@ -6,6 +6,7 @@
 mod audit;
 mod channels;
 mod clock;
+mod deliveries;
 mod event_bus;
 mod notifications;
 mod outbox;
@@ -18,6 +19,7 @@ mod users;
 pub use audit::{AuditEntry, AuditLog};
 pub use channels::{ChannelError, ChannelKind, Delivered, Reminder, ReminderChannel};
 pub use clock::{Clock, IdGenerator, SystemClock, UuidV7Generator};
+pub use deliveries::{Delivery, DeliveryOutcome, DeliveryState, DeliveryStore};
 pub use event_bus::{EventBus, HandleError, MessageHandler};
 pub use notifications::{Notification, NotificationStore};
 pub use outbox::{OutboxEntry, OutboxStore};

@@ -30,6 +30,7 @@
 //! ```
 
 mod corrupt_rows;
+mod deliveries;
 mod event_bus;
 mod fixtures;
 mod notifications;
@@ -45,6 +46,7 @@ mod series;
 mod state_store;
 mod users;
 
+pub use deliveries::DeliveryStoreSuite;
 pub use event_bus::{BusHarness, ChannelHandler, EventBusSuite};
 pub use fixtures::store_task;
 pub use notifications::NotificationStoreSuite;

@@ -4,6 +4,7 @@
 mod audit;
 mod chat;
 mod consumers;
+mod deliveries;
 #[cfg(test)]
 mod mocks;
 mod notifications;
@@ -18,6 +19,7 @@ mod tasks;
 pub use audit::AuditHandler;
 pub use chat::{conversation_key, ChatReply, ChatService, HELP, MAX_MESSAGE_CHARS};
 pub use consumers::{decode_reminder_event, decode_task_event, AuditConsumer, RecurringConsumer};
+pub use deliveries::{Attempt, DeliveryPolicy, ReminderDeliveries};
 pub use notifications::NotificationHandler;
 pub use occurrence_reminders::OccurrenceReminders;
 pub use on_commit::{AfterCommit, OnCommit};

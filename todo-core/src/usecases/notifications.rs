@@ -1,5 +1,6 @@
 //! The notification service's in-app inbox: each `reminders` event is stored once as a
-//! [`Notification`](crate::ports::Notification), which the user lists and marks read later.
+//! [`Notification`](crate::ports::Notification), which the user lists and marks read later; with
+//! [`ReminderDeliveries`], a delivery is also recorded for each configured channel (email, push).
 //!
 //! Delivery is at-least-once and a duplicate firing carries the same `event_id`, so the store's
 //! idempotent [`record`](crate::ports::NotificationStore::record) makes a redelivery store nothing new.
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tracing::debug;
 
-use super::decode_reminder_event;
+use super::{decode_reminder_event, ReminderDeliveries};
 use crate::error::PortError;
 use crate::events::{Message, ReminderEvent};
 use crate::ports::{Clock, HandleError, MessageHandler, Notification, NotificationStore};
@@ -19,12 +20,24 @@ use crate::ports::{Clock, HandleError, MessageHandler, Notification, Notificatio
 pub struct NotificationHandler {
     store: Arc<dyn NotificationStore>,
     clock: Arc<dyn Clock>,
+    deliveries: Option<ReminderDeliveries>,
 }
 
 impl NotificationHandler {
     /// Builds the handler over the notification store; `clock` stamps `created_at`.
     pub fn new(store: Arc<dyn NotificationStore>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self {
+            store,
+            clock,
+            deliveries: None,
+        }
+    }
+
+    /// Also records a delivery of each reminder on every channel `deliveries` has.
+    #[must_use]
+    pub fn with_deliveries(mut self, deliveries: ReminderDeliveries) -> Self {
+        self.deliveries = Some(deliveries);
+        self
     }
 
     /// Stores the event's notification, created now; `true` if it was new, `false` for a duplicate
@@ -33,6 +46,11 @@ impl NotificationHandler {
     pub async fn handle_event(&self, event: &ReminderEvent) -> Result<bool, PortError> {
         let notification = Notification::from_reminder(event, self.clock.now());
         let new = self.store.record(&notification).await?;
+        // Also for a duplicate: the first handling may have stopped between the two (enqueueing is
+        // idempotent, so this adds only what is missing).
+        if let Some(deliveries) = &self.deliveries {
+            deliveries.enqueue(event).await?;
+        }
         debug!(
             event_id = %event.event_id,
             task_id = %event.task_id,

@@ -1,0 +1,180 @@
+//! Reminder deliveries on the `deliveries` table: the
+//! [`DeliveryStore`](todo_core::ports::DeliveryStore) port.
+//!
+//! The key is (event id, channel), so `INSERT … ON CONFLICT DO NOTHING` records a delivery once
+//! however often its event arrives. A claim locks the due rows with `FOR UPDATE SKIP LOCKED`, so
+//! replicas of the notification service never claim the same row.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::Row;
+
+use todo_core::error::PortError;
+use todo_core::model::{EventId, TaskId, UserId};
+use todo_core::ports::{
+    ChannelKind, Delivery, DeliveryOutcome, DeliveryState, DeliveryStore, PortResult,
+};
+
+use crate::error::port_error;
+use crate::repository::PostgresTaskRepository;
+
+const ENQUEUE: &str = "\
+INSERT INTO deliveries (event_id, channel, user_id, task_id, title, due_at, remind_at, status,
+                        attempts, next_attempt_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8)
+ON CONFLICT (event_id, channel) DO NOTHING";
+
+const CLAIM: &str = "\
+UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $3
+WHERE (event_id, channel) IN (
+    SELECT event_id, channel FROM deliveries
+    WHERE channel = $1 AND status = 'pending' AND next_attempt_at <= $2
+    ORDER BY next_attempt_at, event_id
+    LIMIT $4
+    FOR UPDATE SKIP LOCKED)
+RETURNING event_id, channel, user_id, task_id, title, due_at, remind_at, attempts";
+
+const FINISH: &str = "\
+UPDATE deliveries SET status = $3, next_attempt_at = coalesce($4, next_attempt_at),
+    last_error = $5, finished_at = $6
+WHERE event_id = $1 AND channel = $2";
+
+const STATE: &str = "\
+SELECT status, attempts, last_error FROM deliveries WHERE event_id = $1 AND channel = $2";
+
+#[async_trait]
+impl DeliveryStore for PostgresTaskRepository {
+    async fn enqueue(&self, delivery: &Delivery, due: DateTime<Utc>) -> PortResult<bool> {
+        let inserted = sqlx::query(ENQUEUE)
+            .bind(delivery.event_id.0)
+            .bind(delivery.channel.as_str())
+            .bind(delivery.user_id.0)
+            .bind(delivery.task_id.0)
+            .bind(&delivery.title)
+            .bind(delivery.due_at)
+            .bind(delivery.remind_at)
+            .bind(due)
+            .execute(&self.pool)
+            .await
+            .map_err(port_error)?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    async fn claim_due(
+        &self,
+        channel: ChannelKind,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> PortResult<Vec<Delivery>> {
+        let rows = sqlx::query(CLAIM)
+            .bind(channel.as_str())
+            .bind(now)
+            .bind(lease_until)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(port_error)?;
+        let mut claimed = rows
+            .iter()
+            .map(decode_delivery)
+            .collect::<PortResult<Vec<Delivery>>>()?;
+        // The subquery picked the most overdue; RETURNING gives them in no order.
+        claimed.sort_by_key(|d| (d.remind_at, d.event_id));
+        Ok(claimed)
+    }
+
+    async fn finish(
+        &self,
+        event_id: EventId,
+        channel: ChannelKind,
+        outcome: &DeliveryOutcome,
+    ) -> PortResult<()> {
+        let (status, next, error, finished) = match outcome {
+            DeliveryOutcome::Sent { at } => ("sent", None, None, Some(*at)),
+            DeliveryOutcome::Skipped { at, reason } => ("skipped", None, Some(reason), Some(*at)),
+            DeliveryOutcome::Retry { at, error } => ("pending", Some(*at), Some(error), None),
+            DeliveryOutcome::Dead { at, reason } => ("dead", None, Some(reason), Some(*at)),
+        };
+        sqlx::query(FINISH)
+            .bind(event_id.0)
+            .bind(channel.as_str())
+            .bind(status)
+            .bind(next)
+            .bind(error)
+            .bind(finished)
+            .execute(&self.pool)
+            .await
+            .map_err(port_error)?;
+        Ok(())
+    }
+
+    async fn state(
+        &self,
+        event_id: EventId,
+        channel: ChannelKind,
+    ) -> PortResult<Option<DeliveryState>> {
+        let row = sqlx::query(STATE)
+            .bind(event_id.0)
+            .bind(channel.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(port_error)?;
+        row.map(|row| {
+            let status: String = row.try_get("status").map_err(port_error)?;
+            let attempts = attempts(&row)?;
+            let error: Option<String> = row.try_get("last_error").map_err(port_error)?;
+            Ok(match status.as_str() {
+                "pending" => DeliveryState::Pending {
+                    attempts,
+                    last_error: error,
+                },
+                "sent" => DeliveryState::Sent { attempts },
+                "skipped" => DeliveryState::Skipped {
+                    reason: error.unwrap_or_default(),
+                },
+                "dead" => DeliveryState::Dead {
+                    attempts,
+                    reason: error.unwrap_or_default(),
+                },
+                other => {
+                    return Err(PortError::corrupt(
+                        "reading deliveries.status",
+                        format!("unknown status `{other}`"),
+                    ))
+                }
+            })
+        })
+        .transpose()
+    }
+}
+
+fn attempts(row: &PgRow) -> PortResult<u32> {
+    let raw: i32 = row.try_get("attempts").map_err(port_error)?;
+    u32::try_from(raw).map_err(|e| PortError::corrupt("reading deliveries.attempts", e))
+}
+
+fn decode_delivery(row: &PgRow) -> PortResult<Delivery> {
+    let channel: String = row.try_get("channel").map_err(port_error)?;
+    let channel = match channel.as_str() {
+        "email" => ChannelKind::Email,
+        "push" => ChannelKind::Push,
+        other => {
+            return Err(PortError::corrupt(
+                "reading deliveries.channel",
+                format!("unknown channel `{other}`"),
+            ))
+        }
+    };
+    Ok(Delivery {
+        event_id: EventId(row.try_get("event_id").map_err(port_error)?),
+        channel,
+        user_id: UserId(row.try_get("user_id").map_err(port_error)?),
+        task_id: TaskId(row.try_get("task_id").map_err(port_error)?),
+        title: row.try_get("title").map_err(port_error)?,
+        due_at: row.try_get("due_at").map_err(port_error)?,
+        remind_at: row.try_get("remind_at").map_err(port_error)?,
+        attempts: attempts(row)?,
+    })
+}
