@@ -146,6 +146,18 @@ pub struct Config {
     /// `TODO_OUTBOX_RETENTION_HOURS`: how long sent events stay in the outbox (for inspection)
     /// before the relay deletes them.
     pub outbox_retention: Duration,
+    /// Reminders by email.
+    pub email: EmailSettings,
+}
+
+/// Where reminder emails go out (SPEC §14).
+#[derive(Debug, Clone)]
+pub struct EmailSettings {
+    /// `TODO_SMTP_URL`: `smtp://user:pass@host:port` (plain, or STARTTLS with `?tls=required`) or
+    /// `smtps://…` (TLS). Unset: with Dapr, the secret `smtp-url`; otherwise email is off.
+    pub smtp_url: Option<String>,
+    /// `TODO_MAIL_FROM`: the sender (default `todo <todo@localhost>`).
+    pub mail_from: String,
 }
 
 /// A configuration value was invalid.
@@ -260,7 +272,14 @@ impl Config {
                 )
             })?;
 
+        let email = EmailSettings {
+            smtp_url: get("TODO_SMTP_URL").map(str::to_owned),
+            mail_from: get("TODO_MAIL_FROM")
+                .unwrap_or("todo <todo@localhost>")
+                .to_owned(),
+        };
         Ok(Config {
+            email,
             addr,
             storage,
             bus,

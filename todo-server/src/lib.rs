@@ -17,6 +17,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod channels;
 pub mod chat;
 pub mod compose;
 pub mod config;

@@ -10,8 +10,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use todo_core::error::chain;
 use todo_core::memory::InMemoryScheduler;
-use todo_core::ports::{Clock, OutboxStore};
-use todo_core::usecases::{OutboxRelay, ReminderFiredHandler, ReminderOutcome, ReminderReconciler};
+use todo_core::ports::{ChannelKind, Clock, DeliveryOutcome, OutboxStore};
+use todo_core::usecases::{
+    Attempt, OutboxRelay, ReminderDeliveries, ReminderFiredHandler, ReminderOutcome,
+    ReminderReconciler,
+};
 use todo_dapr::{JobHandler, ReminderFiring, ReminderJobHandler};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -175,5 +178,67 @@ pub async fn reconcile_reminders(
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(wait) => {}
         }
+    }
+}
+
+/// Delivers the reminders due on `channel` until shutdown: a batch as soon as deliveries are
+/// enqueued in this process, and at least every `interval` (retries that fell due, other replicas'
+/// records). Records `todo_reminder_deliveries_total` by channel and outcome, and
+/// `todo_reminder_delivery_delay_seconds` (remind_at → handed to the channel's server).
+pub async fn deliver_reminders(
+    deliveries: ReminderDeliveries,
+    channel: ChannelKind,
+    interval: Duration,
+    shutdown: CancellationToken,
+) {
+    let wake = deliveries.wake();
+    let batch = deliveries.policy().batch;
+    info!(channel = channel.as_str(), "reminder deliveries started");
+    loop {
+        // Registered before the pass, so an enqueue during it is not missed.
+        let woken = wake.notified();
+        let delivered = match deliveries.deliver_due(channel).await {
+            Ok(attempts) => {
+                for attempt in &attempts {
+                    record_delivery(attempt);
+                }
+                attempts.len()
+            }
+            Err(error) => {
+                warn!(channel = channel.as_str(), error = %chain(&error), "reminder deliveries failed; trying again shortly");
+                0
+            }
+        };
+        if delivered >= batch {
+            continue;
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = woken => {}
+            () = tokio::time::sleep(interval) => {}
+        }
+    }
+    info!(channel = channel.as_str(), "reminder deliveries stopped");
+}
+
+fn record_delivery(attempt: &Attempt) {
+    let channel = attempt.channel.as_str();
+    let outcome = match &attempt.outcome {
+        DeliveryOutcome::Sent { .. } => "sent",
+        DeliveryOutcome::Skipped { .. } => "skipped",
+        DeliveryOutcome::Retry { error, .. } => {
+            warn!(channel, %error, "reminder delivery failed; it will be retried");
+            "retried"
+        }
+        DeliveryOutcome::Dead { reason, .. } => {
+            warn!(channel, %reason, "reminder delivery given up (dead letter)");
+            "dead"
+        }
+    };
+    metrics::counter!("todo_reminder_deliveries_total", "channel" => channel, "outcome" => outcome)
+        .increment(1);
+    if let Some(delay) = attempt.delay {
+        metrics::histogram!("todo_reminder_delivery_delay_seconds", "channel" => channel)
+            .record(delay.as_secs_f64());
     }
 }

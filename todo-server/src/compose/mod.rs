@@ -94,6 +94,13 @@ pub enum BuildError {
         /// Why, and what to do instead.
         reason: &'static str,
     },
+    /// The SMTP server's URL or the sender could not be read.
+    #[error("reminders by email (TODO_SMTP_URL, TODO_MAIL_FROM)")]
+    Email {
+        /// What is wrong.
+        #[source]
+        source: crate::channels::email::EmailConfigError,
+    },
     /// The database could not be reached or migrated.
     #[error("database {address} (DATABASE_URL)")]
     Database {
@@ -212,7 +219,7 @@ pub async fn build(roles: &[Role], config: Config) -> Result<Service, BuildError
         match role {
             Role::Api => roles::api(&mut parts).await?,
             Role::Recurring => roles::recurring(&mut parts),
-            Role::Notification => roles::notification(&mut parts),
+            Role::Notification => roles::notification(&mut parts).await?,
             Role::Audit => roles::audit(&mut parts),
             Role::Mcp => roles::mcp(&mut parts).await?,
         }

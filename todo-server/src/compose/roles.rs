@@ -24,23 +24,26 @@ use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use governor::{Quota, RateLimiter};
+use todo_core::error::chain;
 use todo_core::events::{consumers, topics};
 use todo_core::memory::InMemoryScheduler;
-use todo_core::ports::{Scheduler, StateStore, TaskRepository};
+use todo_core::ports::{ReminderChannel, Scheduler, SecretStore, StateStore, TaskRepository};
 use todo_core::usecases::{
-    AuditConsumer, AuditHandler, ChatService, NotificationHandler, OccurrenceReminders, OnCommit,
-    RecurringConsumer, RecurringTaskHandler, RelayOnCommit, ReminderFiredHandler,
-    ReminderReconciler, TaskService,
+    AuditConsumer, AuditHandler, ChatService, DeliveryPolicy, NotificationHandler,
+    OccurrenceReminders, OnCommit, RecurringConsumer, RecurringTaskHandler, RelayOnCommit,
+    ReminderDeliveries, ReminderFiredHandler, ReminderReconciler, TaskService,
 };
 use todo_dapr::{
-    DaprScheduler, DaprStateStore, ReminderJobHandler, ServiceInvoker, SidecarHealth,
-    DEFAULT_STATE_STORE,
+    DaprScheduler, DaprSecretStore, DaprStateStore, ReminderJobHandler, ServiceInvoker,
+    SidecarHealth, DEFAULT_SECRET_STORE, DEFAULT_STATE_STORE,
 };
 use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
 
 use super::{BuildError, Parts};
 use crate::app::{AppState, Readiness};
 use crate::auth::Accounts;
+use crate::channels::email::EmailChannel;
 use crate::chat::Assistant;
 use crate::config::Bus;
 use crate::http::ApiError;
@@ -49,6 +52,12 @@ use crate::stream::{StreamConsumer, StreamHub};
 
 /// How often the outbox relay looks for rows it was not woken for (other writers, retries due).
 const RELAY_POLL: Duration = Duration::from_millis(250);
+
+/// How often a delivery worker looks for retries that fell due and other replicas' records.
+const DELIVERY_POLL: Duration = Duration::from_secs(1);
+
+/// The secret (in the Dapr secret store) that holds the SMTP server's URL.
+pub const SMTP_URL_SECRET: &str = "smtp-url";
 
 /// The sidecar's health, when the transport is Dapr.
 pub(super) fn sidecar(parts: &Parts) -> Option<SidecarHealth> {
@@ -212,14 +221,67 @@ pub(super) fn recurring(parts: &mut Parts) {
     );
 }
 
-/// The notification role: stores each reminder for the user's inbox.
-pub(super) fn notification(parts: &mut Parts) {
-    let handler = NotificationHandler::new(parts.stores.notifications.clone(), parts.clock.clone());
+/// The notification role: stores each reminder for the user's inbox, and delivers it on every
+/// configured channel (email), each channel with its own worker.
+pub(super) async fn notification(parts: &mut Parts) -> Result<(), BuildError> {
+    let mut channels: Vec<Arc<dyn ReminderChannel>> = Vec::new();
+    if let Some(email) = email_channel(parts).await? {
+        channels.push(Arc::new(email));
+    }
+    let deliveries = ReminderDeliveries::new(
+        parts.stores.deliveries.clone(),
+        parts.stores.users.clone(),
+        parts.clock.clone(),
+        channels,
+        DeliveryPolicy::default(),
+    );
+    for channel in deliveries.channels() {
+        parts.workers.spawn(crate::runtime::deliver_reminders(
+            deliveries.clone(),
+            channel,
+            DELIVERY_POLL,
+            parts.shutdown.clone(),
+        ));
+    }
+    let handler = NotificationHandler::new(parts.stores.notifications.clone(), parts.clock.clone())
+        .with_deliveries(deliveries);
     parts.transport.consume(
         topics::REMINDERS,
         consumers::NOTIFICATION,
         Arc::new(handler),
     );
+    Ok(())
+}
+
+/// The email channel: `TODO_SMTP_URL`, else with Dapr the secret `smtp-url`; none (email off, said
+/// at start) without either.
+async fn email_channel(parts: &Parts) -> Result<Option<EmailChannel>, BuildError> {
+    let url = match (&parts.config.email.smtp_url, parts.transport.dapr_client()) {
+        (Some(url), _) => Some(url.clone()),
+        (None, Some(client)) => {
+            let secrets = DaprSecretStore::new(client.clone(), DEFAULT_SECRET_STORE);
+            match secrets.get(SMTP_URL_SECRET).await {
+                Ok(values) => values
+                    .get(SMTP_URL_SECRET)
+                    .or_else(|| values.values().next())
+                    .cloned(),
+                Err(error) => {
+                    warn!(secret = SMTP_URL_SECRET, error = %chain(&error),
+                          "no SMTP server in the secret store: reminders by email are off");
+                    None
+                }
+            }
+        }
+        (None, None) => None,
+    };
+    let Some(url) = url else {
+        info!("reminders by email are off: set TODO_SMTP_URL (or the secret `smtp-url` with Dapr)");
+        return Ok(None);
+    };
+    let channel = EmailChannel::new(&url, &parts.config.email.mail_from)
+        .map_err(|source| BuildError::Email { source })?;
+    info!(server = channel.server(), from = %parts.config.email.mail_from, "reminders by email are on");
+    Ok(Some(channel))
 }
 
 /// The audit role: the append-only history of every task.

@@ -5,10 +5,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use todo_core::memory::{
-    InMemoryNotificationStore, InMemoryStateStore, InMemoryTaskRepository, InMemoryUserRepository,
+    InMemoryDeliveryStore, InMemoryNotificationStore, InMemoryStateStore, InMemoryTaskRepository,
+    InMemoryUserRepository,
 };
 use todo_core::ports::{
-    AuditLog, Clock, NotificationStore, OutboxStore, StateStore, TaskRepository, UserRepository,
+    AuditLog, Clock, DeliveryStore, NotificationStore, OutboxStore, StateStore, TaskRepository,
+    UserRepository,
 };
 use todo_core::usecases::OnCommit;
 use tokio::sync::Notify;
@@ -28,6 +30,8 @@ pub(crate) struct Stores {
     pub(crate) notifications: Arc<dyn NotificationStore>,
     /// Keyed state (the recurring role's series-ended marks) when Dapr's state API is not used.
     pub(crate) state: Arc<dyn StateStore>,
+    /// The reminder deliveries of the notification role (one record per event and channel).
+    pub(crate) deliveries: Arc<dyn DeliveryStore>,
     /// Signalled after each commit with events; the outbox relay waits on it.
     pub(crate) relay_wake: Arc<Notify>,
 }
@@ -41,6 +45,7 @@ impl Stores {
             + UserRepository
             + NotificationStore
             + StateStore
+            + DeliveryStore
             + 'static,
     {
         Stores {
@@ -49,7 +54,8 @@ impl Stores {
             audit: store.clone(),
             users: store.clone(),
             notifications: store.clone(),
-            state: store,
+            state: store.clone(),
+            deliveries: store,
             relay_wake: Arc::new(Notify::new()),
         }
         .signalling()
@@ -77,6 +83,7 @@ pub(super) async fn open(storage: &Storage, clock: Arc<dyn Clock>) -> Result<Sto
                 users: Arc::new(InMemoryUserRepository::new()),
                 notifications: Arc::new(InMemoryNotificationStore::new()),
                 state: Arc::new(InMemoryStateStore::new()),
+                deliveries: Arc::new(InMemoryDeliveryStore::new()),
                 relay_wake: Arc::new(Notify::new()),
             }
             .signalling())

@@ -1,0 +1,5 @@
+//! The reminder channels (SPEC §14) that the notification role delivers to, each an adapter of
+//! [`ReminderChannel`](todo_core::ports::ReminderChannel): records, retries and metrics are the
+//! use case's ([`ReminderDeliveries`](todo_core::usecases::ReminderDeliveries)).
+
+pub mod email;
