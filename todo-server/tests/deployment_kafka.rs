@@ -6,11 +6,15 @@ mod support;
 
 use support::deployment::Deployment;
 use support::scenarios::{self, Outages};
+use support::smtp::SmtpSink;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_kafka_deployment_runs_the_seed_scenarios_and_rides_out_a_broker_outage() {
-    let deployment = tokio::task::spawn_blocking(|| Deployment::up("kafka"))
-        .await
-        .unwrap();
-    scenarios::run_all(&deployment, Outages::Kafka).await;
+    let smtp = SmtpSink::start();
+    let url = smtp.url();
+    let deployment =
+        tokio::task::spawn_blocking(move || Deployment::up_with_email("kafka", Some(&url)))
+            .await
+            .unwrap();
+    scenarios::run_all(&deployment, &smtp, Outages::Kafka).await;
 }

@@ -294,15 +294,24 @@ where
         // The relays start together: where a pass never waits (in memory), the first one spawned
         // would otherwise finish before the others are scheduled.
         let start = Arc::new(tokio::sync::Barrier::new(3));
+        // And each makes its first pass before any makes a second: on a loaded machine the first
+        // relay scheduled could otherwise drain the outbox alone, and nothing would have raced.
+        let first_pass = Arc::new(tokio::sync::Barrier::new(3));
         for _ in 0..3 {
             let replica = harness.replica().await;
             let relay = OutboxRelay::new(replica.outbox, bus.clone(), Arc::new(SystemClock));
             let start = start.clone();
+            let first_pass = first_pass.clone();
             relays.push(tokio::spawn(async move {
                 start.wait().await;
                 let mut sent = 0;
+                let mut passes = 0;
                 loop {
                     let report = relay.relay_once(25).await.expect("relay pass");
+                    passes += 1;
+                    if passes == 1 {
+                        first_pass.wait().await;
+                    }
                     if report.sent + report.failed == 0 {
                         return sent;
                     }

@@ -16,6 +16,8 @@ pub struct Deployment {
     env: HashMap<String, String>,
     /// `APP_PORT_<service>` and `DAPR_PORT_<service>`.
     ports: HashMap<String, String>,
+    /// Variables for every `todo-local` command (the SMTP server, a secrets file).
+    extra_env: Vec<(String, String)>,
 }
 
 fn root() -> PathBuf {
@@ -39,13 +41,39 @@ impl Deployment {
     /// Starts everything with `bus` (`dapr` or `kafka`), running this test build's server binary.
     /// Blocking: call it from `spawn_blocking`.
     pub fn up(bus: &str) -> Deployment {
+        Self::up_with_email(bus, None)
+    }
+
+    /// [`Self::up`], with reminders by email through `smtp_url`: with Dapr as the secret `smtp-url`
+    /// of the deployment's secret store (a copy of deploy/dapr/local/secrets.json), otherwise as
+    /// `TODO_SMTP_URL`.
+    pub fn up_with_email(bus: &str, smtp_url: Option<&str>) -> Deployment {
         let run_dir = root().join(".run").join(todo_testkit::unique_name("e2e"));
+        let mut extra_env = vec![(
+            "TODO_MAIL_FROM".to_owned(),
+            "todo <reminders@todo.test>".to_owned(),
+        )];
+        match (smtp_url, bus) {
+            (Some(url), "dapr") => {
+                let dev = root().join("deploy/dapr/local/secrets.json");
+                let mut secrets: serde_json::Value =
+                    serde_json::from_str(&std::fs::read_to_string(dev).unwrap()).unwrap();
+                secrets["smtp-url"] = serde_json::Value::String(url.to_owned());
+                std::fs::create_dir_all(&run_dir).unwrap();
+                let path = run_dir.join("secrets.json");
+                std::fs::write(&path, secrets.to_string()).unwrap();
+                extra_env.push(("TODO_SECRETS_FILE".to_owned(), path.display().to_string()));
+            }
+            (Some(url), _) => extra_env.push(("TODO_SMTP_URL".to_owned(), url.to_owned())),
+            (None, _) => {}
+        }
         // Built before it starts, so that a failed start is torn down too.
         let mut deployment = Deployment {
             run_dir,
             bus: bus.to_owned(),
             env: HashMap::new(),
             ports: HashMap::new(),
+            extra_env,
         };
         deployment.script(&["up", "--bus", bus]);
         deployment.env = read_vars(&deployment.run_dir.join("local.env"));
@@ -61,6 +89,7 @@ impl Deployment {
             .args(args)
             .env("TODO_SERVER_BIN", env!("CARGO_BIN_EXE_todo-server"))
             .env("TODO_LOG", "info,todo_dapr=debug")
+            .envs(self.extra_env.iter().map(|(k, v)| (k, v)))
             .output()
             .expect("running deploy/local/todo-local");
         let stderr = String::from_utf8_lossy(&output.stderr);

@@ -11,6 +11,7 @@ use todo_server::config::Config;
 
 pub mod deployment;
 pub mod scenarios;
+pub mod smtp;
 
 pub struct Server {
     pub base: String,

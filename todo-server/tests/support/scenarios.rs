@@ -8,6 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use super::deployment::{counter, Deployment};
+use super::smtp::SmtpSink;
 use super::{in_future, read_until, read_until_event, sse_events, titles, Server, User};
 
 /// Which outages to rehearse after the scenarios.
@@ -21,7 +22,7 @@ pub enum Outages {
 }
 
 /// Runs every scenario, then the outages, against `deployment`.
-pub async fn run_all(deployment: &Deployment, outages: Outages) {
+pub async fn run_all(deployment: &Deployment, smtp: &SmtpSink, outages: Outages) {
     let server = Server::remote(&deployment.url("api"));
     let ada = server.user("ada@example.com").await;
     let bob = server.user("bob@example.com").await;
@@ -40,11 +41,15 @@ pub async fn run_all(deployment: &Deployment, outages: Outages) {
     two_users_never_see_each_others_tasks(&ada, &bob).await;
     chat_adds_completes_moves_and_lists_in_the_users_time_zone(&ada, &bob).await;
     a_second_api_replica_streams_what_the_first_one_writes(deployment, &ada).await;
-    the_reminder_reaches_the_stream_and_the_inbox_and_the_deleted_one_never_fires(
+    let seen = the_reminder_reaches_the_stream_and_the_inbox_and_the_deleted_one_never_fires(
         &ada,
         &mut ada_events,
         &reminded,
         &deleted,
+    )
+    .await;
+    the_reminder_goes_out_as_one_email_from_the_notification_service_even_when_redelivered(
+        deployment, smtp, &seen,
     )
     .await;
     writes_succeed_with_kafka_stopped_and_their_events_arrive_after_it_restarts(deployment, &ada)
@@ -351,7 +356,7 @@ pub async fn the_reminder_reaches_the_stream_and_the_inbox_and_the_deleted_one_n
     events: &mut Events,
     reminded: &Value,
     deleted: &Value,
-) {
+) -> String {
     let remind_at: chrono::DateTime<chrono::Utc> =
         serde_json::from_value(reminded["remind_at"].clone()).unwrap();
     let wait = (remind_at - chrono::Utc::now())
@@ -395,6 +400,37 @@ pub async fn the_reminder_reaches_the_stream_and_the_inbox_and_the_deleted_one_n
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    seen
+}
+
+/// SPEC §14: the notification service emails the reminder (the SMTP server from the secret store
+/// with Dapr, `TODO_SMTP_URL` otherwise), once, however often its event arrives.
+pub async fn the_reminder_goes_out_as_one_email_from_the_notification_service_even_when_redelivered(
+    deployment: &Deployment,
+    smtp: &SmtpSink,
+    seen: &str,
+) {
+    let title = "Call the dentist";
+    let mails = eventually("the reminder email", Duration::from_secs(30), || async {
+        let mails = smtp.mentioning(title);
+        (!mails.is_empty()).then_some(mails)
+    })
+    .await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails[0].header("To").as_deref(), Some("ada@example.com"));
+
+    let (_, data) = sse_events(seen)
+        .into_iter()
+        .find(|(event, data)| event == "reminder" && data.contains(title))
+        .expect("the reminder event on the stream");
+    let event: Value = serde_json::from_str(&data).unwrap();
+    deployment.redeliver("reminders", &event).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        smtp.mentioning(title).len(),
+        1,
+        "a redelivered reminder sends no second email"
+    );
 }
 
 pub async fn writes_succeed_with_kafka_stopped_and_their_events_arrive_after_it_restarts(
