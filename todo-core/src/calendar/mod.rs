@@ -26,12 +26,14 @@
 //! UTC are written in UTC (`…Z`).
 
 mod content;
+mod secret;
 
 use chrono::{DateTime, Utc};
 
 use crate::model::{Priority, Task};
 use crate::recurrence::calendar::feed_rule;
 use content::{escape_text, Document};
+pub use secret::{FeedDigest, FeedSecret};
 
 /// How long a task's event lasts in a calendar, in minutes: long enough to be seen, short enough not
 /// to block the day.

@@ -7,6 +7,7 @@
 //! (published messages, dead letters, "broker down", pending jobs).
 
 mod audit;
+mod calendar_feeds;
 mod clock;
 mod event_bus;
 mod notifications;
@@ -18,6 +19,7 @@ mod state_store;
 mod user_index;
 mod users;
 
+pub use calendar_feeds::InMemoryCalendarFeeds;
 pub use clock::{ManualClock, SequentialIds};
 pub use event_bus::{DeadLetter, InMemoryEventBus};
 pub use notifications::InMemoryNotificationStore;

@@ -4,6 +4,7 @@
 //! [`crate::memory`] and a conformance suite in `todo_core::testkit` (feature `testing`).
 
 mod audit;
+mod calendar_feeds;
 mod channels;
 mod clock;
 mod event_bus;
@@ -16,6 +17,7 @@ mod state_store;
 mod users;
 
 pub use audit::{AuditEntry, AuditLog};
+pub use calendar_feeds::CalendarFeeds;
 pub use channels::{ChannelError, ChannelKind, Delivered, Reminder, ReminderChannel};
 pub use clock::{Clock, IdGenerator, SystemClock, UuidV7Generator};
 pub use event_bus::{EventBus, HandleError, MessageHandler};

@@ -29,6 +29,7 @@
 //! # }
 //! ```
 
+mod calendar_feeds;
 mod corrupt_rows;
 mod event_bus;
 mod fixtures;
@@ -45,6 +46,7 @@ mod series;
 mod state_store;
 mod users;
 
+pub use calendar_feeds::CalendarFeedsSuite;
 pub use event_bus::{BusHarness, ChannelHandler, EventBusSuite};
 pub use fixtures::store_task;
 pub use notifications::NotificationStoreSuite;
