@@ -42,6 +42,16 @@ pub const EVENT_MINUTES: u32 = 15;
 /// The product identifier written in every feed.
 const PRODID: &str = "-//todo//calendar feed 1.0//EN";
 
+/// A strong HTTP entity tag for a rendered feed (quotes included): a digest of its bytes, so it changes
+/// exactly when the document does.
+#[must_use]
+pub fn entity_tag(document: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    let digest = Sha256::digest(document.as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
 /// Renders the user's tasks as an iCalendar document (CRLF lines, folded at 75 octets).
 ///
 /// Tasks without a due date and completed tasks are left out; the others appear in the order given.

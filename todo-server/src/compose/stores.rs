@@ -5,10 +5,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use todo_core::memory::{
-    InMemoryNotificationStore, InMemoryStateStore, InMemoryTaskRepository, InMemoryUserRepository,
+    InMemoryCalendarFeeds, InMemoryNotificationStore, InMemoryStateStore, InMemoryTaskRepository,
+    InMemoryUserRepository,
 };
 use todo_core::ports::{
-    AuditLog, Clock, NotificationStore, OutboxStore, StateStore, TaskRepository, UserRepository,
+    AuditLog, CalendarFeeds, Clock, NotificationStore, OutboxStore, StateStore, TaskRepository,
+    UserRepository,
 };
 use todo_core::usecases::OnCommit;
 use tokio::sync::Notify;
@@ -28,6 +30,8 @@ pub(crate) struct Stores {
     pub(crate) notifications: Arc<dyn NotificationStore>,
     /// Keyed state (the recurring role's series-ended marks) when Dapr's state API is not used.
     pub(crate) state: Arc<dyn StateStore>,
+    /// Calendar feed secrets (SPEC §14).
+    pub(crate) calendar_feeds: Arc<dyn CalendarFeeds>,
     /// Signalled after each commit with events; the outbox relay waits on it.
     pub(crate) relay_wake: Arc<Notify>,
 }
@@ -41,6 +45,7 @@ impl Stores {
             + UserRepository
             + NotificationStore
             + StateStore
+            + CalendarFeeds
             + 'static,
     {
         Stores {
@@ -49,6 +54,7 @@ impl Stores {
             audit: store.clone(),
             users: store.clone(),
             notifications: store.clone(),
+            calendar_feeds: store.clone(),
             state: store,
             relay_wake: Arc::new(Notify::new()),
         }
@@ -77,6 +83,7 @@ pub(super) async fn open(storage: &Storage, clock: Arc<dyn Clock>) -> Result<Sto
                 users: Arc::new(InMemoryUserRepository::new()),
                 notifications: Arc::new(InMemoryNotificationStore::new()),
                 state: Arc::new(InMemoryStateStore::new()),
+                calendar_feeds: Arc::new(InMemoryCalendarFeeds::new()),
                 relay_wake: Arc::new(Notify::new()),
             }
             .signalling())
