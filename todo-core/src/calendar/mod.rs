@@ -31,7 +31,7 @@ mod secret;
 use chrono::{DateTime, Utc};
 
 use crate::model::{Priority, Task};
-use crate::recurrence::calendar::feed_rule;
+use crate::recurrence::calendar::{feed_rule, series_start};
 use content::{escape_text, Document};
 pub use secret::{FeedDigest, FeedSecret};
 
@@ -94,8 +94,14 @@ fn event(doc: &mut Document, task: &Task, due: DateTime<Utc>) {
     if tz == chrono_tz::UTC {
         doc.line("DTSTART", &utc_stamp(due));
     } else {
-        let local = due.with_timezone(&tz).format("%Y%m%dT%H%M%S");
-        doc.line(&format!("DTSTART;TZID={}", tz.name()), &local.to_string());
+        let anchor = task.series.and_then(|s| s.anchor).unwrap_or(due);
+        let local = match &task.recurrence {
+            Some(_) => series_start(anchor, due, tz),
+            None => None,
+        }
+        .unwrap_or_else(|| due.with_timezone(&tz).naive_local());
+        let local = local.format("%Y%m%dT%H%M%S").to_string();
+        doc.line(&format!("DTSTART;TZID={}", tz.name()), &local);
     }
     doc.line("DURATION", &format!("PT{EVENT_MINUTES}M"));
     if let Some(recurrence) = &task.recurrence {

@@ -15,8 +15,31 @@
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 
-use super::wall_clock::{to_local, whole_seconds};
+use super::wall_clock::{to_instant, to_local, whole_seconds};
 use super::{Anchor, Recurrence};
+
+/// The local date-time to write as DTSTART for a pending occurrence due at `due`, in a series anchored
+/// at `anchor`: the series' wall-clock time on the due date when it stands for `due`, else `due`'s
+/// local time.
+///
+/// They differ when the occurrence fell in a spring-forward gap: a 02:30 series is due at 03:30 on that
+/// day, but DTSTART must say 02:30, which RFC 5545 §3.3.5 reads with the offset before the gap, as the
+/// engine does; DTSTART 03:30 would move every later occurrence to 03:30.
+pub(crate) fn series_start(
+    anchor: DateTime<Utc>,
+    due: DateTime<Utc>,
+    tz: Tz,
+) -> Option<NaiveDateTime> {
+    let due_local = whole_seconds(to_local(tz, due)?);
+    let wall = due_local
+        .date()
+        .and_time(whole_seconds(to_local(tz, anchor)?).time());
+    Some(if to_instant(tz, wall) == Some(due) {
+        wall
+    } else {
+        due_local
+    })
+}
 
 /// The RRULE value (without the `RRULE:` name) for a series anchored at `anchor` whose pending
 /// occurrence is due at `due`, number `occurrence` in the series, in `tz`; `None` when the series has no
@@ -77,7 +100,7 @@ fn monthly_preset(anchor: NaiveDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::recurrence::CustomRule;
+    use crate::recurrence::{CustomRule, Occurrences};
     use chrono::TimeZone;
     use chrono_tz::Europe::Paris;
 
@@ -164,5 +187,55 @@ mod tests {
             feed_rule(&r, anchor, due, 2, Paris).as_deref(),
             Some("FREQ=DAILY;INTERVAL=3;COUNT=4;BYHOUR=9;BYMINUTE=0;BYSECOND=0")
         );
+    }
+
+    /// What a calendar client computes: the feed rule expanded from DTSTART = the pending occurrence
+    /// (by our engine, which follows RFC 5545 as python-dateutil does).
+    fn client_expansion(
+        rule: &str,
+        anchor: DateTime<Utc>,
+        due: DateTime<Utc>,
+        n: usize,
+    ) -> Vec<DateTime<Utc>> {
+        let parsed = CustomRule::parse(rule, Anchor::Due).expect("the feed writes a valid rule");
+        let start = series_start(anchor, due, Paris).expect("a start");
+        Occurrences::new(&Recurrence::Rule(parsed), start, Paris)
+            .take(n)
+            .collect()
+    }
+
+    #[test]
+    fn from_any_pending_occurrence_the_feed_rule_gives_the_series_rest() {
+        let rules = [
+            Recurrence::Daily,
+            Recurrence::Weekly,
+            Recurrence::Monthly,
+            rule("FREQ=MONTHLY;BYMONTHDAY=-1", Anchor::Due),
+            rule("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;COUNT=7", Anchor::Due),
+            rule("FREQ=MONTHLY;BYDAY=-1FR", Anchor::Due),
+            rule("FREQ=YEARLY;COUNT=4", Anchor::Due),
+            rule("FREQ=DAILY;INTERVAL=3;BYHOUR=9,17", Anchor::Due),
+        ];
+        for anchor in [
+            paris(2027, 1, 31, 9, 0),
+            paris(2027, 3, 26, 2, 30),
+            paris(2027, 10, 29, 2, 30),
+        ] {
+            for recurrence in &rules {
+                let series: Vec<_> = recurrence.occurrences(anchor, Paris).take(40).collect();
+                for (k, due) in series.iter().enumerate().take(8) {
+                    let occurrence = u32::try_from(k + 1).expect("small");
+                    let rest = &series[k..];
+                    match feed_rule(recurrence, anchor, *due, occurrence, Paris) {
+                        Some(text) => assert_eq!(
+                            client_expansion(&text, anchor, *due, rest.len()),
+                            rest,
+                            "{recurrence:?} from {anchor} at occurrence {occurrence}: {text}"
+                        ),
+                        None => assert_eq!(rest.len(), 1, "{recurrence:?} lost occurrences"),
+                    }
+                }
+            }
+        }
     }
 }

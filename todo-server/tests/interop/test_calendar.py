@@ -120,3 +120,37 @@ def test_calendar_feed_etag_and_revocation(server):
     new = server.api("POST", "/api/v1/calendar/feed", token).body["url"]
     assert fetch_feed(old)[0] == 404
     assert fetch_feed(new)[0] == 200
+
+
+def test_after_completions_the_feed_rule_continues_the_series_from_its_pending_occurrence(server):
+    """Completed occurrences leave the feed; the pending one is DTSTART (02:30 even on the day the gap
+    moves it to 03:30), and its RRULE still gives the series' rest, COUNT included."""
+    token = server.signup("carol@example.com")
+    for title, due, recurrence, preview_rule in SERIES:
+        created = server.api("POST", "/api/v1/tasks", token, json={
+            "title": title, "due_date": due, "timezone": ZONE, "recurrence": recurrence})
+        assert created.status == 201, created
+        task, completions = created.body, 3
+        for _ in range(completions):
+            done = server.api("POST", f"/api/v1/tasks/{task['id']}/complete", token)
+            assert done.status == 200, done
+            task = done.body["next"]
+        query = urllib.parse.urlencode(
+            {"rrule": preview_rule, "due": due, "timezone": ZONE, "count": completions + COUNT})
+        series = [utc(at) for at in server.api("GET", f"/api/v1/recurrence/preview?{query}", token).body["occurrences"]]
+        assert utc(task["due_date"]) == series[completions], title
+
+    url = server.api("POST", "/api/v1/calendar/feed", token).body["url"]
+    status, _, raw = fetch_feed(url)
+    assert status == 200
+    events = list(icalendar.Calendar.from_ical(raw).walk("VEVENT"))
+    assert len(events) == len(SERIES), "one event per series: completed occurrences are not in the feed"
+    for title, due, _, preview_rule in SERIES:
+        event = next(e for e in events if str(e["SUMMARY"]) == title)
+        start = event.decoded("DTSTART")
+        rule_text = event["RRULE"].to_ical().decode()
+        theirs = [at.astimezone(timezone.utc) for at in islice(rrulestr(rule_text, dtstart=start), COUNT)]
+        query = urllib.parse.urlencode(
+            {"rrule": preview_rule, "due": due, "timezone": ZONE, "count": 3 + COUNT})
+        series = [utc(at) for at in server.api("GET", f"/api/v1/recurrence/preview?{query}", token).body["occurrences"]]
+        assert theirs == series[3:3 + COUNT], f"{title}: DTSTART {start} RRULE:{rule_text}\n {theirs}\n {series[3:]}"
