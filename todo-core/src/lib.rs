@@ -14,6 +14,7 @@
 //! `todo-postgres`, `with_dapr` over a Dapr sidecar through `todo-dapr`.
 #![forbid(unsafe_code)]
 
+pub mod calendar;
 pub mod chat;
 pub mod error;
 pub mod events;

@@ -245,3 +245,12 @@ async fn the_in_memory_delivery_store_conforms() {
     suite.run_all().await;
     suite.run_all().await;
 }
+
+#[tokio::test]
+async fn the_in_memory_calendar_feeds_conform() {
+    todo_core::testkit::CalendarFeedsSuite::new(Arc::new(
+        todo_core::memory::InMemoryCalendarFeeds::new(),
+    ))
+    .run_all()
+    .await;
+}

@@ -96,6 +96,7 @@
 //! `Corrupt`. Nothing here panics on data from the database.
 
 mod audit;
+mod calendar_feeds;
 mod deliveries;
 mod error;
 mod notifications;

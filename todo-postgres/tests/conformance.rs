@@ -35,3 +35,11 @@ async fn the_postgres_state_store_conforms() {
     // Fresh keys each run: a second run on the same table passes too.
     suite.run_all().await;
 }
+
+#[tokio::test]
+async fn the_postgres_calendar_feeds_conform() {
+    let (_db, store) = support::fresh_store().await;
+    todo_core::testkit::CalendarFeedsSuite::new(store)
+        .run_all()
+        .await;
+}

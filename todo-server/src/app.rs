@@ -10,7 +10,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use todo_core::error::PortError;
 use todo_core::model::{TaskId, UserId};
 use todo_core::ports::{Clock, NotificationStore, TaskRepository};
-use todo_core::usecases::TaskService;
+use todo_core::usecases::{CalendarFeedService, TaskService};
 use todo_dapr::SidecarHealth;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -42,6 +42,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Who answers chat messages.
     pub assistant: crate::chat::Assistant,
+    /// The private calendar feeds.
+    pub calendar: CalendarFeedService,
     /// Cancelled when the server starts shutting down, so long-lived streams end and let it stop.
     pub closing: CancellationToken,
 }

@@ -113,6 +113,9 @@ pub struct HttpSettings {
     pub cors_origins: Vec<String>,
     /// `TODO_BODY_LIMIT_BYTES`: largest request body.
     pub body_limit: usize,
+    /// `TODO_PUBLIC_URL`: the server's address as clients reach it (`https://todo.example.com`), for
+    /// links it hands out such as calendar feed URLs; unset, they are built from the request's `Host`.
+    pub public_url: Option<String>,
 }
 
 /// How the process logs.
@@ -301,6 +304,7 @@ impl Config {
                     .unwrap_or_default(),
                 body_limit: number("TODO_BODY_LIMIT_BYTES", 64 * 1024, 1024..=16 * 1024 * 1024)?
                     as usize,
+                public_url: public_url(get("TODO_PUBLIC_URL"))?,
             },
             log: LogSettings { filter },
             replica_id,
@@ -314,6 +318,31 @@ impl Config {
             ),
         })
     }
+}
+
+/// `TODO_PUBLIC_URL`: an `http://` or `https://` origin, optionally with a path prefix; the trailing
+/// slash is dropped.
+fn public_url(raw: Option<&str>) -> Result<Option<String>, ConfigError> {
+    let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    let rest = raw
+        .strip_prefix("https://")
+        .or_else(|| raw.strip_prefix("http://"));
+    let valid = rest.is_some_and(|rest| {
+        !rest.is_empty()
+            && !rest.starts_with('/')
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_graphic() && !matches!(c, '?' | '#' | '"' | '<' | '>' | '\\'))
+    });
+    if !valid {
+        return Err(err(
+            "TODO_PUBLIC_URL",
+            format!("`{raw}` must be an http:// or https:// URL such as https://todo.example.com"),
+        ));
+    }
+    Ok(Some(raw.trim_end_matches('/').to_owned()))
 }
 
 /// `DATABASE_URL`: `postgres://…`, `sqlite://PATH` or `memory:`; unset, the SQLite file `todo.db` in

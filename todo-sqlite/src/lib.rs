@@ -167,6 +167,7 @@
 //! instant out of range) is `Corrupt`. Nothing here panics on data from the database.
 
 mod audit;
+mod calendar_feeds;
 mod deliveries;
 mod error;
 mod notifications;

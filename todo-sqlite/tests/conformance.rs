@@ -3,7 +3,8 @@
 mod support;
 
 use todo_core::testkit::{
-    NotificationStoreSuite, StateStoreSuite, TaskRepositorySuite, UserRepositorySuite,
+    CalendarFeedsSuite, NotificationStoreSuite, StateStoreSuite, TaskRepositorySuite,
+    UserRepositorySuite,
 };
 
 #[tokio::test]
@@ -52,4 +53,10 @@ async fn the_sqlite_repository_conforms_after_a_restart() {
     let reopened = support::open_migrated(&db.path).await;
     let store = std::sync::Arc::new(todo_sqlite::SqliteTaskRepository::new(reopened));
     TaskRepositorySuite::new(store).run_all().await;
+}
+
+#[tokio::test]
+async fn the_sqlite_calendar_feeds_conform() {
+    let (_db, store) = support::fresh_store().await;
+    CalendarFeedsSuite::new(store).run_all().await;
 }

@@ -7,6 +7,7 @@
 //! (published messages, dead letters, "broker down", pending jobs).
 
 mod audit;
+mod calendar_feeds;
 mod clock;
 mod deliveries;
 mod event_bus;
@@ -19,6 +20,7 @@ mod state_store;
 mod user_index;
 mod users;
 
+pub use calendar_feeds::InMemoryCalendarFeeds;
 pub use clock::{ManualClock, SequentialIds};
 pub use deliveries::InMemoryDeliveryStore;
 pub use event_bus::{DeadLetter, InMemoryEventBus};

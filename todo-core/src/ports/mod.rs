@@ -4,6 +4,7 @@
 //! [`crate::memory`] and a conformance suite in `todo_core::testkit` (feature `testing`).
 
 mod audit;
+mod calendar_feeds;
 mod channels;
 mod clock;
 mod deliveries;
@@ -17,6 +18,7 @@ mod state_store;
 mod users;
 
 pub use audit::{AuditEntry, AuditLog};
+pub use calendar_feeds::CalendarFeeds;
 pub use channels::{ChannelError, ChannelKind, Delivered, Reminder, ReminderChannel};
 pub use clock::{Clock, IdGenerator, SystemClock, UuidV7Generator};
 pub use deliveries::{Delivery, DeliveryOutcome, DeliveryState, DeliveryStore};

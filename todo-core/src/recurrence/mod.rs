@@ -77,6 +77,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ValidationError;
 
+pub(crate) mod calendar;
 mod engine;
 mod rule;
 mod series;
@@ -167,7 +168,7 @@ impl CustomRule {
         self.anchor
     }
 
-    fn parts(&self) -> &RuleParts {
+    pub(crate) fn parts(&self) -> &RuleParts {
         &self.parts
     }
 }

@@ -29,6 +29,7 @@
 //! # }
 //! ```
 
+mod calendar_feeds;
 mod corrupt_rows;
 mod deliveries;
 mod event_bus;
@@ -46,6 +47,7 @@ mod series;
 mod state_store;
 mod users;
 
+pub use calendar_feeds::CalendarFeedsSuite;
 pub use deliveries::DeliveryStoreSuite;
 pub use event_bus::{BusHarness, ChannelHandler, EventBusSuite};
 pub use fixtures::store_task;

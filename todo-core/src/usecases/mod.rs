@@ -2,6 +2,7 @@
 //! tools only translate in and out.
 
 mod audit;
+mod calendar_feed;
 mod chat;
 mod consumers;
 mod deliveries;
@@ -17,6 +18,7 @@ mod reminders;
 mod tasks;
 
 pub use audit::AuditHandler;
+pub use calendar_feed::{CalendarFeedService, MAX_FEED_TASKS};
 pub use chat::{conversation_key, ChatReply, ChatService, HELP, MAX_MESSAGE_CHARS};
 pub use consumers::{decode_reminder_event, decode_task_event, AuditConsumer, RecurringConsumer};
 pub use deliveries::{Attempt, DeliveryPolicy, ReminderDeliveries};

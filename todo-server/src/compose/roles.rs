@@ -156,6 +156,11 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
     };
     let sidecar = sidecar(parts);
     let per_minute = NonZeroU32::new(parts.config.auth.rate_per_minute).unwrap_or(NonZeroU32::MIN);
+    let calendar = todo_core::usecases::CalendarFeedService::new(
+        parts.stores.calendar_feeds.clone(),
+        tasks.clone(),
+        parts.clock.clone(),
+    );
     let state = AppState {
         tasks,
         accounts,
@@ -167,6 +172,7 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
         config: Arc::new(parts.config.clone()),
         clock,
         assistant,
+        calendar,
         closing: CancellationToken::new(),
     };
     let closing = state.closing.clone();

@@ -5,12 +5,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use todo_core::memory::{
-    InMemoryDeliveryStore, InMemoryNotificationStore, InMemoryStateStore, InMemoryTaskRepository,
-    InMemoryUserRepository,
+    InMemoryCalendarFeeds, InMemoryDeliveryStore, InMemoryNotificationStore, InMemoryStateStore,
+    InMemoryTaskRepository, InMemoryUserRepository,
 };
 use todo_core::ports::{
-    AuditLog, Clock, DeliveryStore, NotificationStore, OutboxStore, StateStore, TaskRepository,
-    UserRepository,
+    AuditLog, CalendarFeeds, Clock, DeliveryStore, NotificationStore, OutboxStore, StateStore,
+    TaskRepository, UserRepository,
 };
 use todo_core::usecases::OnCommit;
 use tokio::sync::Notify;
@@ -32,6 +32,8 @@ pub(crate) struct Stores {
     pub(crate) state: Arc<dyn StateStore>,
     /// The reminder deliveries of the notification role (one record per event and channel).
     pub(crate) deliveries: Arc<dyn DeliveryStore>,
+    /// Calendar feed secrets (SPEC §14).
+    pub(crate) calendar_feeds: Arc<dyn CalendarFeeds>,
     /// Signalled after each commit with events; the outbox relay waits on it.
     pub(crate) relay_wake: Arc<Notify>,
 }
@@ -46,6 +48,7 @@ impl Stores {
             + NotificationStore
             + StateStore
             + DeliveryStore
+            + CalendarFeeds
             + 'static,
     {
         Stores {
@@ -55,7 +58,8 @@ impl Stores {
             users: store.clone(),
             notifications: store.clone(),
             state: store.clone(),
-            deliveries: store,
+            deliveries: store.clone(),
+            calendar_feeds: store,
             relay_wake: Arc::new(Notify::new()),
         }
         .signalling()
@@ -84,6 +88,7 @@ pub(super) async fn open(storage: &Storage, clock: Arc<dyn Clock>) -> Result<Sto
                 notifications: Arc::new(InMemoryNotificationStore::new()),
                 state: Arc::new(InMemoryStateStore::new()),
                 deliveries: Arc::new(InMemoryDeliveryStore::new()),
+                calendar_feeds: Arc::new(InMemoryCalendarFeeds::new()),
                 relay_wake: Arc::new(Notify::new()),
             }
             .signalling())

@@ -3,6 +3,7 @@
 
 mod assets;
 mod auth;
+mod calendar;
 mod chat;
 mod dto;
 mod error;
@@ -47,6 +48,7 @@ use crate::app::AppState;
         notifications::list_notifications, notifications::mark_read,
         settings::get_settings, settings::update_settings,
         chat::chat,
+        calendar::create_feed, calendar::feed,
     ),
     modifiers(&BearerAuth),
 )]
@@ -115,6 +117,8 @@ pub fn router(state: AppState) -> Router {
             get(settings::get_settings).patch(settings::update_settings),
         )
         .route("/api/v1/chat", post(chat::chat))
+        .route("/api/v1/calendar/feed", post(calendar::create_feed))
+        .route("/ical/{file}", get(calendar::feed))
         .route(
             "/api/v1/notifications",
             get(notifications::list_notifications),
@@ -176,11 +180,18 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
-                // The path only: a query string may carry an access token (EventSource).
+                // The path only: a query string may carry an access token (EventSource), and a
+                // calendar feed's path is its secret.
+                let path = request.uri().path();
+                let path = if path.starts_with("/ical/") {
+                    "/ical/…"
+                } else {
+                    path
+                };
                 tracing::info_span!(
                     "http",
                     method = %request.method(),
-                    path = %request.uri().path(),
+                    path = %path,
                     user_id = tracing::field::Empty,
                 )
             }),

@@ -103,4 +103,5 @@ export const api = {
   chat: (message) => request("POST", "/api/v1/chat", { message }),
   settings: () => request("GET", "/api/v1/me/settings"),
   updateSettings: (patch) => request("PATCH", "/api/v1/me/settings", patch),
+  createCalendarFeed: () => request("POST", "/api/v1/calendar/feed"),
 };

@@ -2,6 +2,7 @@
 // "tomorrow 9am" and "this week". Taken from the browser at sign-up; changed in the Settings dialog.
 
 import { api, ApiError } from "./api.js";
+import { CalendarFeed } from "./calendar-feed.js";
 import { byId, h, toast } from "./dom.js";
 import { browserZone, knownZones } from "./time.js";
 
@@ -36,6 +37,7 @@ export class Settings {
       this.zone.focus();
     });
     byId("settings-browser-zone").textContent = browserZone();
+    this.calendarFeed = new CalendarFeed();
     this.zone.addEventListener("change", () => this.clearErrors());
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();

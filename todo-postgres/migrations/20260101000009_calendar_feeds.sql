@@ -1,0 +1,7 @@
+-- Each user's calendar feed secret (SPEC §14), kept as its SHA-256 digest: one row per user, replaced
+-- when a new feed URL is issued. No foreign key: the row names the owner of an URL, nothing more.
+CREATE TABLE IF NOT EXISTS calendar_feeds (
+    user_id       uuid        PRIMARY KEY,
+    secret_sha256 bytea       NOT NULL UNIQUE,
+    issued_at     timestamptz NOT NULL
+);
