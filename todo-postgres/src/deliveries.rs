@@ -91,19 +91,14 @@ impl DeliveryStore for PostgresTaskRepository {
         channel: ChannelKind,
         outcome: &DeliveryOutcome,
     ) -> PortResult<()> {
-        let (status, next, error, finished) = match outcome {
-            DeliveryOutcome::Sent { at } => ("sent", None, None, Some(*at)),
-            DeliveryOutcome::Skipped { at, reason } => ("skipped", None, Some(reason), Some(*at)),
-            DeliveryOutcome::Retry { at, error } => ("pending", Some(*at), Some(error), None),
-            DeliveryOutcome::Dead { at, reason } => ("dead", None, Some(reason), Some(*at)),
-        };
+        let columns = outcome.columns();
         sqlx::query(FINISH)
             .bind(event_id.0)
             .bind(channel.as_str())
-            .bind(status)
-            .bind(next)
-            .bind(error)
-            .bind(finished)
+            .bind(columns.status)
+            .bind(columns.next_attempt_at)
+            .bind(columns.last_error)
+            .bind(columns.finished_at)
             .execute(&self.pool)
             .await
             .map_err(port_error)?;
@@ -125,26 +120,7 @@ impl DeliveryStore for PostgresTaskRepository {
             let status: String = row.try_get("status").map_err(port_error)?;
             let attempts = attempts(&row)?;
             let error: Option<String> = row.try_get("last_error").map_err(port_error)?;
-            Ok(match status.as_str() {
-                "pending" => DeliveryState::Pending {
-                    attempts,
-                    last_error: error,
-                },
-                "sent" => DeliveryState::Sent { attempts },
-                "skipped" => DeliveryState::Skipped {
-                    reason: error.unwrap_or_default(),
-                },
-                "dead" => DeliveryState::Dead {
-                    attempts,
-                    reason: error.unwrap_or_default(),
-                },
-                other => {
-                    return Err(PortError::corrupt(
-                        "reading deliveries.status",
-                        format!("unknown status `{other}`"),
-                    ))
-                }
-            })
+            DeliveryState::from_columns(&status, attempts, error)
         })
         .transpose()
     }
@@ -157,16 +133,7 @@ fn attempts(row: &PgRow) -> PortResult<u32> {
 
 fn decode_delivery(row: &PgRow) -> PortResult<Delivery> {
     let channel: String = row.try_get("channel").map_err(port_error)?;
-    let channel = match channel.as_str() {
-        "email" => ChannelKind::Email,
-        "push" => ChannelKind::Push,
-        other => {
-            return Err(PortError::corrupt(
-                "reading deliveries.channel",
-                format!("unknown channel `{other}`"),
-            ))
-        }
-    };
+    let channel: ChannelKind = channel.parse()?;
     Ok(Delivery {
         event_id: EventId(row.try_get("event_id").map_err(port_error)?),
         channel,

@@ -90,19 +90,14 @@ impl DeliveryStore for SqliteTaskRepository {
         channel: ChannelKind,
         outcome: &DeliveryOutcome,
     ) -> PortResult<()> {
-        let (status, next, error, finished) = match outcome {
-            DeliveryOutcome::Sent { at } => ("sent", None, None, Some(*at)),
-            DeliveryOutcome::Skipped { at, reason } => ("skipped", None, Some(reason), Some(*at)),
-            DeliveryOutcome::Retry { at, error } => ("pending", Some(*at), Some(error), None),
-            DeliveryOutcome::Dead { at, reason } => ("dead", None, Some(reason), Some(*at)),
-        };
+        let columns = outcome.columns();
         sqlx::query(FINISH)
             .bind(event_id.0)
             .bind(channel.as_str())
-            .bind(status)
-            .bind(next.map(micros))
-            .bind(error)
-            .bind(finished.map(micros))
+            .bind(columns.status)
+            .bind(columns.next_attempt_at.map(micros))
+            .bind(columns.last_error)
+            .bind(columns.finished_at.map(micros))
             .execute(&self.db.writer)
             .await
             .map_err(port_error)?;
@@ -124,26 +119,7 @@ impl DeliveryStore for SqliteTaskRepository {
             let status: String = get(&row, "status")?;
             let attempts = attempts(&row)?;
             let error: Option<String> = get(&row, "last_error")?;
-            Ok(match status.as_str() {
-                "pending" => DeliveryState::Pending {
-                    attempts,
-                    last_error: error,
-                },
-                "sent" => DeliveryState::Sent { attempts },
-                "skipped" => DeliveryState::Skipped {
-                    reason: error.unwrap_or_default(),
-                },
-                "dead" => DeliveryState::Dead {
-                    attempts,
-                    reason: error.unwrap_or_default(),
-                },
-                other => {
-                    return Err(PortError::corrupt(
-                        "reading deliveries.status",
-                        format!("unknown status `{other}`"),
-                    ))
-                }
-            })
+            DeliveryState::from_columns(&status, attempts, error)
         })
         .transpose()
     }
@@ -156,16 +132,7 @@ fn attempts(row: &SqliteRow) -> PortResult<u32> {
 
 fn decode_delivery(row: &SqliteRow) -> PortResult<Delivery> {
     let channel: String = get(row, "channel")?;
-    let channel = match channel.as_str() {
-        "email" => ChannelKind::Email,
-        "push" => ChannelKind::Push,
-        other => {
-            return Err(PortError::corrupt(
-                "reading deliveries.channel",
-                format!("unknown channel `{other}`"),
-            ))
-        }
-    };
+    let channel: ChannelKind = channel.parse()?;
     Ok(Delivery {
         event_id: EventId(get_uuid(row, "event_id")?),
         channel,

@@ -18,6 +18,22 @@ pub enum ChannelKind {
     Push,
 }
 
+impl std::str::FromStr for ChannelKind {
+    type Err = crate::error::PortError;
+
+    /// `email` or `push`; anything else is `Corrupt` (only stored names are read back).
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        match name {
+            "email" => Ok(ChannelKind::Email),
+            "push" => Ok(ChannelKind::Push),
+            other => Err(crate::error::PortError::corrupt(
+                "reading a channel name",
+                format!("unknown channel `{other}`"),
+            )),
+        }
+    }
+}
+
 impl ChannelKind {
     /// `email` or `push`.
     pub fn as_str(self) -> &'static str {

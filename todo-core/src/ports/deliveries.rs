@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{ChannelKind, PortResult};
+use crate::error::PortError;
 use crate::model::{EventId, TaskId, UserId};
 
 /// A delivery to make: what the reminder says, on which channel, and how often it was tried.
@@ -87,6 +88,77 @@ pub enum DeliveryState {
         /// Why.
         reason: String,
     },
+}
+
+/// A [`DeliveryOutcome`] as an adapter stores it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryColumns<'a> {
+    /// `pending` (a retry), `sent`, `skipped` or `dead`.
+    pub status: &'static str,
+    /// The next attempt, for a retry.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The error (a retry) or the reason (skipped, dead).
+    pub last_error: Option<&'a str>,
+    /// When the delivery ended (not for a retry).
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl DeliveryOutcome {
+    /// How an adapter stores the outcome.
+    pub fn columns(&self) -> DeliveryColumns<'_> {
+        let (status, next_attempt_at, last_error, finished_at) = match self {
+            DeliveryOutcome::Sent { at } => ("sent", None, None, Some(*at)),
+            DeliveryOutcome::Skipped { at, reason } => {
+                ("skipped", None, Some(reason.as_str()), Some(*at))
+            }
+            DeliveryOutcome::Retry { at, error } => {
+                ("pending", Some(*at), Some(error.as_str()), None)
+            }
+            DeliveryOutcome::Dead { at, reason } => {
+                ("dead", None, Some(reason.as_str()), Some(*at))
+            }
+        };
+        DeliveryColumns {
+            status,
+            next_attempt_at,
+            last_error,
+            finished_at,
+        }
+    }
+}
+
+impl DeliveryState {
+    /// The state stored as `status`, `attempts` and `last_error` (see [`DeliveryOutcome::columns`]).
+    ///
+    /// # Errors
+    ///
+    /// `Corrupt` for a status no adapter writes.
+    pub fn from_columns(
+        status: &str,
+        attempts: u32,
+        last_error: Option<String>,
+    ) -> PortResult<Self> {
+        Ok(match status {
+            "pending" => DeliveryState::Pending {
+                attempts,
+                last_error,
+            },
+            "sent" => DeliveryState::Sent { attempts },
+            "skipped" => DeliveryState::Skipped {
+                reason: last_error.unwrap_or_default(),
+            },
+            "dead" => DeliveryState::Dead {
+                attempts,
+                reason: last_error.unwrap_or_default(),
+            },
+            other => {
+                return Err(PortError::corrupt(
+                    "reading a delivery's status",
+                    format!("unknown status `{other}`"),
+                ))
+            }
+        })
+    }
 }
 
 /// The delivery records (the notification service's own table).

@@ -21,7 +21,7 @@ pub use audit::{AuditEntry, AuditLog};
 pub use calendar_feeds::CalendarFeeds;
 pub use channels::{ChannelError, ChannelKind, Delivered, Reminder, ReminderChannel};
 pub use clock::{Clock, IdGenerator, SystemClock, UuidV7Generator};
-pub use deliveries::{Delivery, DeliveryOutcome, DeliveryState, DeliveryStore};
+pub use deliveries::{Delivery, DeliveryColumns, DeliveryOutcome, DeliveryState, DeliveryStore};
 pub use event_bus::{EventBus, HandleError, MessageHandler};
 pub use notifications::{Notification, NotificationStore};
 pub use outbox::{OutboxEntry, OutboxStore};
