@@ -233,8 +233,9 @@ mod tests {
         assert_eq!(redacted("nonsense"), "(unreadable URL)");
     }
 
-    #[test]
-    fn bad_configuration_is_named() {
+    // Building the transport starts its connection pool, which needs a runtime.
+    #[tokio::test]
+    async fn bad_configuration_is_named() {
         assert!(matches!(
             EmailChannel::new("http://example.com", "todo <t@example.com>"),
             Err(EmailConfigError::Url(_))
