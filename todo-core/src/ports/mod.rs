@@ -9,6 +9,7 @@ mod clock;
 mod event_bus;
 mod notifications;
 mod outbox;
+mod push;
 mod repository;
 mod scheduler;
 mod secret_store;
@@ -21,6 +22,7 @@ pub use clock::{Clock, IdGenerator, SystemClock, UuidV7Generator};
 pub use event_bus::{EventBus, HandleError, MessageHandler};
 pub use notifications::{Notification, NotificationStore};
 pub use outbox::{OutboxEntry, OutboxStore};
+pub use push::{PushRegistration, PushSubscriptionStore};
 pub use repository::{
     stale_write, Changes, Page, ProcessedEvent, ReminderEntry, ReservedTaskIds, TagCount,
     TaskRepository, TaskWrite,
