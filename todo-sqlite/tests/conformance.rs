@@ -53,3 +53,12 @@ async fn the_sqlite_repository_conforms_after_a_restart() {
     let store = std::sync::Arc::new(todo_sqlite::SqliteTaskRepository::new(reopened));
     TaskRepositorySuite::new(store).run_all().await;
 }
+
+#[tokio::test]
+async fn the_sqlite_push_subscription_store_conforms() {
+    let (_db, store) = support::fresh_store().await;
+    let suite = todo_core::testkit::PushSubscriptionStoreSuite::new(store);
+    suite.run_all().await;
+    // Fresh users and endpoints per case: a second run on the same table passes too.
+    suite.run_all().await;
+}
