@@ -65,6 +65,16 @@ pub struct PushEndpoint(String);
 impl PushEndpoint {
     /// Checks `endpoint` (field `endpoint`).
     pub fn parse(endpoint: &str) -> Result<Self, ValidationError> {
+        Self::parse_with(endpoint, false)
+    }
+
+    /// **Tests only** (a local push service): like [`PushEndpoint::parse`], but a literal
+    /// loopback, private or link-local host and `localhost` are accepted.
+    pub fn parse_allowing_private(endpoint: &str) -> Result<Self, ValidationError> {
+        Self::parse_with(endpoint, true)
+    }
+
+    fn parse_with(endpoint: &str, allow_private: bool) -> Result<Self, ValidationError> {
         let error = |message: &str| ValidationError::new("endpoint", message);
         if endpoint.len() > PUSH_ENDPOINT_MAX_BYTES {
             return Err(error("must be at most 2048 bytes"));
@@ -78,6 +88,7 @@ impl PushEndpoint {
         }
         match url.host() {
             None => return Err(error("must name a host")),
+            Some(_) if allow_private => {}
             Some(url::Host::Ipv4(ip)) if !is_public_address(IpAddr::V4(ip)) => {
                 return Err(error(
                     "must not be a loopback, private, link-local or other non-public address",
@@ -190,7 +201,20 @@ impl PushSubscription {
     /// Checks the browser's JSON; the error names the field (`endpoint`, `keys.p256dh`, `keys.auth`,
     /// `expirationTime`).
     pub fn parse(input: &PushSubscriptionInput) -> Result<Self, ValidationError> {
-        let endpoint = PushEndpoint::parse(&input.endpoint)?;
+        Self::parse_with(input, false)
+    }
+
+    /// **Tests only**: like [`PushSubscription::parse`] with
+    /// [`PushEndpoint::parse_allowing_private`].
+    pub fn parse_allowing_private(input: &PushSubscriptionInput) -> Result<Self, ValidationError> {
+        Self::parse_with(input, true)
+    }
+
+    fn parse_with(
+        input: &PushSubscriptionInput,
+        allow_private: bool,
+    ) -> Result<Self, ValidationError> {
+        let endpoint = PushEndpoint::parse_with(&input.endpoint, allow_private)?;
         let keys = PushKeys::parse(&input.keys.p256dh, &input.keys.auth)?;
         let expiration_time = match &input.expiration_time {
             None => None,
