@@ -145,6 +145,7 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
         },
         _ => Assistant::InProcess(chat(parts, tasks.clone())),
     };
+    let push = super::push::push_api(parts).await?;
     let sidecar = sidecar(parts);
     let per_minute = NonZeroU32::new(parts.config.auth.rate_per_minute).unwrap_or(NonZeroU32::MIN);
     let state = AppState {
@@ -159,6 +160,7 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
         clock,
         assistant,
         closing: CancellationToken::new(),
+        push,
     };
     let closing = state.closing.clone();
     let mut router = crate::http::router(state);

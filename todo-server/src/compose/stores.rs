@@ -5,10 +5,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use todo_core::memory::{
-    InMemoryNotificationStore, InMemoryStateStore, InMemoryTaskRepository, InMemoryUserRepository,
+    InMemoryNotificationStore, InMemoryPushSubscriptionStore, InMemoryStateStore,
+    InMemoryTaskRepository, InMemoryUserRepository,
 };
 use todo_core::ports::{
-    AuditLog, Clock, NotificationStore, OutboxStore, StateStore, TaskRepository, UserRepository,
+    AuditLog, Clock, NotificationStore, OutboxStore, PushSubscriptionStore, StateStore,
+    TaskRepository, UserRepository,
 };
 use todo_core::usecases::OnCommit;
 use tokio::sync::Notify;
@@ -26,6 +28,8 @@ pub(crate) struct Stores {
     pub(crate) audit: Arc<dyn AuditLog>,
     pub(crate) users: Arc<dyn UserRepository>,
     pub(crate) notifications: Arc<dyn NotificationStore>,
+    /// The browsers registered for Web Push.
+    pub(crate) push: Arc<dyn PushSubscriptionStore>,
     /// Keyed state (the recurring role's series-ended marks) when Dapr's state API is not used.
     pub(crate) state: Arc<dyn StateStore>,
     /// Signalled after each commit with events; the outbox relay waits on it.
@@ -40,6 +44,7 @@ impl Stores {
             + AuditLog
             + UserRepository
             + NotificationStore
+            + PushSubscriptionStore
             + StateStore
             + 'static,
     {
@@ -49,6 +54,7 @@ impl Stores {
             audit: store.clone(),
             users: store.clone(),
             notifications: store.clone(),
+            push: store.clone(),
             state: store,
             relay_wake: Arc::new(Notify::new()),
         }
@@ -76,6 +82,7 @@ pub(super) async fn open(storage: &Storage, clock: Arc<dyn Clock>) -> Result<Sto
                 audit: memory,
                 users: Arc::new(InMemoryUserRepository::new()),
                 notifications: Arc::new(InMemoryNotificationStore::new()),
+                push: Arc::new(InMemoryPushSubscriptionStore::new()),
                 state: Arc::new(InMemoryStateStore::new()),
                 relay_wake: Arc::new(Notify::new()),
             }

@@ -9,6 +9,7 @@ mod error;
 mod extract;
 mod notifications;
 mod ops;
+mod push;
 mod recurrence;
 mod settings;
 mod stream;
@@ -32,6 +33,7 @@ pub use dto::{AuthResponse, CompletionDto, TagCountDto, TagListDto, TaskDto, Tas
 pub use error::ApiError;
 pub(crate) use extract::{bearer, ApiJson};
 pub use ops::routes as operations_routes;
+pub use push::PushApi;
 
 use crate::app::AppState;
 
@@ -47,6 +49,7 @@ use crate::app::AppState;
         notifications::list_notifications, notifications::mark_read,
         settings::get_settings, settings::update_settings,
         chat::chat,
+        push::vapid_key, push::subscribe, push::unsubscribe,
     ),
     modifiers(&BearerAuth),
 )]
@@ -115,6 +118,12 @@ pub fn router(state: AppState) -> Router {
             get(settings::get_settings).patch(settings::update_settings),
         )
         .route("/api/v1/chat", post(chat::chat))
+        .route("/api/v1/push/vapid-key", get(push::vapid_key))
+        .route("/api/v1/push/subscriptions", post(push::subscribe))
+        .route(
+            "/api/v1/push/subscriptions/{id}",
+            axum::routing::delete(push::unsubscribe),
+        )
         .route(
             "/api/v1/notifications",
             get(notifications::list_notifications),
