@@ -103,4 +103,7 @@ export const api = {
   chat: (message) => request("POST", "/api/v1/chat", { message }),
   settings: () => request("GET", "/api/v1/me/settings"),
   updateSettings: (patch) => request("PATCH", "/api/v1/me/settings", patch),
+  vapidKey: () => request("GET", "/api/v1/push/vapid-key"),
+  subscribePush: (subscription) => request("POST", "/api/v1/push/subscriptions", subscription),
+  unsubscribePush: (id) => request("DELETE", `/api/v1/push/subscriptions/${id}`),
 };
