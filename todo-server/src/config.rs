@@ -475,6 +475,39 @@ mod tests {
             .collect()
     }
 
+    #[test]
+    fn push_settings_are_off_by_default_and_bad_values_name_their_variable() {
+        let push = Config::from_vars(&vars(&[])).unwrap().push;
+        assert!(push.vapid_key.is_none());
+        assert!(!push.allow_private_endpoints, "the SSRF guard is on");
+        assert!(push.extra_roots_pem.is_none());
+        assert!(push.subject.starts_with("https://"));
+        for (variable, value) in [
+            ("TODO_VAPID_PRIVATE_KEY", "not a key"),
+            ("TODO_VAPID_SUBJECT", "ops@example.com"),
+            ("TODO_PUSH_ALLOW_PRIVATE_ENDPOINTS", "yes please"),
+            ("TODO_PUSH_CA_FILE", "/nonexistent/ca.pem"),
+        ] {
+            let error = Config::from_vars(&vars(&[(variable, value)])).unwrap_err();
+            assert_eq!(error.variable, variable, "{error}");
+            assert!(
+                !error.message.contains("not a key"),
+                "no key material in messages"
+            );
+        }
+        let on = Config::from_vars(&vars(&[
+            ("TODO_PUSH_ALLOW_PRIVATE_ENDPOINTS", "1"),
+            (
+                "TODO_VAPID_PRIVATE_KEY",
+                "fIQm5wKjWQ773h4wE-PPXOcMXsWBnVnyFEeOFBaGKXE",
+            ),
+        ]))
+        .unwrap()
+        .push;
+        assert!(on.allow_private_endpoints);
+        assert!(on.vapid_key.is_some());
+    }
+
     fn sqlite_path(pairs: &[(&str, &str)]) -> PathBuf {
         match Config::from_vars(&vars(pairs)).unwrap().storage {
             Storage::Sqlite(sqlite) => sqlite.path,

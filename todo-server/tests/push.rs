@@ -155,6 +155,28 @@ async fn bad_subscriptions_are_422_naming_the_field() {
 }
 
 #[tokio::test]
+async fn the_tests_setting_accepts_a_loopback_push_service() {
+    let server = Server::start_with(&[("TODO_PUSH_ALLOW_PRIVATE_ENDPOINTS", "1")]).await;
+    let ada = server.user("ada@example.com").await;
+    let (status, body) = ada
+        .call(
+            Method::POST,
+            "/api/v1/push/subscriptions",
+            Some(subscription("https://127.0.0.1:8443/push")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, _) = ada
+        .call(
+            Method::POST,
+            "/api/v1/push/subscriptions",
+            Some(subscription("http://127.0.0.1:8443/push")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "still https only");
+}
+
+#[tokio::test]
 async fn registering_needs_a_token() {
     let server = Server::start().await;
     let response = server
