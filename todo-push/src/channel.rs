@@ -273,8 +273,15 @@ impl ReminderChannel for PushChannel {
         let topic = format!("task-{}", reminder.task_id);
         let (mut accepted, mut gone) = (0usize, 0usize);
         let mut failure: Option<ChannelError> = None;
-        for registration in &registrations {
-            match self.push(registration, &payload, &topic).await {
+        // Every browser at once: one slow push service does not hold up the others.
+        let outcomes = futures_util::future::join_all(
+            registrations
+                .iter()
+                .map(|registration| self.push(registration, &payload, &topic)),
+        )
+        .await;
+        for (registration, outcome) in registrations.iter().zip(outcomes) {
+            match outcome {
                 Outcome::Accepted => accepted += 1,
                 Outcome::Gone => {
                     gone += 1;

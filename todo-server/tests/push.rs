@@ -177,6 +177,44 @@ async fn the_tests_setting_accepts_a_loopback_push_service() {
 }
 
 #[tokio::test]
+async fn an_account_registers_at_most_twenty_browsers() {
+    let server = Server::start().await;
+    let ada = server.user("ada@example.com").await;
+    for n in 0..20 {
+        let endpoint = format!("https://push.example.com/browser/{n}");
+        let (status, _) = ada
+            .call(
+                Method::POST,
+                "/api/v1/push/subscriptions",
+                Some(subscription(&endpoint)),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let (status, error) = ada
+        .call(
+            Method::POST,
+            "/api/v1/push/subscriptions",
+            Some(subscription("https://push.example.com/browser/20")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert_eq!(error["error"]["details"]["field"], "endpoint");
+    let (status, _) = ada
+        .call(
+            Method::POST,
+            "/api/v1/push/subscriptions",
+            Some(subscription("https://push.example.com/browser/7")),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "a known browser registers again"
+    );
+}
+
+#[tokio::test]
 async fn registering_needs_a_token() {
     let server = Server::start().await;
     let response = server

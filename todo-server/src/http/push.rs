@@ -61,6 +61,9 @@ impl From<&PushRegistration> for PushSubscriptionDto {
     }
 }
 
+/// The most browsers one account registers: each reminder goes to every one of them.
+pub const MAX_BROWSERS_PER_USER: usize = 20;
+
 fn push_off() -> ApiError {
     ApiError::unavailable(
         "Web Push is not configured on this server (no VAPID key)",
@@ -87,7 +90,7 @@ pub async fn vapid_key(State(state): State<AppState>) -> Result<Json<VapidKeyDto
 #[utoipa::path(post, path = "/api/v1/push/subscriptions", tag = "push",
     request_body = PushSubscriptionInput,
     responses((status = 201, body = PushSubscriptionDto), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 422, body = ErrorBody, description = "an endpoint that is not https on a public host, or keys of the wrong length; names the field")),
+        (status = 401, body = ErrorBody), (status = 422, body = ErrorBody, description = "an endpoint that is not https on a public host, keys of the wrong length, or a 21st browser; names the field")),
     security(("bearer" = [])))]
 pub async fn subscribe(
     State(state): State<AppState>,
@@ -103,6 +106,21 @@ pub async fn subscribe(
         PushSubscription::parse(&input)
     }
     .map_err(ApiError::invalid)?;
+    let registered = state
+        .push
+        .subscriptions
+        .list(user)
+        .await
+        .map_err(todo_core::error::TaskError::from)?;
+    let known = registered
+        .iter()
+        .any(|r| r.subscription.endpoint == subscription.endpoint);
+    if !known && registered.len() >= MAX_BROWSERS_PER_USER {
+        return Err(ApiError::invalid(todo_core::error::ValidationError::new(
+            "endpoint",
+            format!("at most {MAX_BROWSERS_PER_USER} browsers per account: unregister one first"),
+        )));
+    }
     let registration = PushRegistration {
         id: uuid::Uuid::now_v7(),
         user_id: user,
