@@ -254,3 +254,13 @@ async fn the_in_memory_calendar_feeds_conform() {
     .run_all()
     .await;
 }
+
+#[tokio::test]
+async fn the_in_memory_push_subscription_store_conforms() {
+    let suite = todo_core::testkit::PushSubscriptionStoreSuite::new(Arc::new(
+        todo_core::memory::InMemoryPushSubscriptionStore::new(),
+    ));
+    suite.run_all().await;
+    // Fresh users and endpoints per case: a second run on the same store passes too.
+    suite.run_all().await;
+}

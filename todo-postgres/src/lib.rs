@@ -1,7 +1,8 @@
 //! PostgreSQL adapters of the task manager: the [`TaskRepository`](todo_core::ports::TaskRepository),
 //! [`OutboxStore`](todo_core::ports::OutboxStore), [`AuditLog`](todo_core::ports::AuditLog),
 //! [`UserRepository`](todo_core::ports::UserRepository),
-//! [`NotificationStore`](todo_core::ports::NotificationStore) and
+//! [`NotificationStore`](todo_core::ports::NotificationStore),
+//! [`PushSubscriptionStore`](todo_core::ports::PushSubscriptionStore) and
 //! [`StateStore`](todo_core::ports::StateStore) ports on one database, with embedded migrations.
 //!
 //! ```no_run
@@ -30,6 +31,7 @@
 //! | `processed_events` | (consumer group, event id) pairs: idempotent consumers |
 //! | `audit_log` | append-only history of task events, one row per event id |
 //! | `notifications` | the in-app inbox: one row per reminder firing (its event id), newest first per user |
+//! | `push_subscriptions` | the browsers each user registered for Web Push, unique per (user, endpoint) |
 //! | `state_store` | keyed JSON with ETags from one sequence (the state port without Dapr) |
 //!
 //! Two unique constraints make duplicate occurrences impossible whatever the callers do:
@@ -101,6 +103,7 @@ mod deliveries;
 mod error;
 mod notifications;
 pub mod outbox;
+mod push;
 pub mod query;
 mod repository;
 mod row;

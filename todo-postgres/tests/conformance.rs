@@ -43,3 +43,12 @@ async fn the_postgres_calendar_feeds_conform() {
         .run_all()
         .await;
 }
+
+#[tokio::test]
+async fn the_postgres_push_subscription_store_conforms() {
+    let (_db, store) = support::fresh_store().await;
+    let suite = todo_core::testkit::PushSubscriptionStoreSuite::new(store);
+    suite.run_all().await;
+    // Fresh users and endpoints per case: a second run on the same table passes too.
+    suite.run_all().await;
+}

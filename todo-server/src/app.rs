@@ -46,6 +46,8 @@ pub struct AppState {
     pub calendar: CalendarFeedService,
     /// Cancelled when the server starts shutting down, so long-lived streams end and let it stop.
     pub closing: CancellationToken,
+    /// Web Push registration: the subscriptions and the VAPID public key.
+    pub push: crate::http::PushApi,
 }
 
 /// What a service needs to be ready: its storage answers and, in Dapr mode, its sidecar is healthy.

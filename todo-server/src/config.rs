@@ -125,6 +125,23 @@ pub struct LogSettings {
     pub filter: String,
 }
 
+/// Web Push (SPEC §14; see `compose::vapid_key` for where the key comes from).
+#[derive(Debug, Clone)]
+pub struct PushConfig {
+    /// `TODO_VAPID_PRIVATE_KEY`: the VAPID private key (32 bytes base64url, or PEM). Unset: the
+    /// secret store's `vapid-private-key` with Dapr, a key kept beside the SQLite file, a random
+    /// key per process otherwise.
+    pub vapid_key: Option<todo_push::VapidKey>,
+    /// `TODO_VAPID_SUBJECT`: the contact push services see (`mailto:` or `https:` URL).
+    pub subject: String,
+    /// `TODO_PUSH_ALLOW_PRIVATE_ENDPOINTS=1`: **tests only**, accept and send to push endpoints on
+    /// loopback, private and link-local addresses (the SSRF guard off).
+    pub allow_private_endpoints: bool,
+    /// `TODO_PUSH_CA_FILE`: **tests only**, a PEM file of extra root certificates trusted for push
+    /// services (a local push service's self-signed certificate).
+    pub extra_roots_pem: Option<Vec<u8>>,
+}
+
 /// The server's configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -149,6 +166,8 @@ pub struct Config {
     /// `TODO_OUTBOX_RETENTION_HOURS`: how long sent events stay in the outbox (for inspection)
     /// before the relay deletes them.
     pub outbox_retention: Duration,
+    /// Web Push.
+    pub push: PushConfig,
     /// Reminders by email.
     pub email: EmailSettings,
 }
@@ -281,8 +300,11 @@ impl Config {
                 .unwrap_or("todo <todo@localhost>")
                 .to_owned(),
         };
+        let push = push(&get)?;
+
         Ok(Config {
             email,
+            push,
             addr,
             storage,
             bus,
@@ -343,6 +365,45 @@ fn public_url(raw: Option<&str>) -> Result<Option<String>, ConfigError> {
         ));
     }
     Ok(Some(raw.trim_end_matches('/').to_owned()))
+}
+
+/// `TODO_VAPID_*` and the tests' `TODO_PUSH_*`.
+fn push<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<PushConfig, ConfigError> {
+    let vapid_key = get("TODO_VAPID_PRIVATE_KEY")
+        .map(todo_push::VapidKey::parse)
+        .transpose()
+        .map_err(|e| err("TODO_VAPID_PRIVATE_KEY", e.to_string()))?;
+    let subject = get("TODO_VAPID_SUBJECT")
+        .unwrap_or(todo_push::PushSettings::default().subject.as_str())
+        .to_owned();
+    if !(subject.starts_with("mailto:") || subject.starts_with("https://")) {
+        return Err(err(
+            "TODO_VAPID_SUBJECT",
+            "expected a mailto: or https: URL",
+        ));
+    }
+    let allow_private_endpoints = match get("TODO_PUSH_ALLOW_PRIVATE_ENDPOINTS") {
+        None | Some("0" | "false") => false,
+        Some("1" | "true") => true,
+        Some(other) => {
+            return Err(err(
+                "TODO_PUSH_ALLOW_PRIVATE_ENDPOINTS",
+                format!("`{other}`: expected 1 or 0 (for tests only)"),
+            ))
+        }
+    };
+    let extra_roots_pem = get("TODO_PUSH_CA_FILE")
+        .map(|path| {
+            std::fs::read(path)
+                .map_err(|e| err("TODO_PUSH_CA_FILE", format!("cannot read {path}: {e}")))
+        })
+        .transpose()?;
+    Ok(PushConfig {
+        vapid_key,
+        subject,
+        allow_private_endpoints,
+        extra_roots_pem,
+    })
 }
 
 /// `DATABASE_URL`: `postgres://…`, `sqlite://PATH` or `memory:`; unset, the SQLite file `todo.db` in
@@ -460,6 +521,39 @@ mod tests {
             .chain(pairs)
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn push_settings_are_off_by_default_and_bad_values_name_their_variable() {
+        let push = Config::from_vars(&vars(&[])).unwrap().push;
+        assert!(push.vapid_key.is_none());
+        assert!(!push.allow_private_endpoints, "the SSRF guard is on");
+        assert!(push.extra_roots_pem.is_none());
+        assert!(push.subject.starts_with("https://"));
+        for (variable, value) in [
+            ("TODO_VAPID_PRIVATE_KEY", "not a key"),
+            ("TODO_VAPID_SUBJECT", "ops@example.com"),
+            ("TODO_PUSH_ALLOW_PRIVATE_ENDPOINTS", "yes please"),
+            ("TODO_PUSH_CA_FILE", "/nonexistent/ca.pem"),
+        ] {
+            let error = Config::from_vars(&vars(&[(variable, value)])).unwrap_err();
+            assert_eq!(error.variable, variable, "{error}");
+            assert!(
+                !error.message.contains("not a key"),
+                "no key material in messages"
+            );
+        }
+        let on = Config::from_vars(&vars(&[
+            ("TODO_PUSH_ALLOW_PRIVATE_ENDPOINTS", "1"),
+            (
+                "TODO_VAPID_PRIVATE_KEY",
+                "fIQm5wKjWQ773h4wE-PPXOcMXsWBnVnyFEeOFBaGKXE",
+            ),
+        ]))
+        .unwrap()
+        .push;
+        assert!(on.allow_private_endpoints);
+        assert!(on.vapid_key.is_some());
     }
 
     fn sqlite_path(pairs: &[(&str, &str)]) -> PathBuf {

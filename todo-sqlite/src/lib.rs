@@ -1,7 +1,8 @@
 //! SQLite adapters of the task manager, the embedded default (SPEC §13): the
 //! [`TaskRepository`](todo_core::ports::TaskRepository), [`OutboxStore`](todo_core::ports::OutboxStore),
 //! [`AuditLog`](todo_core::ports::AuditLog), [`UserRepository`](todo_core::ports::UserRepository),
-//! [`NotificationStore`](todo_core::ports::NotificationStore) and
+//! [`NotificationStore`](todo_core::ports::NotificationStore),
+//! [`PushSubscriptionStore`](todo_core::ports::PushSubscriptionStore) and
 //! [`StateStore`](todo_core::ports::StateStore) ports in one database file, with embedded migrations.
 //!
 //! ```no_run
@@ -37,6 +38,7 @@
 //! | `processed_events` | (consumer group, event id) pairs: idempotent consumers |
 //! | `audit_log` | append-only (triggers refuse UPDATE and DELETE) history of task events, one row per event id |
 //! | `notifications` | the in-app inbox: one row per reminder firing (its event id), newest first per user |
+//! | `push_subscriptions` | the browsers each user registered for Web Push, unique per (user, endpoint) |
 //! | `state_etag`, `state_store` | keyed JSON with ETags from one counter (the state port without Dapr) |
 //!
 //! Two unique indexes make duplicate occurrences impossible whatever the callers do:
@@ -172,6 +174,7 @@ mod deliveries;
 mod error;
 mod notifications;
 pub mod outbox;
+mod push;
 pub mod query;
 mod repository;
 mod row;

@@ -60,3 +60,12 @@ async fn the_sqlite_calendar_feeds_conform() {
     let (_db, store) = support::fresh_store().await;
     CalendarFeedsSuite::new(store).run_all().await;
 }
+
+#[tokio::test]
+async fn the_sqlite_push_subscription_store_conforms() {
+    let (_db, store) = support::fresh_store().await;
+    let suite = todo_core::testkit::PushSubscriptionStoreSuite::new(store);
+    suite.run_all().await;
+    // Fresh users and endpoints per case: a second run on the same table passes too.
+    suite.run_all().await;
+}

@@ -5,6 +5,7 @@
 
 mod ids;
 mod priority;
+mod push;
 mod schedule;
 mod tags;
 mod task;
@@ -12,6 +13,10 @@ mod text;
 
 pub use ids::{EventId, SeriesId, TaskId, UserId};
 pub use priority::{Priority, Status};
+pub use push::{
+    is_public_address, PushEndpoint, PushKeys, PushKeysInput, PushSubscription,
+    PushSubscriptionInput, AUTH_SECRET_BYTES, P256DH_BYTES, PUSH_ENDPOINT_MAX_BYTES,
+};
 pub use schedule::{parse_due_date, RemindBefore, TimeZone};
 pub use tags::{Tag, Tags, TAGS_MAX, TAG_MAX_CHARS};
 pub use task::{NewTask, Series, Task, TaskInput, TaskPatch, TaskPatchInput};

@@ -11,6 +11,7 @@ mod deliveries;
 mod event_bus;
 mod notifications;
 mod outbox;
+mod push;
 mod repository;
 mod scheduler;
 mod secret_store;
@@ -25,6 +26,7 @@ pub use deliveries::{Delivery, DeliveryColumns, DeliveryOutcome, DeliveryState, 
 pub use event_bus::{EventBus, HandleError, MessageHandler};
 pub use notifications::{Notification, NotificationStore};
 pub use outbox::{OutboxEntry, OutboxStore};
+pub use push::{PushRegistration, PushSubscriptionStore};
 pub use repository::{
     stale_write, Changes, Page, ProcessedEvent, ReminderEntry, ReservedTaskIds, TagCount,
     TaskRepository, TaskWrite,

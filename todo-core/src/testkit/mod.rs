@@ -15,6 +15,7 @@
 //! | [`SecretStore`](crate::ports::SecretStore) | [`SecretStoreSuite`] | the store and one seeded secret |
 //! | [`UserRepository`](crate::ports::UserRepository) | [`UserRepositorySuite`] | the store |
 //! | [`NotificationStore`](crate::ports::NotificationStore) | [`NotificationStoreSuite`] | the store |
+//! | [`PushSubscriptionStore`](crate::ports::PushSubscriptionStore) | [`PushSubscriptionStoreSuite`] | the store |
 //! | [`OutboxStore`](crate::ports::OutboxStore) through the relay | [`OutboxRelaySuite`] | an [`OutboxHarness`] over an empty outbox |
 //! | [`TaskRepository`](crate::ports::TaskRepository) under concurrent writers | [`RaceSuite`] | the store |
 //! | [`TaskRepository::query`](crate::ports::TaskRepository::query), generated | [`QueryDifferential`] | the store, other plans over it |
@@ -37,6 +38,7 @@ mod fixtures;
 mod notifications;
 mod outbox;
 mod outbox_relay;
+mod push;
 mod query;
 mod query_differential;
 mod races;
@@ -53,6 +55,7 @@ pub use event_bus::{BusHarness, ChannelHandler, EventBusSuite};
 pub use fixtures::store_task;
 pub use notifications::NotificationStoreSuite;
 pub use outbox_relay::{OutboxHarness, OutboxRelaySuite, OutboxStoreHandle};
+pub use push::PushSubscriptionStoreSuite;
 pub use query_differential::QueryDifferential;
 pub use races::RaceSuite;
 pub use repository::TaskRepositorySuite;

@@ -3,3 +3,6 @@
 //! use case's ([`ReminderDeliveries`](todo_core::usecases::ReminderDeliveries)).
 
 pub mod email;
+
+/// Web Push (RFC 8030/8291/8292), from the `todo-push` crate.
+pub use todo_push::{PushChannel, PushSettings};

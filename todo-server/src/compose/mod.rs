@@ -15,6 +15,7 @@
 //! or Kafka and PostgreSQL.
 //! The same registration code runs in both: a role does not know whether its peers share its process.
 
+pub(crate) mod push;
 mod roles;
 mod signing_key;
 mod stores;
@@ -155,6 +156,29 @@ pub enum BuildError {
         #[source]
         source: todo_core::error::PortError,
     },
+    /// The VAPID key kept beside the data could not be read or written.
+    #[error("the VAPID key {} (or set TODO_VAPID_PRIVATE_KEY)", path.display())]
+    VapidKeyFile {
+        /// The key file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The VAPID key could not be read from the secret store, or is not a key.
+    #[error("secret `{name}` in the Dapr secret store `{store}` (or set TODO_VAPID_PRIVATE_KEY)")]
+    VapidSecret {
+        /// The secret's name.
+        name: &'static str,
+        /// The secret store.
+        store: &'static str,
+        /// What went wrong.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The HTTPS client for push services could not be made (`TODO_PUSH_CA_FILE`).
+    #[error("the Web Push client")]
+    PushClient(#[source] todo_push::PushSetupError),
     /// The JWT signing key from the secret store is too short.
     #[error("secret `{name}` must be at least 32 bytes (or set TODO_JWT_SECRET)")]
     WeakJwtSecret {
@@ -183,6 +207,8 @@ pub(crate) struct Parts {
     pub(crate) accounts: Option<crate::auth::Accounts>,
     /// The MCP tools, once the mcp role is added.
     pub(crate) mcp: Option<crate::mcp::McpServer>,
+    /// The VAPID key once read (`Some(None)`: Web Push is off), shared by the api and notification roles.
+    pub(crate) vapid: Option<Option<todo_push::VapidKey>>,
 }
 
 /// Builds a service running `roles` from `config`: opens the stores (PostgreSQL is migrated at
@@ -214,6 +240,7 @@ pub async fn build(roles: &[Role], config: Config) -> Result<Service, BuildError
         writes: None,
         accounts: None,
         mcp: None,
+        vapid: None,
     };
     for role in roles {
         match role {

@@ -154,6 +154,7 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
         },
         _ => Assistant::InProcess(chat(parts, tasks.clone())),
     };
+    let push = super::push::push_api(parts).await?;
     let sidecar = sidecar(parts);
     let per_minute = NonZeroU32::new(parts.config.auth.rate_per_minute).unwrap_or(NonZeroU32::MIN);
     let calendar = todo_core::usecases::CalendarFeedService::new(
@@ -174,6 +175,7 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
         assistant,
         calendar,
         closing: CancellationToken::new(),
+        push,
     };
     let closing = state.closing.clone();
     let mut router = crate::http::router(state);
@@ -228,11 +230,18 @@ pub(super) fn recurring(parts: &mut Parts) {
 }
 
 /// The notification role: stores each reminder for the user's inbox, and delivers it on every
-/// configured channel (email), each channel with its own worker.
+/// configured channel (email, Web Push), each channel with its own worker.
 pub(super) async fn notification(parts: &mut Parts) -> Result<(), BuildError> {
     let mut channels: Vec<Arc<dyn ReminderChannel>> = Vec::new();
     if let Some(email) = email_channel(parts).await? {
         channels.push(Arc::new(email));
+    }
+    match super::push::push_channel(parts).await? {
+        Some(push) => {
+            info!("reminders by Web Push are on");
+            channels.push(Arc::new(push));
+        }
+        None => info!("reminders by Web Push are off: no VAPID key"),
     }
     let deliveries = ReminderDeliveries::new(
         parts.stores.deliveries.clone(),

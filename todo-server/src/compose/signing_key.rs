@@ -119,7 +119,7 @@ fn random_key() -> String {
 
 /// Writes `text` to a new file at `path` that only its owner can read, completely or not at all
 /// (a temporary file renamed into place after it is on disk).
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+pub(super) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(".new");
     let temporary = std::path::PathBuf::from(temporary);

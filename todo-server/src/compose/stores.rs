@@ -5,12 +5,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use todo_core::memory::{
-    InMemoryCalendarFeeds, InMemoryDeliveryStore, InMemoryNotificationStore, InMemoryStateStore,
-    InMemoryTaskRepository, InMemoryUserRepository,
+    InMemoryCalendarFeeds, InMemoryDeliveryStore, InMemoryNotificationStore,
+    InMemoryPushSubscriptionStore, InMemoryStateStore, InMemoryTaskRepository,
+    InMemoryUserRepository,
 };
 use todo_core::ports::{
-    AuditLog, CalendarFeeds, Clock, DeliveryStore, NotificationStore, OutboxStore, StateStore,
-    TaskRepository, UserRepository,
+    AuditLog, CalendarFeeds, Clock, DeliveryStore, NotificationStore, OutboxStore,
+    PushSubscriptionStore, StateStore, TaskRepository, UserRepository,
 };
 use todo_core::usecases::OnCommit;
 use tokio::sync::Notify;
@@ -28,6 +29,8 @@ pub(crate) struct Stores {
     pub(crate) audit: Arc<dyn AuditLog>,
     pub(crate) users: Arc<dyn UserRepository>,
     pub(crate) notifications: Arc<dyn NotificationStore>,
+    /// The browsers registered for Web Push.
+    pub(crate) push: Arc<dyn PushSubscriptionStore>,
     /// Keyed state (the recurring role's series-ended marks) when Dapr's state API is not used.
     pub(crate) state: Arc<dyn StateStore>,
     /// The reminder deliveries of the notification role (one record per event and channel).
@@ -46,6 +49,7 @@ impl Stores {
             + AuditLog
             + UserRepository
             + NotificationStore
+            + PushSubscriptionStore
             + StateStore
             + DeliveryStore
             + CalendarFeeds
@@ -57,6 +61,7 @@ impl Stores {
             audit: store.clone(),
             users: store.clone(),
             notifications: store.clone(),
+            push: store.clone(),
             state: store.clone(),
             deliveries: store.clone(),
             calendar_feeds: store,
@@ -86,6 +91,7 @@ pub(super) async fn open(storage: &Storage, clock: Arc<dyn Clock>) -> Result<Sto
                 audit: memory,
                 users: Arc::new(InMemoryUserRepository::new()),
                 notifications: Arc::new(InMemoryNotificationStore::new()),
+                push: Arc::new(InMemoryPushSubscriptionStore::new()),
                 state: Arc::new(InMemoryStateStore::new()),
                 deliveries: Arc::new(InMemoryDeliveryStore::new()),
                 calendar_feeds: Arc::new(InMemoryCalendarFeeds::new()),

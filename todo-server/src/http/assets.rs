@@ -20,9 +20,10 @@ struct Web;
 /// The policy of every page: this origin only; no inline script or style, no framing, no plugins.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
     style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
-    object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+    worker-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/// `GET /` (the app), `GET /docs` (the API reference) and `GET /assets/{path}` (their files).
+/// `GET /` (the app), `GET /docs` (the API reference), `GET /sw.js` (the service worker, at the root
+/// so its scope is the whole app) and `GET /assets/{path}` (their files).
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route(
@@ -32,6 +33,10 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route(
             "/docs",
             get(|headers: HeaderMap| async move { file("docs.html", &headers) }),
+        )
+        .route(
+            "/sw.js",
+            get(|headers: HeaderMap| async move { file("sw.js", &headers) }),
         )
         .route(
             "/assets/{*path}",
@@ -176,5 +181,26 @@ mod tests {
         }
         assert!(missing.is_empty(), "{missing:#?}");
         assert!(Web::get("index.html").is_some() && Web::get("docs.html").is_some());
+    }
+}
+
+#[cfg(test)]
+mod service_worker_tests {
+    use axum::body::Body;
+    use axum::http::{header, Request, StatusCode};
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn the_service_worker_is_served_at_the_root_as_javascript() {
+        let response = super::routes::<()>()
+            .oneshot(Request::get("/sw.js").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/javascript; charset=utf-8"
+        );
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-cache");
     }
 }

@@ -10,6 +10,7 @@ mod error;
 mod extract;
 mod notifications;
 mod ops;
+mod push;
 mod recurrence;
 mod settings;
 mod stream;
@@ -33,6 +34,7 @@ pub use dto::{AuthResponse, CompletionDto, TagCountDto, TagListDto, TaskDto, Tas
 pub use error::ApiError;
 pub(crate) use extract::{bearer, ApiJson};
 pub use ops::routes as operations_routes;
+pub use push::PushApi;
 
 use crate::app::AppState;
 
@@ -49,6 +51,7 @@ use crate::app::AppState;
         settings::get_settings, settings::update_settings,
         chat::chat,
         calendar::create_feed, calendar::feed,
+        push::vapid_key, push::subscribe, push::unsubscribe,
     ),
     modifiers(&BearerAuth),
 )]
@@ -119,6 +122,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/chat", post(chat::chat))
         .route("/api/v1/calendar/feed", post(calendar::create_feed))
         .route("/ical/{file}", get(calendar::feed))
+        .route("/api/v1/push/vapid-key", get(push::vapid_key))
+        .route("/api/v1/push/subscriptions", post(push::subscribe))
+        .route(
+            "/api/v1/push/subscriptions/{id}",
+            axum::routing::delete(push::unsubscribe),
+        )
         .route(
             "/api/v1/notifications",
             get(notifications::list_notifications),

@@ -104,4 +104,7 @@ export const api = {
   settings: () => request("GET", "/api/v1/me/settings"),
   updateSettings: (patch) => request("PATCH", "/api/v1/me/settings", patch),
   createCalendarFeed: () => request("POST", "/api/v1/calendar/feed"),
+  vapidKey: () => request("GET", "/api/v1/push/vapid-key"),
+  subscribePush: (subscription) => request("POST", "/api/v1/push/subscriptions", subscription),
+  unsubscribePush: (id) => request("DELETE", `/api/v1/push/subscriptions/${id}`),
 };

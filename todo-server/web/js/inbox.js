@@ -66,8 +66,9 @@ export class Inbox {
     const due = formatInstant(Date.parse(reminder.due_at), Intl.DateTimeFormat().resolvedOptions().timeZone);
     toast(`Reminder: ${reminder.title} (due ${due})`);
     if ("Notification" in window && Notification.permission === "granted") {
-      // The tag makes several open tabs show one notification.
-      new Notification(`Reminder: ${reminder.title}`, { body: `Due ${due}`, tag: id ?? undefined });
+      // The tag makes several open tabs, and the service worker's Web Push (sw.js), show one
+      // notification per task.
+      new Notification(`Reminder: ${reminder.title}`, { body: `Due ${due}`, tag: `task-${reminder.task_id}` });
     }
   }
 

@@ -1,9 +1,11 @@
-// The account's settings (SPEC §12, §14): for now the time zone, in which the assistant reads
-// "tomorrow 9am" and "this week". Taken from the browser at sign-up; changed in the Settings dialog.
+// The account's settings (SPEC §12, §14): the time zone, in which the assistant reads "tomorrow 9am"
+// and "this week" (taken from the browser at sign-up), and Web Push for this browser. Changed in
+// the Settings dialog.
 
 import { api, ApiError } from "./api.js";
 import { CalendarFeed } from "./calendar-feed.js";
 import { byId, h, toast } from "./dom.js";
+import { disablePush, enablePush, pushEnabled, pushSupported } from "./push.js";
 import { browserZone, knownZones } from "./time.js";
 
 /** The zones to choose from: every zone the browser knows, and `current` even when it does not. */
@@ -38,6 +40,9 @@ export class Settings {
     });
     byId("settings-browser-zone").textContent = browserZone();
     this.calendarFeed = new CalendarFeed();
+    this.push = byId("settings-push");
+    this.pushError = byId("settings-push-error");
+    this.push.addEventListener("change", () => this.togglePush());
     this.zone.addEventListener("change", () => this.clearErrors());
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -67,8 +72,39 @@ export class Settings {
       this.showZones(browserZone());
       this.formError.textContent = `Your settings could not be read: ${error.message}`;
     }
+    await this.showPush();
     this.dialog.showModal();
     this.zone.focus();
+  }
+
+  /** The push toggle: this browser's subscription, or disabled where push cannot work. */
+  async showPush() {
+    this.pushError.textContent = "";
+    if (!pushSupported()) {
+      this.push.checked = false;
+      this.push.disabled = true;
+      this.pushError.textContent = "This browser cannot receive push notifications here.";
+      return;
+    }
+    this.push.disabled = false;
+    this.push.checked = await pushEnabled().catch(() => false);
+  }
+
+  /** Subscribes or unsubscribes this browser at once (not on Save); a failure is said beside it. */
+  async togglePush() {
+    const wanted = this.push.checked;
+    this.push.disabled = true;
+    this.pushError.textContent = "";
+    try {
+      if (wanted) await enablePush();
+      else await disablePush();
+      toast(wanted ? "Push notifications on for this browser" : "Push notifications off");
+    } catch (error) {
+      this.push.checked = !wanted;
+      this.pushError.textContent = error.message;
+    } finally {
+      this.push.disabled = false;
+    }
   }
 
   close() {
