@@ -90,10 +90,10 @@ impl PushChannel {
             warn!("push: trusting extra root certificates for push services (TODO_PUSH_CA_FILE, for tests only)");
         }
         let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls_config(settings.extra_roots_pem.as_deref())?)
-            .dns_resolver(GuardedResolver {
+            .use_preconfigured_tls(tls_config(settings.extra_roots_pem.as_deref())?)
+            .dns_resolver(Arc::new(GuardedResolver {
                 allow_private: settings.allow_private_endpoints,
-            })
+            }))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .timeout(settings.timeout)
