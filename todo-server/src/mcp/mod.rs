@@ -12,10 +12,10 @@
 //! rule is a tool error carrying the API's message. A caller acts only for the user of its token,
 //! exactly as over REST.
 //!
-//! - [`tools`]: the catalogue and the translation of each tool;
-//! - [`http`]: `/mcp`, stateless Streamable HTTP behind the bearer check, and `POST /chat`, the
+//! - `tools`: the catalogue and the translation of each tool;
+//! - `http`: `/mcp`, stateless Streamable HTTP behind the bearer check, and `POST /chat`, the
 //!   method the API invokes through Dapr to answer `POST /api/v1/chat`;
-//! - [`stdio`]: one local client on stdin/stdout.
+//! - `stdio`: one local client on stdin/stdout.
 
 mod http;
 mod stdio;
