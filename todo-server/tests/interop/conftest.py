@@ -5,6 +5,12 @@ Run them with todo-server/tests/interop/run (see docs/testing.md).
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# The shared server harness (todo-server/tests/pylib/todo_server.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "pylib"))
+
 import os
 from pathlib import Path
 

@@ -1,5 +1,6 @@
-"""A `todo-server all` process for the interop tests, with its own data directory and extra
-environment (an SMTP server, ...), and its REST API."""
+"""A `todo-server all` process for the Python test suites (interop, MCP), with its own data directory
+and extra environment (an SMTP server, ...), and its REST API. Standard library only, so that every
+suite's venv can import it (each conftest.py puts this folder on sys.path)."""
 
 from __future__ import annotations
 
