@@ -270,4 +270,19 @@ mod tests {
         );
         assert!(doc["components"]["schemas"]["Recurrence"]["oneOf"].is_array());
     }
+
+    #[test]
+    fn every_operation_that_needs_a_token_documents_401() {
+        let doc = serde_json::to_value(super::api_doc()).unwrap();
+        for (path, operations) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in operations.as_object().unwrap() {
+                if operation.get("security").is_some() {
+                    assert!(
+                        operation["responses"].get("401").is_some(),
+                        "{method} {path} takes a bearer token but does not document 401"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -96,7 +96,7 @@ pub async fn list_notifications(
 /// Marks one of your stored reminders read (idempotent: the first read time stays).
 #[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "notifications",
     params(("id" = uuid::Uuid, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn mark_read(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,

@@ -51,7 +51,7 @@ pub async fn list_tasks(
 
 /// Creates a task.
 #[utoipa::path(post, path = "/api/v1/tasks", tag = "tasks", request_body = TaskInput,
-    responses((status = 201, body = TaskDto), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = TaskDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, description = "Storage or, with Dapr, the sidecar unavailable; nothing changed", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_task(
     State(state): State<AppState>,
@@ -65,7 +65,7 @@ pub async fn create_task(
 
 /// One of your tasks.
 #[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = i64, Path)),
-    responses((status = 200, body = TaskDto), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = TaskDto), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn get_task(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -77,7 +77,7 @@ pub async fn get_task(
 
 /// Changes any writable field; `"due_date": null` clears the due date.
 #[utoipa::path(patch, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = i64, Path)), request_body = TaskPatchInput,
-    responses((status = 200, body = TaskDto), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = TaskDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, description = "Storage or, with Dapr, the sidecar unavailable; nothing changed", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn update_task(
     State(state): State<AppState>,
@@ -93,7 +93,7 @@ pub async fn update_task(
 
 /// Deletes a task; deleting a recurring task ends its series.
 #[utoipa::path(delete, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = i64, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, description = "Storage or, with Dapr, the sidecar unavailable; nothing changed", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn delete_task(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -105,7 +105,7 @@ pub async fn delete_task(
 
 /// Completes a task; a recurring task's next occurrence is returned when it exists.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/complete", tag = "tasks", params(("id" = i64, Path)),
-    responses((status = 200, body = CompletionDto), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = CompletionDto), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, description = "Storage or, with Dapr, the sidecar unavailable; nothing changed", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn complete_task(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -120,7 +120,7 @@ pub async fn complete_task(
 
 /// Marks a completed task pending again.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/reopen", tag = "tasks", params(("id" = i64, Path)),
-    responses((status = 200, body = TaskDto), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = TaskDto), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn reopen_task(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -132,7 +132,7 @@ pub async fn reopen_task(
 
 /// A task's audit history, oldest first.
 #[utoipa::path(get, path = "/api/v1/tasks/{id}/history", tag = "tasks", params(("id" = i64, Path)),
-    responses((status = 200, body = HistoryDto), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = HistoryDto), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn task_history(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -146,7 +146,7 @@ pub async fn task_history(
 
 /// Your tags with counts.
 #[utoipa::path(get, path = "/api/v1/tags", tag = "tasks",
-    responses((status = 200, body = TagListDto)), security(("bearer" = [])))]
+    responses((status = 200, body = TagListDto), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list_tags(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
