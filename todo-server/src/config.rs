@@ -182,6 +182,140 @@ pub struct EmailSettings {
     pub mail_from: String,
 }
 
+/// Every environment variable the server reads, with what it does: `todo-server --help` prints this
+/// list, and the deployment checks that the Helm chart sets no other. Parsing a variable that is not
+/// listed here fails the tests (a debug assertion in [`Config::from_vars`]).
+pub const VARIABLES: &[(&str, &str)] = &[
+    ("TODO_ADDR", "where to listen (default 127.0.0.1:8080)"),
+    (
+        "DATABASE_URL",
+        "postgres://…, sqlite://PATH or memory: (default: todo.db in TODO_DATA_DIR)",
+    ),
+    (
+        "TODO_DATA_DIR",
+        "directory of the default SQLite database (default: the platform's data directory)",
+    ),
+    (
+        "TODO_SQLITE_SYNC",
+        "normal (default) or full: SQLite's durability on power loss",
+    ),
+    ("TODO_BUS", "memory (default: in process), dapr or kafka"),
+    (
+        "DAPR_HTTP_ENDPOINT",
+        "the sidecar's HTTP API as a URL (with TODO_BUS=dapr)",
+    ),
+    (
+        "DAPR_HTTP_PORT",
+        "the sidecar's HTTP port on loopback (default 3500)",
+    ),
+    ("DAPR_API_TOKEN", "token sent to the sidecar on every call"),
+    (
+        "APP_API_TOKEN",
+        "token the sidecar must send on its calls to this app",
+    ),
+    (
+        "TODO_MCP_APP_ID",
+        "Dapr app id of the MCP service the API invokes for chat (default todo-mcp)",
+    ),
+    (
+        "TODO_KAFKA_BROKERS",
+        "Kafka bootstrap servers (required with TODO_BUS=kafka)",
+    ),
+    (
+        "TODO_REPLICA_ID",
+        "this replica's name (default: HOSTNAME, the pod name in Kubernetes)",
+    ),
+    (
+        "TODO_JWT_SECRET",
+        "HMAC key for tokens, at least 32 bytes (default: Dapr secret or a kept file)",
+    ),
+    (
+        "TODO_JWT_TTL_MINUTES",
+        "token lifetime in minutes (default 1440)",
+    ),
+    (
+        "TODO_AUTH_RATE_PER_MINUTE",
+        "sign-up/login attempts per client address per minute (default 30)",
+    ),
+    (
+        "TODO_CORS_ORIGINS",
+        "comma-separated allowed origins (default none)",
+    ),
+    (
+        "TODO_BODY_LIMIT_BYTES",
+        "largest request body (default 65536)",
+    ),
+    (
+        "TODO_PUBLIC_URL",
+        "the server's address as users reach it, for calendar feed URLs",
+    ),
+    ("TODO_LOG", "tracing filter (default info)"),
+    (
+        "TODO_RECONCILE_SECONDS",
+        "how often pending reminders are re-scheduled (default 300)",
+    ),
+    (
+        "TODO_OUTBOX_RETENTION_HOURS",
+        "how long published events stay in the outbox (default 24)",
+    ),
+    (
+        "TODO_SMTP_URL",
+        "SMTP server for reminder emails (default: Dapr secret smtp-url, else off)",
+    ),
+    (
+        "TODO_MAIL_FROM",
+        "sender of reminder emails (default todo <todo@localhost>)",
+    ),
+    (
+        "TODO_VAPID_PRIVATE_KEY",
+        "Web Push VAPID private key (default: Dapr secret or a kept file)",
+    ),
+    (
+        "TODO_VAPID_SUBJECT",
+        "contact in the VAPID token (mailto: or https: URL)",
+    ),
+    (
+        "TODO_PUSH_ALLOW_PRIVATE_ENDPOINTS",
+        "tests only: 1 allows push endpoints on private addresses",
+    ),
+    (
+        "TODO_PUSH_CA_FILE",
+        "tests only: extra root certificates (PEM) trusted for push services",
+    ),
+    (
+        "TODO_CONFIG_FILE",
+        "a KEY=VALUE file read first; the environment overrides it",
+    ),
+    (
+        "TODO_TOKEN",
+        "mcp --stdio: the token of the user the tools act for",
+    ),
+    ("HOSTNAME", "default replica name"),
+    (
+        "XDG_DATA_HOME",
+        "platform data directory (Linux), for the default TODO_DATA_DIR",
+    ),
+    (
+        "HOME",
+        "platform data directory fallback, for the default TODO_DATA_DIR",
+    ),
+];
+
+/// The `Environment variables:` section of `todo-server --help`, from [`VARIABLES`].
+pub fn environment_help() -> String {
+    let width = VARIABLES
+        .iter()
+        .map(|(name, _)| name.len())
+        .max()
+        .unwrap_or(0);
+    let mut text = String::from("Environment variables:\n");
+    for (name, what) in VARIABLES {
+        text.push_str(&format!("  {name:<width$}  {what}\n"));
+    }
+    text.push_str("\nSee docs/operations.md for the details.");
+    text
+}
+
 /// A configuration value was invalid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("configuration: {variable}: {message}")]
@@ -214,7 +348,13 @@ impl Config {
 
     /// Parses configuration from a map of variables.
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            debug_assert!(
+                VARIABLES.iter().any(|(listed, _)| *listed == name),
+                "{name} is read but not listed in config::VARIABLES"
+            );
+            vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+        };
         let number = |name: &'static str, default: u64, range: std::ops::RangeInclusive<u64>| {
             match get(name) {
                 None => Ok(default),
@@ -720,5 +860,23 @@ mod tests {
             ]
         );
         assert!(parse_env_file("oops").is_err());
+    }
+
+    #[test]
+    fn every_variable_in_the_help_is_documented_for_operators() {
+        let operations = include_str!("../../docs/operations.md");
+        let help = environment_help();
+        for (name, _) in VARIABLES {
+            assert!(
+                help.contains(&format!("  {name} ")),
+                "{name} missing from --help"
+            );
+            if !matches!(*name, "HOSTNAME" | "HOME" | "XDG_DATA_HOME") {
+                assert!(
+                    operations.contains(&format!("`{name}`")),
+                    "{name} missing from docs/operations.md"
+                );
+            }
+        }
     }
 }

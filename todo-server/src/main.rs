@@ -17,7 +17,7 @@ use todo_server::config::Config;
     name = "todo-server",
     version,
     about = "An event-driven task manager: every service in one binary",
-    after_help = "Configuration comes from environment variables: see docs/operations.md."
+    after_help = todo_server::config::environment_help()
 )]
 struct Cli {
     #[command(subcommand)]
