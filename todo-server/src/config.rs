@@ -170,6 +170,8 @@ pub struct Config {
     pub push: PushConfig,
     /// Reminders by email.
     pub email: EmailSettings,
+    /// `TODO_TOKEN`: for `mcp --stdio`, the token of the user the tools act for.
+    pub stdio_token: Option<String>,
 }
 
 /// Where reminder emails go out (SPEC §14).
@@ -445,6 +447,7 @@ impl Config {
         Ok(Config {
             email,
             push,
+            stdio_token: get("TODO_TOKEN").map(str::to_owned),
             addr,
             storage,
             bus,

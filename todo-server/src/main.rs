@@ -80,10 +80,7 @@ fn refuse(service: &str, error: &(dyn std::error::Error + 'static)) -> ExitCode 
 /// is the mcp role alone, beside the other services.
 async fn serve_stdio(config: Config) -> ExitCode {
     const SERVICE: &str = "mcp --stdio";
-    let Some(token) = std::env::var("TODO_TOKEN")
-        .ok()
-        .filter(|t| !t.trim().is_empty())
-    else {
+    let Some(token) = config.stdio_token.clone() else {
         eprintln!(
             "todo-server {SERVICE}: needs TODO_TOKEN: the token of the user the tools act for \
              (from POST /api/v1/auth/login)"
