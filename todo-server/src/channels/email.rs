@@ -26,8 +26,14 @@ pub enum EmailConfigError {
     )]
     Url(#[source] lettre::transport::smtp::Error),
     /// The sender is not a mailbox.
-    #[error("TODO_MAIL_FROM `{0}` is not a mailbox such as `todo <todo@example.com>`")]
-    From(String),
+    #[error("TODO_MAIL_FROM `{value}` is not a mailbox such as `todo <todo@example.com>`")]
+    From {
+        /// The value given.
+        value: String,
+        /// What the address parser objected to.
+        #[source]
+        source: lettre::address::AddressError,
+    },
 }
 
 /// Sends reminders as email through one SMTP server.
@@ -48,9 +54,10 @@ impl EmailChannel {
             .map_err(EmailConfigError::Url)?
             .timeout(Some(SMTP_TIMEOUT))
             .build();
-        let from: Mailbox = from
-            .parse()
-            .map_err(|_| EmailConfigError::From(from.to_owned()))?;
+        let from: Mailbox = from.parse().map_err(|source| EmailConfigError::From {
+            value: from.to_owned(),
+            source,
+        })?;
         Ok(Self {
             transport,
             from,
@@ -242,7 +249,7 @@ mod tests {
         ));
         assert!(matches!(
             EmailChannel::new("smtp://127.0.0.1:2525", "not a mailbox"),
-            Err(EmailConfigError::From(_))
+            Err(EmailConfigError::From { .. })
         ));
         assert!(EmailChannel::new("smtp://127.0.0.1:2525", "todo <todo@example.com>").is_ok());
     }
