@@ -105,7 +105,7 @@ if [ -n "$sampling" ]; then
   kill "$sampling" 2>/dev/null; wait "$sampling" 2>/dev/null || true
   sampling=""
   for pid in "${pids[@]}"; do
-    peak=$(awk -v p="$pid" '$1 == p {print $2}' /tmp/todo-mixed-peak.$$)
-    echo "RSS of pid $pid ($(cat "/proc/$pid/comm" 2>/dev/null)): idle $(mib "${idle[$pid]}"), peak under load $(mib "${peak:-0}"), VmHWM $(mib "$(kib "$pid" VmHWM)")"
+    top=$(awk -v p="$pid" '$1 == p {print $2}' /tmp/todo-mixed-peak.$$)
+    echo "RSS of pid $pid ($(cat "/proc/$pid/comm" 2>/dev/null)): idle $(mib "${idle[$pid]}"), peak under load $(mib "${top:-0}"), VmHWM $(mib "$(kib "$pid" VmHWM)")"
   done
 fi
