@@ -193,11 +193,34 @@ async fn main() -> ExitCode {
             println!("data: {}", sqlite.path.display());
         }
     }
-    match todo_server::serve(built, listener, shutdown_signal()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!(error = %chain(&error), "server failed");
-            ExitCode::FAILURE
+    // Shutdown is bounded whatever is down: past SHUTDOWN_LIMIT after the signal, the process exits
+    // with what is unfinished left in the outbox, relayed on the next start.
+    let signalled = tokio_util::sync::CancellationToken::new();
+    let signal = {
+        let signalled = signalled.clone();
+        async move {
+            shutdown_signal().await;
+            signalled.cancel();
+        }
+    };
+    tokio::select! {
+        served = todo_server::serve(built, listener, signal) => match served {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                tracing::error!(error = %chain(&error), "server failed");
+                ExitCode::FAILURE
+            }
+        },
+        () = async {
+            signalled.cancelled().await;
+            tokio::time::sleep(SHUTDOWN_LIMIT).await;
+        } => {
+            tracing::error!(limit = ?SHUTDOWN_LIMIT, "shutdown did not finish in time; exiting with work abandoned (unhandled events stay in the outbox)");
+            // Returning would wait for blocking tasks (a SQLite call) without a bound.
+            std::process::exit(1);
         }
     }
 }
+
+/// How long a shutdown may take after SIGTERM or Ctrl-C before the process exits regardless.
+const SHUTDOWN_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);

@@ -1,6 +1,7 @@
 //! Background work of a service: the outbox relay, the in-process reminder scheduler and the reminder
 //! reconciler. Each loop honours the shutdown token and finishes its in-flight work first.
 
+pub mod in_process;
 pub mod near_term;
 pub mod outbox_signal;
 
@@ -53,17 +54,33 @@ pub async fn relay_outbox(
             () = wake.notified() => {}
             () = tokio::time::sleep(interval) => {}
         }
-        loop {
-            match relay.relay_once(BATCH).await {
-                Ok(report) if report.sent == BATCH => continue,
-                Ok(_) => break,
-                Err(error) => {
-                    warn!(error = %chain(&error), "outbox relay pass failed");
-                    break;
+        // A pass may wait out an outage of the bus or, in process, of a consumer's store: shutdown
+        // abandons it (nothing is marked sent that was not handled; its rows are relayed again once
+        // their lease ends, at the latest on the next start).
+        let passes = async {
+            loop {
+                match relay.relay_once(BATCH).await {
+                    Ok(report) if report.sent == BATCH => continue,
+                    Ok(_) => break,
+                    Err(error) => {
+                        warn!(error = %chain(&error), "outbox relay pass failed");
+                        break;
+                    }
                 }
             }
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => {
+                info!("outbox relay pass abandoned on shutdown");
+                break;
+            }
+            () = passes => {}
         }
-        if let Ok((backlog, oldest)) = outbox.backlog().await {
+        let backlog = tokio::select! {
+            () = shutdown.cancelled() => break,
+            backlog = outbox.backlog() => backlog,
+        };
+        if let Ok((backlog, oldest)) = backlog {
             metrics::gauge!("todo_outbox_backlog").set(backlog as f64);
             let age = oldest.map_or(0.0, |t| {
                 (clock.now() - t).num_milliseconds().max(0) as f64 / 1000.0
@@ -71,17 +88,24 @@ pub async fn relay_outbox(
             metrics::gauge!("todo_outbox_oldest_age_seconds").set(age);
         }
     }
-    match relay.drain(BATCH, 50).await {
-        Ok(report) => info!(
+    match tokio::time::timeout(DRAIN_LIMIT, relay.drain(BATCH, 50)).await {
+        Ok(Ok(report)) => info!(
             sent = report.sent,
             failed = report.failed,
             "outbox drained on shutdown"
         ),
-        Err(error) => {
+        Ok(Err(error)) => {
             warn!(error = %chain(&error), "outbox not drained on shutdown; it will be relayed on next start")
         }
+        Err(_) => warn!(
+            limit = ?DRAIN_LIMIT,
+            "outbox drain on shutdown abandoned; what is left will be relayed on next start"
+        ),
     }
 }
+
+/// How long the relay's last drain may take at shutdown (the store or the bus may be down).
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(3);
 
 /// Fires the in-process scheduler's jobs on time (the embedded mode's stand-in for the Dapr scheduler),
 /// through the same [`ReminderJobHandler`] and metrics as the Dapr job callback.
@@ -163,7 +187,11 @@ pub async fn reconcile_reminders(
 ) {
     const RETRY: Duration = Duration::from_secs(3);
     loop {
-        let wait = match reconciler.reconcile().await {
+        let reconciled = tokio::select! {
+            () = shutdown.cancelled() => return,
+            reconciled = reconciler.reconcile() => reconciled,
+        };
+        let wait = match reconciled {
             Ok(count) => {
                 metrics::counter!("todo_reminders_reconciled_total").increment(count as u64);
                 debug!(count, "reminders reconciled");

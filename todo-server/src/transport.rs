@@ -135,6 +135,17 @@ impl Transport {
         })
     }
 
+    /// The in-process transport over `bus` (`todo-server all`), built by the caller so that it can
+    /// give the bus its timer and dead-letter store, and close it at shutdown.
+    pub fn in_process(bus: Arc<InMemoryEventBus>) -> Self {
+        Self {
+            kind: Kind::InProcess(bus.clone()),
+            publisher: Arc::new(MeteredBus(bus)),
+            consumers: Vec::new(),
+            reminder_jobs: None,
+        }
+    }
+
     /// Where the service publishes.
     pub fn publisher(&self) -> Arc<dyn EventBus> {
         self.publisher.clone()

@@ -9,6 +9,7 @@
 mod audit;
 mod calendar_feeds;
 mod clock;
+mod dead_letters;
 mod deliveries;
 mod event_bus;
 mod notifications;
@@ -21,10 +22,12 @@ mod state_store;
 mod user_index;
 mod users;
 
+pub use crate::ports::DeadLetter;
 pub use calendar_feeds::InMemoryCalendarFeeds;
 pub use clock::{ManualClock, SequentialIds};
+pub use dead_letters::{InMemoryDeadLetters, StateDeadLetters};
 pub use deliveries::InMemoryDeliveryStore;
-pub use event_bus::{DeadLetter, InMemoryEventBus};
+pub use event_bus::{InMemoryEventBus, Redelivery};
 pub use notifications::InMemoryNotificationStore;
 pub use push::InMemoryPushSubscriptionStore;
 pub use repository::InMemoryTaskRepository;

@@ -34,3 +34,20 @@ impl IdGenerator for UuidV7Generator {
         Uuid::now_v7()
     }
 }
+
+/// Waits a while: the in-process bus's pause between redeliveries. A pure crate has no timer of its
+/// own, so the server passes its runtime's, and tests pass one that does not wait at all.
+#[async_trait::async_trait]
+pub trait Timer: Send + Sync {
+    /// Returns after `duration`.
+    async fn sleep(&self, duration: std::time::Duration);
+}
+
+/// A [`Timer`] that does not wait: redeliveries follow each other at once (deterministic tests).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoWait;
+
+#[async_trait::async_trait]
+impl Timer for NoWait {
+    async fn sleep(&self, _: std::time::Duration) {}
+}

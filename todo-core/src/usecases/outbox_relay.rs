@@ -1,6 +1,10 @@
 //! The outbox relay: publishes committed events, marks them sent only after the bus acknowledged them,
 //! and backs off exponentially with jitter while the bus is down. Nothing is lost: an event stays in
 //! the outbox until it is acknowledged.
+//!
+//! What "acknowledged" means is the bus's to say: a broker's durable write (Kafka, Dapr), or, for the
+//! in-process bus, every consumer having handled the event (see [`crate::memory::InMemoryEventBus`]),
+//! since nothing held only in memory may count as sent.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -88,8 +92,9 @@ impl OutboxRelay {
         self
     }
 
-    /// Publishes up to `batch` due messages once. Messages of a key whose earlier message failed are
-    /// held back, so per-task order is kept. Waits for a pass of a clone to finish first.
+    /// Publishes up to `batch` due messages once, and marks sent those the bus acknowledged. The
+    /// first failed publish ends the pass: it and the rest of the batch are given a retry time, so
+    /// per-task order is kept. Waits for a pass of a clone to finish first.
     #[tracing::instrument(skip(self))]
     pub async fn relay_once(&self, batch: usize) -> Result<RelayReport, TaskError> {
         let _pass = self.passes.lock().await;
@@ -99,15 +104,21 @@ impl OutboxRelay {
         let mut sent: Vec<EventId> = Vec::new();
         let mut blocked_keys: HashSet<String> = HashSet::new();
         let mut report = RelayReport::default();
+        // A failed publish ends the pass: the bus is most likely down for every key, and each
+        // further attempt would cost another timeout (or, in process, another wait for a store that
+        // is down). The rest of the batch is released with a retry time of its own.
+        let mut bus_failed = false;
         for entry in entries {
             let key = (entry.message.topic.clone(), entry.message.key.clone());
-            let result = if blocked_keys.contains(&format!("{}/{}", key.0, key.1)) {
+            let result = if bus_failed {
+                Err("not attempted: an earlier publish of this pass failed".to_owned())
+            } else if blocked_keys.contains(&format!("{}/{}", key.0, key.1)) {
                 Err("an earlier event of this task is not yet published".to_owned())
             } else {
-                self.bus
-                    .publish(&entry.message)
-                    .await
-                    .map_err(|e| chain(&e).to_string())
+                self.bus.publish(&entry.message).await.map_err(|e| {
+                    bus_failed = true;
+                    chain(&e).to_string()
+                })
             };
             match result {
                 Ok(()) => sent.push(entry.message.id),
