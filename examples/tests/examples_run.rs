@@ -43,6 +43,11 @@ fn build_examples(profile_dir: &Path) {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut build = std::process::Command::new(cargo);
         build.args(["build", "--quiet", "-p", "todo-examples", "--examples"]);
+        // Into this test's own target directory, which is not always CARGO_TARGET_DIR (cargo
+        // llvm-cov builds into a directory of its own and passes it with --target-dir).
+        if let Some(target_dir) = profile_dir.parent() {
+            build.arg("--target-dir").arg(target_dir);
+        }
         match profile_dir.file_name().and_then(|n| n.to_str()) {
             Some("debug") | None => {}
             Some("release") => {

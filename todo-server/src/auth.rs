@@ -234,7 +234,8 @@ impl Accounts {
             .map_err(|_| AuthError::BadToken)?;
         // Expiry is checked against our Clock, not the system time, with the same leeway.
         let now = self.clock.now().timestamp();
-        if data.claims.exp + LEEWAY_SECONDS as i64 <= now {
+        // Saturating: a signed `exp` near i64::MAX must not overflow (a panic in debug builds).
+        if data.claims.exp.saturating_add(LEEWAY_SECONDS as i64) <= now {
             return Err(AuthError::BadToken);
         }
         Ok(UserId(data.claims.sub))
