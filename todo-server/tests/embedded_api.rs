@@ -678,6 +678,158 @@ async fn operations_routes_answer() {
 }
 
 #[tokio::test]
+async fn the_openapi_document_states_the_shared_answers_headers_and_links() {
+    let server = Server::start().await;
+    let doc: Value = server
+        .http
+        .get(format!("{}/openapi.json", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let responses = &operation["responses"];
+            let header =
+                |status: &str, name: &str| responses[status]["headers"][name]["required"] == true;
+            assert!(
+                header("503", "Retry-After"),
+                "{method} {path}: 503 with Retry-After"
+            );
+            if operation.get("security").is_some() {
+                assert!(
+                    header("401", "WWW-Authenticate"),
+                    "{method} {path}: 401 with WWW-Authenticate"
+                );
+            }
+            if operation.get("requestBody").is_some() {
+                for status in ["400", "413"] {
+                    assert!(responses[status].is_object(), "{method} {path}: {status}");
+                }
+            }
+            if responses.get("429").is_some() {
+                assert!(
+                    header("429", "Retry-After"),
+                    "{method} {path}: 429 with Retry-After"
+                );
+            }
+        }
+    }
+    let feed = &doc["paths"]["/ical/{secret}.ics"]["get"]["responses"];
+    assert!(feed["200"]["content"]["text/calendar"].is_object());
+    assert!(
+        feed["200"]["headers"]["ETag"].is_object() && feed["304"]["headers"]["ETag"].is_object()
+    );
+    assert!(
+        doc["paths"]["/api/v1/stream"]["get"]["responses"]["200"]["content"]["text/event-stream"]
+            .is_object()
+    );
+    // A created task's id leads to every operation on it; a sign-up leads to a login.
+    let links = &doc["paths"]["/api/v1/tasks"]["post"]["responses"]["201"]["links"];
+    let operation_ids: Vec<&str> = links
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|l| l["operationId"].as_str().unwrap())
+        .collect();
+    for id in [
+        "get_task",
+        "update_task",
+        "complete_task",
+        "delete_task",
+        "task_history",
+    ] {
+        assert!(operation_ids.contains(&id), "a link to {id}");
+    }
+    for link in links.as_object().unwrap().values() {
+        assert_eq!(link["parameters"]["id"], "$response.body#/id");
+    }
+    assert_eq!(
+        doc["paths"]["/api/v1/auth/signup"]["post"]["responses"]["201"]["links"]["Login"]
+            ["operationId"],
+        "login"
+    );
+    // Every operationId a link names exists.
+    let known: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|ops| ops.as_object().unwrap().values())
+        .filter_map(|op| op["operationId"].as_str())
+        .collect();
+    for operations in doc["paths"].as_object().unwrap().values() {
+        for operation in operations.as_object().unwrap().values() {
+            for response in operation["responses"].as_object().unwrap().values() {
+                for link in response["links"]
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|l| l.values())
+                {
+                    let target = link["operationId"].as_str().unwrap();
+                    assert!(
+                        known.contains(&target),
+                        "a link to unknown operation {target}"
+                    );
+                }
+            }
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bodies_that_are_not_objects_and_blank_query_parameters_are_refused_and_change_nothing() {
+    let server = Server::start().await;
+    let ada = server.user("ada@example.com").await;
+    let task = ada
+        .create(json!({"title": "kept", "description": "as it is"}))
+        .await;
+    let path = format!("/api/v1/tasks/{}", task["id"]);
+    // Serde would read `[null, null]` as the first two fields, clearing the description.
+    let (status, body) = ada
+        .call(reqwest::Method::PATCH, &path, Some(json!([null, null])))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["details"]["field"], "body");
+    let (_, unchanged) = ada.call(reqwest::Method::GET, &path, None).await;
+    assert_eq!(unchanged["description"], "as it is");
+    assert_eq!(unchanged["version"], task["version"]);
+    for query in ["status=", "limit=%20", "priority="] {
+        let (status, body) = ada
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/v1/tasks?{query}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_whole_number_written_as_a_float_is_the_integer() {
+    let server = Server::start().await;
+    let ada = server.user("ada@example.com").await;
+    let due = in_future(7200);
+    let task = ada
+        .create(json!({"title": "floats", "due_date": due, "remind_before": 30.0}))
+        .await;
+    assert_eq!(task["remind_before"], 30);
+    let (status, body) = ada
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/tasks",
+            Some(json!({"title": "fraction", "due_date": due, "remind_before": 30.5})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn only_the_stream_takes_a_token_in_its_url() {
     let server = Server::start().await;
     let ada = server.user("ada@example.com").await;

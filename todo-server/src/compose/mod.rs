@@ -22,6 +22,7 @@ mod stores;
 
 use std::sync::Arc;
 
+use todo_core::memory::InMemoryEventBus;
 use todo_core::ports::{Clock, IdGenerator, SystemClock, UuidV7Generator};
 use todo_core::usecases::OutboxRelay;
 use tokio::task::JoinSet;
@@ -218,13 +219,18 @@ pub async fn build(roles: &[Role], config: Config) -> Result<Service, BuildError
     check_requirements(service, &config)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let stores = stores::open(&config.storage, clock.clone()).await?;
-    let transport =
-        Transport::open(&config.bus, service, &config.replica_id).map_err(|source| {
+    // In process, the bus waits out the stores' outages and keeps its dead letters beside the data.
+    let in_process_bus = matches!(config.bus, Bus::InProcess)
+        .then(|| crate::runtime::in_process::bus(stores.state.clone()));
+    let transport = match &in_process_bus {
+        Some(bus) => Transport::in_process(bus.clone()),
+        None => Transport::open(&config.bus, service, &config.replica_id).map_err(|source| {
             BuildError::Transport {
                 bus: config.bus.name(),
                 source,
             }
-        })?;
+        })?,
+    };
     info!(service, bus = config.bus.name(), storage = %config.storage.redacted(), "starting");
     let relay = OutboxRelay::new(stores.outbox.clone(), transport.publisher(), clock.clone());
     let mut parts = Parts {
@@ -257,7 +263,7 @@ pub async fn build(roles: &[Role], config: Config) -> Result<Service, BuildError
     {
         roles::relay(&mut parts);
     }
-    Ok(finish(parts))
+    Ok(finish(parts, in_process_bus))
 }
 
 /// `all` runs only on the in-process transport, which in turn connects only the roles of one process;
@@ -291,7 +297,10 @@ fn check_requirements(service: &'static str, config: &Config) -> Result<(), Buil
 /// The service's routes: the API's (with the operations routes) or, without it, the operations
 /// routes alone; `/mcp` with the mcp role; plus what the transport serves (Dapr's subscription and
 /// job routes).
-fn finish(mut parts: Parts) -> Service {
+///
+/// The in-process bus, if any, is closed at the shutdown signal (`closing`), so that neither a request
+/// nor the relay's last pass waits out a store that is down.
+fn finish(mut parts: Parts, in_process_bus: Option<Arc<InMemoryEventBus>>) -> Service {
     let (router, closing) = match parts.api.take() {
         Some(api) => api,
         None => {
@@ -300,12 +309,23 @@ fn finish(mut parts: Parts) -> Service {
             (ops, CancellationToken::new())
         }
     };
+    if let Some(bus) = in_process_bus {
+        parts
+            .workers
+            .spawn(crate::runtime::in_process::close_on_shutdown(
+                bus,
+                closing.clone(),
+                parts.shutdown.clone(),
+            ));
+    }
     let mut router = router.merge(parts.transport.start(&mut parts.workers, &parts.shutdown));
     if let Some(mcp) = &parts.mcp {
         // Stateless: every call is a short request, which graceful shutdown lets finish.
         router =
             router.merge(mcp.routes(parts.config.http.body_limit, parts.shutdown.child_token()));
     }
+    // The routes merged after the API's have none of its layers: the same headers on their answers.
+    let router = crate::http::security_headers(router);
     Service {
         router,
         workers: parts.workers,

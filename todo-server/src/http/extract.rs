@@ -10,46 +10,98 @@ use todo_core::model::UserId;
 use super::error::ApiError;
 use crate::app::AppState;
 
-/// A JSON body; malformed JSON or a wrong type is 400, an oversized body 413.
+/// A JSON object body; malformed JSON, a body that is not an object, or a wrong type is 400, an
+/// oversized body 413.
+///
+/// Numbers are read as JSON Schema reads them: `5.0` is the integer 5, so a client that writes every
+/// number as a float (JavaScript, a fuzzer) is understood.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(match rejection {
-                JsonRejection::JsonDataError(e) => {
-                    ApiError::bad_request("body", format!("invalid JSON body: {}", e.body_text()))
-                }
-                JsonRejection::JsonSyntaxError(e) => {
-                    ApiError::bad_request("body", format!("malformed JSON: {}", e.body_text()))
-                }
-                JsonRejection::MissingJsonContentType(_) => ApiError::bad_request(
-                    "content-type",
-                    "expected `Content-Type: application/json`",
-                ),
-                JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "payload_too_large",
-                        "request body too large",
-                    )
-                }
-                other => ApiError::bad_request("body", other.body_text()),
-            }),
+        let mut body = axum::Json::<serde_json::Value>::from_request(req, state)
+            .await
+            .map_err(rejected)?
+            .0;
+        if !body.is_object() {
+            // Serde would read a struct from an array of its fields in order: `[null, null]` is not
+            // a body anyone means.
+            return Err(ApiError::bad_request(
+                "body",
+                "expected a JSON object as the body",
+            ));
         }
+        integral_floats_as_integers(&mut body);
+        // Through bytes again, so a wrong type is reported with its path (`remind_before: ...`).
+        let bytes = serde_json::to_vec(&body).map_err(ApiError::internal)?;
+        axum::Json::<T>::from_bytes(&bytes)
+            .map(|axum::Json(value)| ApiJson(value))
+            .map_err(rejected)
     }
 }
 
-/// A query string parsed strictly; an unknown or malformed parameter is 400.
+fn rejected(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::JsonDataError(e) => {
+            ApiError::bad_request("body", format!("invalid JSON body: {}", e.body_text()))
+        }
+        JsonRejection::JsonSyntaxError(e) => {
+            ApiError::bad_request("body", format!("malformed JSON: {}", e.body_text()))
+        }
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::bad_request("content-type", "expected `Content-Type: application/json`")
+        }
+        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "request body too large",
+            )
+        }
+        other => ApiError::bad_request("body", other.body_text()),
+    }
+}
+
+/// Rewrites every float without a fractional part that fits an `i64` (`5.0`) as that integer.
+fn integral_floats_as_integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64() {
+                // The range check is on floats: i64::MAX as f64 rounds up to 2^63, which is excluded.
+                if f.fract() == 0.0 && f >= -(2f64.powi(63)) && f < 2f64.powi(63) {
+                    #[allow(clippy::cast_possible_truncation)]
+                    let integer = f as i64;
+                    *value = serde_json::Value::from(integer);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        serde_json::Value::Object(fields) => {
+            fields.values_mut().for_each(integral_floats_as_integers);
+        }
+        _ => {}
+    }
+}
+
+/// A query string parsed strictly; an unknown, malformed or blank parameter is 400 (a parameter
+/// that does not apply is left out, not sent empty).
 pub struct ApiQuery<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let pairs = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+            .map(|Query(pairs)| pairs)
+            .unwrap_or_default();
+        if let Some((name, _)) = pairs.iter().find(|(_, value)| value.trim().is_empty()) {
+            return Err(ApiError::bad_request(
+                name,
+                format!("query parameter `{name}` is empty: leave it out instead"),
+            ));
+        }
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(v)| ApiQuery(v))
@@ -115,4 +167,20 @@ fn verified(state: &AppState, token: Option<String>) -> Result<UserId, ApiError>
     let user = state.accounts.verify(&token)?;
     tracing::Span::current().record("user_id", tracing::field::display(user));
     Ok(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integral_floats_become_integers_and_other_numbers_stay() {
+        let mut value = serde_json::json!({"a": 5.0, "b": [1.5, -3.0, 1e300], "c": "5.0", "d": 7});
+        integral_floats_as_integers(&mut value);
+        assert_eq!(
+            value,
+            serde_json::json!({"a": 5, "b": [1.5, -3, 1e300], "c": "5.0", "d": 7})
+        );
+        assert!(value["a"].is_i64());
+    }
 }

@@ -5,6 +5,7 @@ mod assets;
 mod auth;
 mod calendar;
 mod chat;
+mod contract;
 mod dto;
 mod error;
 mod extract;
@@ -74,9 +75,17 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The OpenAPI 3.1 document of the API.
-pub fn api_doc() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+/// The OpenAPI 3.1 document of the API: what utoipa derives from the handlers and the types they
+/// parse, refined by [`contract`] with what no derive can say (the domain's rules, shared answers,
+/// headers, links).
+pub fn api_doc() -> serde_json::Value {
+    static DOC: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(|| {
+        let mut doc =
+            serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serialises");
+        contract::refine(&mut doc);
+        doc
+    });
+    DOC.clone()
 }
 
 /// Records `todo_http_request_duration_seconds` by method, matched route and status.
@@ -92,6 +101,29 @@ pub(crate) async fn record_metrics(request: Request, next: Next) -> Response {
     metrics::histogram!("todo_http_request_duration_seconds", "method" => method, "route" => route, "status" => status)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// Adds the headers every answer carries, unless its handler set its own: the Content-Security-Policy
+/// of the pages, `nosniff`, no framing and no referrer. The service applies it again over the routes
+/// it merges after the API's (`/mcp`, Dapr's), so those answers carry them too.
+pub fn security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(assets::CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
 }
 
 /// Builds the router over `state`.
@@ -167,26 +199,12 @@ pub fn router(state: AppState) -> Router {
             ])
     };
     let body_limit = state.config.http.body_limit;
-    api.merge(ops)
+    let api = api
+        .merge(ops)
         .layer(middleware::from_fn(record_metrics))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
-        .layer(cors)
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(assets::CONTENT_SECURITY_POLICY),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
+        .layer(cors);
+    security_headers(api)
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
                 // The path only: a query string may carry an access token (EventSource), and a

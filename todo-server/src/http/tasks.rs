@@ -131,6 +131,9 @@ pub async fn reopen_task(
 }
 
 /// A task's audit history, oldest first.
+///
+/// The history is the append-only audit log: it outlives the task, so after a delete it still
+/// answers, ending with the `deleted` entry.
 #[utoipa::path(get, path = "/api/v1/tasks/{id}/history", tag = "tasks", params(("id" = i64, Path)),
     responses((status = 200, body = HistoryDto), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn task_history(
