@@ -6,15 +6,17 @@
 //! Each test runs its own PostgreSQL cluster (`infra/todo-infra` with a private run dir), since
 //! stopping the shared one would break the tests running beside it.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
+use support::process::ServerProcess;
 use todo_testkit::unique_name;
 
 /// Starts and stops a PostgreSQL cluster of this test's own through `infra/todo-infra`.
@@ -85,99 +87,43 @@ impl Drop for PrivatePostgres {
 }
 
 /// A `todo-server all` process on `database`.
-struct Process {
-    child: Child,
-    base: String,
-    output: Arc<Mutex<Vec<String>>>,
+fn start(database: &str) -> ServerProcess {
+    let mut command = ServerProcess::command(&std::env::temp_dir());
+    command
+        .arg("all")
+        .env("DATABASE_URL", database)
+        .env("TODO_JWT_SECRET", "an-hmac-key-of-at-least-32-bytes!!")
+        .env("TODO_AUTH_RATE_PER_MINUTE", "10000")
+        .env("RUST_LOG", "info");
+    ServerProcess::spawn(command)
 }
 
-impl Process {
-    fn start(database: &str) -> Process {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_todo-server"))
-            .arg("all")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", std::env::temp_dir())
-            .env("TODO_ADDR", "127.0.0.1:0")
-            .env("DATABASE_URL", database)
-            .env("TODO_JWT_SECRET", "an-hmac-key-of-at-least-32-bytes!!")
-            .env("TODO_AUTH_RATE_PER_MINUTE", "10000")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the server binary starts");
-        let output = Arc::new(Mutex::new(Vec::new()));
-        let (url_tx, url_rx) = std::sync::mpsc::channel();
-        let stdout = child.stdout.take().expect("piped");
-        let lines = output.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("todo is running at ").nth(1) {
-                    let url = rest.split_whitespace().next().unwrap_or_default();
-                    let _ = url_tx.send(url.to_owned());
-                }
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let stderr = child.stderr.take().expect("piped");
-        let lines = output.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let Ok(base) = url_rx.recv_timeout(Duration::from_secs(60)) else {
-            let _ = child.kill();
-            panic!("the server did not start: {:?}", output.lock().unwrap());
-        };
-        Process {
-            child,
-            base,
-            output,
+/// Sends SIGTERM to `server`; how long the process took to exit, and its status.
+fn terminate(server: &mut ServerProcess, within: Duration) -> (Duration, std::process::ExitStatus) {
+    let started = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    loop {
+        if let Some(status) = server.child.try_wait().expect("waiting for the server") {
+            return (started.elapsed(), status);
         }
-    }
-
-    /// Sends SIGTERM; how long the process took to exit, and its status.
-    fn terminate(&mut self, within: Duration) -> (Duration, std::process::ExitStatus) {
-        let started = Instant::now();
-        let killed = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(killed.success());
-        loop {
-            if let Some(status) = self.child.try_wait().expect("waiting for the server") {
-                return (started.elapsed(), status);
-            }
-            if started.elapsed() > within {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!(
-                    "still running {within:?} after SIGTERM; last lines: {:#?}",
-                    self.tail(30)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        if started.elapsed() > within {
+            let lines = server.lines();
+            panic!(
+                "still running {within:?} after SIGTERM; last lines: {:#?}",
+                &lines[lines.len().saturating_sub(30)..]
+            );
         }
-    }
-
-    fn tail(&self, lines: usize) -> Vec<String> {
-        let output = self.output.lock().unwrap();
-        output[output.len().saturating_sub(lines)..].to_vec()
-    }
-
-    fn logged(&self, needle: &str) -> usize {
-        let output = self.output.lock().unwrap();
-        output.iter().filter(|l| l.contains(needle)).count()
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// How many lines `server` wrote that contain `needle`.
+fn logged(server: &ServerProcess, needle: &str) -> usize {
+    server.lines().iter().filter(|l| l.contains(needle)).count()
 }
 
 /// A signed-in user of the server at `base`.
@@ -325,7 +271,7 @@ const WRITERS: usize = 32;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_acknowledged_create_gets_one_audit_entry_across_a_postgres_outage() {
     let postgres = PrivatePostgres::start();
-    let server = Process::start(&postgres.url);
+    let server = start(&postgres.url);
     let user = User::sign_up(&server.base).await;
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -367,15 +313,18 @@ async fn every_acknowledged_create_gets_one_audit_entry_across_a_postgres_outage
         acknowledged.len() - wrong.len(),
         converging.elapsed(),
         wrong.len(),
-        server.logged("outbox relay pass failed"),
+        logged(&server, "outbox relay pass failed"),
     );
     assert!(
         wrong.is_empty(),
         "tasks without exactly one audit entry: {wrong:?}; last lines: {:#?}",
-        server.tail(40)
+        {
+            let lines = server.lines();
+            lines[lines.len().saturating_sub(40)..].to_vec()
+        }
     );
     assert_eq!(
-        server.logged("dead-lettered"),
+        logged(&server, "dead-lettered"),
         0,
         "a transient failure is no poison"
     );
@@ -384,7 +333,7 @@ async fn every_acknowledged_create_gets_one_audit_entry_across_a_postgres_outage
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_with_postgres_down_exits_in_time_and_the_next_start_delivers_the_rest() {
     let postgres = PrivatePostgres::start();
-    let mut server = Process::start(&postgres.url);
+    let mut server = start(&postgres.url);
     let user = User::sign_up(&server.base).await;
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -397,7 +346,7 @@ async fn sigterm_with_postgres_down_exits_in_time_and_the_next_start_delivers_th
         .unwrap();
     // Requests and consumers now wait on a database that is gone.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let (took, status) = server.terminate(Duration::from_secs(15));
+    let (took, status) = terminate(&mut server, Duration::from_secs(15));
     stop.store(true, Ordering::SeqCst);
     let mut acknowledged = Vec::new();
     while let Some(ids) = writers.join_next().await {
@@ -412,7 +361,7 @@ async fn sigterm_with_postgres_down_exits_in_time_and_the_next_start_delivers_th
 
     // PostgreSQL back and a new process: what the first one had not handled is delivered now.
     postgres.cluster.start();
-    let server = Process::start(&postgres.url);
+    let server = start(&postgres.url);
     let user = User::log_in(&server.base).await;
     let wrong = wait_for_one_audit_entry_each(&user, &acknowledged, Duration::from_secs(60)).await;
     eprintln!(

@@ -3,31 +3,22 @@
 //! acknowledged write, tokens stay valid, and a reminder that fell due while it was down fires once.
 //! A second server on the same data is refused, and `todo-server backup` copies it while it runs.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{SubsecRound, Utc};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
+use support::process::ServerProcess;
 
-/// A `todo-server` process whose only configuration is its home directory (and a free port).
-struct Process {
-    child: Child,
-    base: String,
-    output: Arc<Mutex<Vec<String>>>,
-}
-
+/// The binary whose only configuration is its home directory (and a free port).
 fn command(home: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_todo-server"));
-    command
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("TODO_ADDR", "127.0.0.1:0");
+    let mut command = ServerProcess::command(home);
+    command.args(args);
     command
 }
 
@@ -36,72 +27,9 @@ fn data_dir(home: &Path) -> PathBuf {
     home.join(".local/share/todo")
 }
 
-impl Process {
-    fn start(home: &Path) -> Process {
-        Self::spawn(command(home, &[]))
-    }
-
-    /// Starts `command` and waits until it listens.
-    fn spawn(mut command: Command) -> Process {
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the server binary starts");
-        let output = Arc::new(Mutex::new(Vec::new()));
-        let (url_tx, url_rx) = std::sync::mpsc::channel();
-        let stdout = child.stdout.take().expect("piped");
-        let lines = output.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("todo is running at ").nth(1) {
-                    let url = rest
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned();
-                    let _ = url_tx.send(url);
-                }
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let stderr = child.stderr.take().expect("piped");
-        let lines = output.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let base = match url_rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(url) => url,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("the server did not start: {:?}", output.lock().unwrap());
-            }
-        };
-        Process {
-            child,
-            base,
-            output,
-        }
-    }
-
-    /// SIGKILL: no shutdown, no checkpoint, nothing flushed by the process.
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reaped");
-    }
-
-    fn output(&self) -> String {
-        self.output.lock().unwrap().join("\n")
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A server started with no configuration but its home directory.
+fn start(home: &Path) -> ServerProcess {
+    ServerProcess::spawn(command(home, &[]))
 }
 
 async fn sign_up(http: &Client, base: &str, email: &str) -> String {
@@ -146,7 +74,7 @@ async fn all_task_ids(http: &Client, base: &str, token: &str) -> Vec<i64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_acknowledged_write_survives_a_sigkill_mid_load() {
     let home = tempfile::tempdir().unwrap();
-    let server = Process::start(home.path());
+    let server = start(home.path());
     assert!(
         data_dir(home.path()).join("todo.db").exists(),
         "the data file is in the platform's data directory: {}",
@@ -193,7 +121,7 @@ async fn every_acknowledged_write_survives_a_sigkill_mid_load() {
         acknowledged.len()
     );
 
-    let server = Process::start(home.path());
+    let server = start(home.path());
     let stored = all_task_ids(&http, &server.base, &token).await;
     let missing: Vec<_> = acknowledged
         .iter()
@@ -217,7 +145,7 @@ async fn every_acknowledged_write_survives_a_sigkill_mid_load() {
 #[tokio::test]
 async fn a_reminder_that_fell_due_while_the_server_was_down_fires_once_at_start() {
     let home = tempfile::tempdir().unwrap();
-    let server = Process::start(home.path());
+    let server = start(home.path());
     let http = Client::new();
     let token = sign_up(&http, &server.base, "ada@example.com").await;
     // Reminded a minute before a due date 75 s away: the reminder falls due in about 15 s.
@@ -250,7 +178,7 @@ async fn a_reminder_that_fell_due_while_the_server_was_down_fires_once_at_start(
             page["items"].as_array().unwrap().clone()
         }
     };
-    let server = Process::start(home.path());
+    let server = start(home.path());
     let deadline = Instant::now() + Duration::from_secs(15);
     let items = loop {
         let items = inbox(server.base.clone()).await;
@@ -269,7 +197,7 @@ async fn a_reminder_that_fell_due_while_the_server_was_down_fires_once_at_start(
     server.kill();
 
     // Another restart reconciles the same pending reminder again, and it does not fire twice.
-    let server = Process::start(home.path());
+    let server = start(home.path());
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(inbox(server.base.clone()).await.len(), 1, "fired once");
 }
@@ -277,7 +205,7 @@ async fn a_reminder_that_fell_due_while_the_server_was_down_fires_once_at_start(
 #[test]
 fn a_second_server_on_the_same_data_is_refused_naming_the_file() {
     let home = tempfile::tempdir().unwrap();
-    let _first = Process::start(home.path());
+    let _first = start(home.path());
     let second = command(home.path(), &[]).output().unwrap();
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert_eq!(second.status.code(), Some(2), "{stderr}");
@@ -289,7 +217,7 @@ fn a_second_server_on_the_same_data_is_refused_naming_the_file() {
 #[tokio::test]
 async fn a_backup_taken_while_the_server_runs_holds_its_data() {
     let home = tempfile::tempdir().unwrap();
-    let server = Process::start(home.path());
+    let server = start(home.path());
     let http = Client::new();
     let token = sign_up(&http, &server.base, "ada@example.com").await;
     for title in ["Pay rent", "Buy groceries"] {
@@ -324,7 +252,7 @@ async fn a_backup_taken_while_the_server_runs_holds_its_data() {
     let other_home = tempfile::tempdir().unwrap();
     let mut restored = command(other_home.path(), &[]);
     restored.env("DATABASE_URL", format!("sqlite://{}", copy.display()));
-    let restored = Process::spawn(restored);
+    let restored = ServerProcess::spawn(restored);
     let base = restored.base.clone();
     let login = http
         .post(format!("{base}/api/v1/auth/login"))
@@ -365,7 +293,7 @@ async fn a_full_disk_fails_the_write_with_503_and_keeps_every_acknowledged_one()
     let home = tempfile::tempdir().unwrap();
     let data = home.path().join("data");
     std::fs::create_dir(&data).unwrap();
-    let server = Process::spawn(on_a_tiny_disk(home.path(), &data));
+    let server = ServerProcess::spawn(on_a_tiny_disk(home.path(), &data));
     let http = Client::new();
     let token = sign_up(&http, &server.base, "ada@example.com").await;
     let description = "a long description that fills the disk "

@@ -10,9 +10,6 @@
 //! testkit) with `TODO_BUS=dapr` and no sidecar: the routes daprd calls are served all the same.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -21,6 +18,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 mod support;
+use support::process::ServerProcess;
 use support::{in_future, read_until, Server, User};
 
 const SECRET: &str = "an-hmac-key-of-at-least-32-bytes!!";
@@ -1029,72 +1027,27 @@ async fn bodies_over_the_limit_are_413_whether_or_not_their_length_is_announced(
 
 /// The binary itself, its stdout and stderr collected, on a free port with its own data directory.
 struct Binary {
-    child: Child,
+    process: ServerProcess,
     base: String,
-    output: Arc<Mutex<String>>,
     _home: tempfile::TempDir,
 }
 
 impl Binary {
     fn start(vars: &[(&str, &str)]) -> Binary {
         let home = tempfile::tempdir().expect("a home directory");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_todo-server"))
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home.path())
-            .env("TODO_ADDR", "127.0.0.1:0")
-            .envs(vars.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the server starts");
-        let output = Arc::new(Mutex::new(String::new()));
-        let (ready, started) = std::sync::mpsc::channel();
-        let stdout = child.stdout.take().expect("piped");
-        let sink = output.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("todo is running at ").nth(1) {
-                    let url = rest
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned();
-                    let _ = ready.send(url);
-                }
-                let mut all = sink.lock().expect("not poisoned");
-                all.push_str(&line);
-                all.push('\n');
-            }
-        });
-        let mut stderr = child.stderr.take().expect("piped");
-        let sink = output.clone();
-        std::thread::spawn(move || {
-            let mut buffer = [0u8; 4096];
-            while let Ok(n @ 1..) = stderr.read(&mut buffer) {
-                sink.lock()
-                    .expect("not poisoned")
-                    .push_str(&String::from_utf8_lossy(&buffer[..n]));
-            }
-        });
-        let base = started
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("the server did not start: {}", output.lock().unwrap()));
+        let mut command = ServerProcess::command(home.path());
+        command.envs(vars.iter().copied());
+        let process = ServerProcess::spawn(command);
         Binary {
-            child,
-            base,
-            output,
+            base: process.base.clone(),
+            process,
             _home: home,
         }
     }
 
     /// Stops the process (SIGKILL: what it wrote so far is all there is) and returns its output.
-    fn stop(mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        std::thread::sleep(Duration::from_millis(200)); // the readers drain the pipes
-        let output = self.output.lock().expect("not poisoned").clone();
-        output
+    fn stop(self) -> String {
+        self.process.kill_and_collect()
     }
 }
 

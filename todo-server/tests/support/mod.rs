@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use todo_server::config::Config;
 
 pub mod deployment;
+pub mod process;
 pub mod scenarios;
 pub mod smtp;
 
