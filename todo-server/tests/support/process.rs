@@ -31,6 +31,11 @@ impl ServerProcess {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", home)
             .env("TODO_ADDR", "127.0.0.1:0");
+        // Under `cargo llvm-cov` the binary is instrumented: keep where its profile goes, so that
+        // what it runs counts.
+        if let Some(profile) = std::env::var_os("LLVM_PROFILE_FILE") {
+            command.env("LLVM_PROFILE_FILE", profile);
+        }
         command
     }
 
