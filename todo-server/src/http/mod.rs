@@ -76,7 +76,7 @@ impl Modify for BearerAuth {
 }
 
 /// The OpenAPI 3.1 document of the API: what utoipa derives from the handlers and the types they
-/// parse, refined by [`contract`] with what no derive can say (the domain's rules, shared answers,
+/// parse, refined by the `contract` module with what no derive can say (the domain's rules, shared answers,
 /// headers, links).
 pub fn api_doc() -> serde_json::Value {
     static DOC: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(|| {
