@@ -131,7 +131,8 @@ fn next_occurrences(c: &mut Criterion) {
             ),
         ),
     ];
-    let mut group = c.benchmark_group("next_occurrence (London, across the DST change)");
+    let mut group =
+        c.benchmark_group("next_occurrence (London, due two days before the clocks change)");
     for (name, recurrence) in &rules {
         let completed = CompletedOccurrence {
             due: Some(due),
