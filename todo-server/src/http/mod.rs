@@ -78,14 +78,14 @@ impl Modify for BearerAuth {
 /// The OpenAPI 3.1 document of the API: what utoipa derives from the handlers and the types they
 /// parse, refined by the `contract` module with what no derive can say (the domain's rules, shared answers,
 /// headers, links).
-pub fn api_doc() -> serde_json::Value {
+pub fn api_doc() -> &'static serde_json::Value {
     static DOC: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(|| {
         let mut doc =
             serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serialises");
         contract::refine(&mut doc);
         doc
     });
-    DOC.clone()
+    &DOC
 }
 
 /// Records `todo_http_request_duration_seconds` by method, matched route and status.

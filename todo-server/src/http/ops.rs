@@ -50,6 +50,6 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
 }
 
 /// `GET /openapi.json`.
-pub async fn openapi() -> Json<serde_json::Value> {
+pub async fn openapi() -> Json<&'static serde_json::Value> {
     Json(super::api_doc())
 }
