@@ -30,6 +30,7 @@
 //! # }
 //! ```
 
+mod arbitrary;
 mod calendar_feeds;
 mod corrupt_rows;
 mod deliveries;
@@ -49,6 +50,7 @@ mod series;
 mod state_store;
 mod users;
 
+pub use arbitrary::any_json;
 pub use calendar_feeds::CalendarFeedsSuite;
 pub use deliveries::DeliveryStoreSuite;
 pub use event_bus::{BusHarness, ChannelHandler, EventBusSuite};
