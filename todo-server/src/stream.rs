@@ -8,10 +8,12 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use todo_core::events::{topics, DomainEvent, Message};
 use todo_core::model::{EventId, UserId};
-use todo_core::ports::{HandleError, MessageHandler};
+use todo_core::ports::{EventBus, HandleError, MessageHandler, PortResult};
 use tokio::sync::broadcast;
 
 /// Events kept per user for resumption.
@@ -48,7 +50,8 @@ impl StreamHub {
     }
 
     /// Delivers an event to `user`'s connections and keeps it for replay; a duplicate id is ignored.
-    pub fn publish(&self, user: UserId, event: StreamEvent) {
+    /// Returns whether the event was new.
+    pub fn publish(&self, user: UserId, event: StreamEvent) -> bool {
         let mut users = self
             .users
             .lock()
@@ -58,13 +61,14 @@ impl StreamHub {
             live: broadcast::channel(LIVE).0,
         });
         if stream.recent.iter().any(|e| e.id == event.id) {
-            return;
+            return false;
         }
         if stream.recent.len() == REPLAY {
             stream.recent.pop_front();
         }
         stream.recent.push_back(event.clone());
         let _ = stream.live.send(event);
+        true
     }
 
     /// Subscribes `user`: the events after `last_event_id` still buffered (all buffered ones when the id
@@ -95,7 +99,7 @@ impl StreamHub {
 
 /// Consumes `task-events`, `task-updates` and `reminders` into the hub: what keeps every open client in
 /// sync, and the in-app delivery of reminders.
-pub struct StreamConsumer(pub std::sync::Arc<StreamHub>);
+pub struct StreamConsumer(pub Arc<StreamHub>);
 
 #[async_trait]
 impl MessageHandler for StreamConsumer {
@@ -114,10 +118,7 @@ impl MessageHandler for StreamConsumer {
                 ))
             }
         };
-        if kind == "reminder" {
-            metrics::counter!("todo_reminders_delivered_total").increment(1);
-        }
-        self.0.publish(
+        let new = self.0.publish(
             event.user_id(),
             StreamEvent {
                 id: event.event_id(),
@@ -125,6 +126,59 @@ impl MessageHandler for StreamConsumer {
                 data: message.payload.clone(),
             },
         );
+        if new && kind == "reminder" {
+            metrics::counter!("todo_reminders_delivered_total").increment(1);
+        }
+        Ok(())
+    }
+}
+
+/// The publisher of a replica that holds live streams: what it publishes also goes straight to its own
+/// hub, once the broker has acknowledged it.
+///
+/// The broadcast subscription alone can miss events: its consumer group is new for each replica and
+/// starts at the newest offset, so a partition it has not consumed from yet has no committed
+/// position, and after a broker outage it rejoins at the end of that partition, past what the relay
+/// published meanwhile. With the echo, the changes written through this replica reach its streams
+/// whatever the broker did; the hub drops the copy that arrives through the broker by its event id.
+pub struct StreamEcho {
+    inner: Arc<dyn EventBus>,
+    hub: StreamConsumer,
+}
+
+impl StreamEcho {
+    /// Publishes through `inner`, echoing every acknowledged stream event into `hub`.
+    pub fn new(inner: Arc<dyn EventBus>, hub: Arc<StreamHub>) -> Self {
+        Self {
+            inner,
+            hub: StreamConsumer(hub),
+        }
+    }
+
+    async fn echo(&self, message: &Message) {
+        if matches!(
+            message.topic.as_str(),
+            topics::TASK_EVENTS | topics::TASK_UPDATES | topics::REMINDERS
+        ) {
+            // A message the hub cannot decode would be dropped by the broadcast consumer too.
+            let _ = self.hub.handle(message).await;
+        }
+    }
+}
+
+#[async_trait]
+impl EventBus for StreamEcho {
+    async fn publish(&self, message: &Message) -> PortResult<()> {
+        self.inner.publish(message).await?;
+        self.echo(message).await;
+        Ok(())
+    }
+
+    async fn publish_all(&self, messages: &[Message]) -> PortResult<()> {
+        self.inner.publish_all(messages).await?;
+        for message in messages {
+            self.echo(message).await;
+        }
         Ok(())
     }
 }

@@ -30,7 +30,7 @@ use todo_core::memory::InMemoryScheduler;
 use todo_core::ports::{ReminderChannel, Scheduler, SecretStore, StateStore, TaskRepository};
 use todo_core::usecases::{
     AuditConsumer, AuditHandler, ChatService, DeliveryPolicy, NotificationHandler,
-    OccurrenceReminders, OnCommit, RecurringConsumer, RecurringTaskHandler, RelayOnCommit,
+    OccurrenceReminders, OnCommit, OutboxRelay, RecurringConsumer, RecurringTaskHandler, RelayOnCommit,
     ReminderDeliveries, ReminderFiredHandler, ReminderReconciler, TaskService,
 };
 use todo_dapr::{
@@ -48,7 +48,7 @@ use crate::chat::Assistant;
 use crate::config::Bus;
 use crate::http::ApiError;
 use crate::runtime::near_term::NearTermScheduler;
-use crate::stream::{StreamConsumer, StreamHub};
+use crate::stream::{StreamConsumer, StreamEcho, StreamHub};
 
 /// How often the outbox relay looks for rows it was not woken for (other writers, retries due).
 const RELAY_POLL: Duration = Duration::from_millis(250);
@@ -145,6 +145,12 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
         consumers::API_STREAM_REMINDERS,
         Arc::new(StreamConsumer(hub.clone())),
     );
+    // Over a broker, what this replica relays reaches its own streams without the round trip
+    // (see `StreamEcho`); in process, the bus already delivers everything here.
+    if !matches!(parts.config.bus, Bus::InProcess) {
+        let publisher = Arc::new(StreamEcho::new(parts.transport.publisher(), hub.clone()));
+        parts.relay = OutboxRelay::new(parts.stores.outbox.clone(), publisher, clock.clone());
+    }
 
     let accounts = accounts(parts).await?;
     let assistant = match (parts.transport.dapr_client(), &parts.config.bus) {

@@ -48,7 +48,11 @@ pub async fn stream(
         .and_then(|v| v.trim().parse::<uuid::Uuid>().ok())
         .map(EventId);
     let (replay, live) = state.hub.subscribe(user, last);
-    let live = BroadcastStream::new(live).filter_map(|item| async move { item.ok() });
+    // A client too slow for the live buffer has lost events: its stream ends, and it reconnects
+    // with `Last-Event-ID` (and a client that cannot resume from the replay buffer reloads).
+    let live = BroadcastStream::new(live)
+        .take_while(|item| std::future::ready(item.is_ok()))
+        .filter_map(|item| std::future::ready(item.ok()));
     let closing = state.closing.clone();
     let events = stream::iter(replay)
         .chain(live)
