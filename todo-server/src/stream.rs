@@ -71,6 +71,23 @@ impl StreamHub {
         true
     }
 
+    /// Ends every open stream, keeping the replay buffers: each client reconnects with
+    /// `Last-Event-ID`, gets what is buffered, and reloads (as the web app does after a
+    /// reconnection). For when the hub may have missed events (see `Transport::on_broadcast_gap`).
+    pub fn resync(&self) {
+        let mut users = self
+            .users
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut ended = 0;
+        for stream in users.values_mut() {
+            ended += stream.live.receiver_count();
+            // Dropping the sender closes every receiver of the old channel.
+            stream.live = broadcast::channel(LIVE).0;
+        }
+        tracing::info!(streams = ended, "live streams asked to resynchronise");
+    }
+
     /// Subscribes `user`: the events after `last_event_id` still buffered (all buffered ones when the id
     /// is unknown, none without an id), then the live feed — with no gap between the two.
     pub fn subscribe(
@@ -212,5 +229,72 @@ mod tests {
             hub.subscribe(other, Some(event(1).id)).0.is_empty(),
             "users never see each other's events"
         );
+    }
+
+    fn reminder(n: u128, user: UserId) -> Message {
+        DomainEvent::Reminder(todo_core::events::ReminderEvent {
+            event_id: EventId(uuid::Uuid::from_u128(n)),
+            schema_version: todo_core::events::SCHEMA_VERSION,
+            task_id: todo_core::model::TaskId(7),
+            user_id: user,
+            title: "Pay rent".into(),
+            due_at: chrono::DateTime::UNIX_EPOCH,
+            remind_at: chrono::DateTime::UNIX_EPOCH,
+        })
+        .to_message()
+    }
+
+    #[tokio::test]
+    async fn what_a_replica_relays_reaches_its_own_streams_once() {
+        let hub = Arc::new(StreamHub::new());
+        let bus = Arc::new(todo_core::memory::InMemoryEventBus::new());
+        let echo = StreamEcho::new(bus.clone(), hub.clone());
+        let user = UserId(uuid::Uuid::from_u128(1));
+        let (_, mut live) = hub.subscribe(user, None);
+
+        echo.publish(&reminder(1, user)).await.unwrap();
+        echo.publish_all(&[reminder(2, user)]).await.unwrap();
+        assert_eq!(bus.published().len(), 2, "published through the broker");
+        assert_eq!(live.try_recv().unwrap().id, EventId(uuid::Uuid::from_u128(1)));
+        assert_eq!(live.try_recv().unwrap().id, EventId(uuid::Uuid::from_u128(2)));
+        // The broker's copy arrives too: the hub recognises it.
+        StreamConsumer(hub.clone()).handle(&reminder(1, user)).await.unwrap();
+        assert!(live.try_recv().is_err(), "no event twice");
+        // Other topics are not the streams' business.
+        let mut other = reminder(3, user);
+        other.topic = "task-events.dlq".into();
+        echo.publish(&other).await.unwrap();
+        assert!(live.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn nothing_is_echoed_that_the_broker_refused() {
+        let hub = Arc::new(StreamHub::new());
+        let bus = Arc::new(todo_core::memory::InMemoryEventBus::new());
+        bus.fail_next(1);
+        let echo = StreamEcho::new(bus, hub.clone());
+        let user = UserId(uuid::Uuid::from_u128(1));
+        let (_, mut live) = hub.subscribe(user, None);
+        assert!(echo.publish(&reminder(1, user)).await.is_err());
+        assert!(live.try_recv().is_err());
+    }
+
+    #[test]
+    fn a_resync_ends_open_streams_and_keeps_what_they_can_resume_from() {
+        let hub = StreamHub::new();
+        let user = UserId(uuid::Uuid::from_u128(1));
+        let (_, mut live) = hub.subscribe(user, None);
+        hub.publish(user, event(1));
+        hub.resync();
+        assert_eq!(live.try_recv().unwrap(), event(1), "what was sent stays readable");
+        assert_eq!(
+            live.try_recv(),
+            Err(broadcast::error::TryRecvError::Closed),
+            "then the stream ends"
+        );
+        let (replay, mut again) = hub.subscribe(user, Some(event(0).id));
+        assert_eq!(replay, vec![event(1)]);
+        hub.publish(user, event(2));
+        assert_eq!(again.try_recv().unwrap(), event(2));
     }
 }

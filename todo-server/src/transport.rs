@@ -82,6 +82,7 @@ pub struct Transport {
     publisher: Arc<dyn EventBus>,
     consumers: Vec<Consumer>,
     reminder_jobs: Option<Arc<dyn JobHandler>>,
+    broadcast_gap: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl Transport {
@@ -132,6 +133,7 @@ impl Transport {
             publisher: Arc::new(MeteredBus(publisher)),
             consumers: Vec::new(),
             reminder_jobs: None,
+            broadcast_gap: None,
         })
     }
 
@@ -143,6 +145,7 @@ impl Transport {
             publisher: Arc::new(MeteredBus(bus)),
             consumers: Vec::new(),
             reminder_jobs: None,
+            broadcast_gap: None,
         }
     }
 
@@ -205,6 +208,13 @@ impl Transport {
         self.reminder_jobs = Some(handler);
     }
 
+    /// Calls `f` when the broadcast subscriptions may have missed messages: with Dapr, each time a
+    /// sidecar starts (its broadcast consumer group is new, and starts at the newest offset). In
+    /// process and with Kafka, the consumers live and die with this process.
+    pub fn on_broadcast_gap(&mut self, f: Arc<dyn Fn() + Send + Sync>) {
+        self.broadcast_gap = Some(f);
+    }
+
     /// Starts consuming: with Kafka, one consumer per subscription joins `workers`; with Dapr, the
     /// returned routes (subscriptions, deliveries, job callbacks) must be served for daprd.
     #[cfg_attr(not(feature = "kafka"), allow(unused_variables))]
@@ -233,6 +243,9 @@ impl Transport {
                 }
                 if let Some(handler) = self.reminder_jobs {
                     app = app.on_jobs(todo_core::events::jobs::REMINDER_PREFIX, handler);
+                }
+                if let Some(f) = self.broadcast_gap {
+                    app = app.on_sidecar_start(f);
                 }
                 app.router()
             }

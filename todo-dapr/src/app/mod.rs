@@ -88,6 +88,7 @@ pub struct DaprApp {
     subscriptions: Vec<Subscription>,
     jobs: Vec<(String, Arc<dyn JobHandler>)>,
     app_api_token: Option<String>,
+    on_sidecar_start: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl std::fmt::Debug for DaprApp {
@@ -99,6 +100,7 @@ impl std::fmt::Debug for DaprApp {
                 &self.jobs.iter().map(|(p, _)| p).collect::<Vec<_>>(),
             )
             .field("app_api_token", &self.app_api_token.as_ref().map(|_| "***"))
+            .field("on_sidecar_start", &self.on_sidecar_start.is_some())
             .finish()
     }
 }
@@ -132,6 +134,14 @@ impl DaprApp {
         self
     }
 
+    /// Calls `f` each time a sidecar asks for the subscriptions, which daprd does when it starts.
+    /// A new sidecar's consumer groups may be new too: one that starts at the newest offset (a
+    /// broadcast) misses what was published while no sidecar was consuming.
+    pub fn on_sidecar_start(mut self, f: Arc<dyn Fn() + Send + Sync>) -> Self {
+        self.on_sidecar_start = Some(f);
+        self
+    }
+
     /// What `GET /dapr/subscribe` answers: one entry per (pub/sub, topic), in Dapr's programmatic
     /// format. Also what a declarative `Subscription` would have to declare.
     #[must_use]
@@ -144,10 +154,14 @@ impl DaprApp {
         let topics = Arc::new(TopicRoutes::new(&self.subscriptions));
         let jobs = Arc::new(JobRoutes::new(self.jobs));
         let listing = topics.listing();
+        let on_sidecar_start = self.on_sidecar_start;
         let routes = Router::new()
             .route(
                 "/dapr/subscribe",
                 get(move || {
+                    if let Some(f) = &on_sidecar_start {
+                        f();
+                    }
                     let listing = listing.clone();
                     async move { axum::Json(listing) }
                 }),

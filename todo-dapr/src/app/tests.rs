@@ -408,3 +408,23 @@ fn tokens_are_compared_in_full() {
     assert!(!constant_time_eq(b"abc", b"ab"));
     assert!(!constant_time_eq(b"", b"a"));
 }
+
+#[tokio::test]
+async fn each_subscription_listing_tells_that_a_sidecar_started() {
+    let started = Arc::new(AtomicUsize::new(0));
+    let counter = started.clone();
+    let router = DaprApp::new()
+        .on_sidecar_start(Arc::new(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }))
+        .router();
+    for expected in 1..=2 {
+        let (status, _) = call(
+            &router,
+            Request::get("/dapr/subscribe").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(started.load(Ordering::SeqCst), expected);
+    }
+}
