@@ -32,9 +32,8 @@ use todo_core::ports::{
 };
 use todo_core::usecases::{
     AuditConsumer, AuditHandler, ChatService, DeliveryPolicy, Horizon, HorizonScheduler,
-    NotificationHandler,
-    OccurrenceReminders, OnCommit, RecurringConsumer, RecurringTaskHandler, RelayOnCommit,
-    ReminderDeliveries, ReminderFiredHandler, ReminderReconciler, TaskService,
+    NotificationHandler, OccurrenceReminders, OnCommit, RecurringConsumer, RecurringTaskHandler,
+    RelayOnCommit, ReminderDeliveries, ReminderFiredHandler, ReminderReconciler, TaskService,
 };
 use todo_dapr::{
     DaprScheduler, DaprSecretStore, DaprStateStore, ReminderJobHandler, ServiceInvoker,
@@ -90,7 +89,13 @@ fn task_writes(parts: &mut Parts) -> TaskWrites {
     let scheduler: Arc<dyn Scheduler> =
         Arc::new(HorizonScheduler::new(scheduler, clock.clone(), horizon));
     parts.workers.spawn(crate::runtime::reconcile_reminders(
-        ReminderReconciler::new(repo.clone(), scheduler.clone(), clock.clone(), horizon, locks),
+        ReminderReconciler::new(
+            repo.clone(),
+            scheduler.clone(),
+            clock.clone(),
+            horizon,
+            locks,
+        ),
         parts.config.reconcile_interval,
         parts.shutdown.clone(),
     ));
