@@ -8,13 +8,13 @@ use async_trait::async_trait;
 use chrono::Utc;
 use todo_core::events::Message;
 use todo_core::memory::{
-    InMemoryEventBus, InMemoryScheduler, InMemorySecretStore, InMemoryStateStore,
+    InMemoryEventBus, InMemoryLocks, InMemoryScheduler, InMemorySecretStore, InMemoryStateStore,
     InMemoryTaskRepository,
 };
 use todo_core::model::EventId;
 use todo_core::ports::{EventBus, Scheduler};
 use todo_core::testkit::{
-    BusHarness, ChannelHandler, EventBusSuite, FiredJob, FiredJobs, OutboxHarness,
+    BusHarness, ChannelHandler, EventBusSuite, FiredJob, FiredJobs, LocksSuite, OutboxHarness,
     OutboxRelaySuite, OutboxStoreHandle, RaceSuite, SchedulerHarness, SchedulerSuite,
     SecretStoreSuite, SeededSecret, StateStoreSuite, TaskRepositorySuite,
 };
@@ -109,6 +109,14 @@ async fn the_in_memory_scheduler_conforms() {
 #[tokio::test]
 async fn the_in_memory_state_store_conforms() {
     StateStoreSuite::new(Arc::new(InMemoryStateStore::new()))
+        .run_all()
+        .await;
+}
+
+#[tokio::test]
+async fn in_memory_locks_conform() {
+    let locks = InMemoryLocks::new();
+    LocksSuite::new(Arc::new(locks.clone()), Arc::new(locks))
         .run_all()
         .await;
 }

@@ -84,11 +84,21 @@
 //!   and measured four times slower than scanning the user's rows. A word without three letters or
 //!   digits in a row has no trigram to look up; it becomes `strpos(search_text, word) > 0`, which the
 //!   index never serves (as a `LIKE`, a cached generic plan could scan the whole index for it).
-//! - `tasks_pending_reminders`: a partial index for the reminder reconciler.
+//! - `tasks_reminder_window`: the reminder reconciler's window. A partial index of the pending tasks
+//!   with a reminder by `(reminder_at(due_date, remind_before), id)`, including the columns a pass
+//!   reads: a pass walks only the reminders from the earliest still ahead (a due date after now less
+//!   the longest lead time) to the end of its horizon, in keyset pages. `reminder_at` is an immutable
+//!   SQL function (a due date less whole minutes does not depend on the time zone), so the index and
+//!   the query share one expression and no column has to be kept in step.
 //! - `task_tags (task_id, tag)` (the unique constraint) reads each task's tags.
 //!
 //! The measurements behind these choices (1 000 000 tasks, 1 000 users) are in `docs/benchmarks.md`
 //! (PostgreSQL section), produced by `cargo bench -p todo-postgres --bench latency`.
+//!
+//! # Locks
+//!
+//! [`PostgresLocks`] gives the [`Locks`](todo_core::ports::Locks) port on session-level advisory
+//! locks, so replicas sharing the database take turns (one reminder reconciliation at a time).
 //!
 //! # Errors
 //!
@@ -101,6 +111,7 @@ mod audit;
 mod calendar_feeds;
 mod deliveries;
 mod error;
+mod locks;
 mod notifications;
 pub mod outbox;
 mod push;
@@ -113,5 +124,6 @@ mod unit_of_work;
 mod users;
 
 pub use error::SetupError;
+pub use locks::PostgresLocks;
 pub use repository::PostgresTaskRepository;
 pub use setup::{connect, connect_options, migrate, PoolSettings, MIGRATION_LOCK_KEY, MIGRATOR};

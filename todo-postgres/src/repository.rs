@@ -11,7 +11,8 @@ use tracing::instrument;
 
 use todo_core::model::{EventId, SeriesId, Tag, Task, TaskId, UserId};
 use todo_core::ports::{
-    AuditEntry, Changes, Page, PortResult, ReminderEntry, ReservedTaskIds, TagCount, TaskRepository,
+    AuditEntry, Changes, Page, PortResult, ReminderCursor, ReminderEntry, ReservedTaskIds,
+    TagCount, TaskRepository,
 };
 use todo_core::query::{sort_value, Cursor, TaskQuery};
 
@@ -45,14 +46,17 @@ WHERE g.user_id = $1
 GROUP BY g.tag
 ORDER BY g.tag COLLATE \"C\"";
 
-/// The predicate matches the partial index `tasks_pending_reminders`.
+/// One page of the reminder window: the predicate and the order match the partial index
+/// `tasks_reminder_window`, so a page is one index-only range scan from the cursor (`$3`, `$4`).
 const SELECT_PENDING_REMINDERS: &str = "\
 SELECT t.id, t.user_id, t.due_date, t.remind_before
 FROM tasks t
 WHERE t.status = 'pending' AND t.due_date IS NOT NULL AND t.remind_before IS NOT NULL
-  AND t.due_date > $1 AND t.id > $2
-ORDER BY t.id
-LIMIT $3";
+  AND (reminder_at(t.due_date, t.remind_before), t.id) > ($3, $4)
+  AND reminder_at(t.due_date, t.remind_before) <= $2
+  AND t.due_date > $1
+ORDER BY reminder_at(t.due_date, t.remind_before), t.id
+LIMIT $5";
 
 const SELECT_PROCESSED: &str =
     "SELECT EXISTS (SELECT 1 FROM processed_events WHERE consumer = $1 AND event_id = $2)";
@@ -86,6 +90,10 @@ impl PostgresTaskRepository {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+
+    /// The statement of one page of pending reminders (`$1` now, `$2` until, `$3`/`$4` the cursor,
+    /// `$5` the limit), for checking its plan.
+    pub const PENDING_REMINDERS: &'static str = SELECT_PENDING_REMINDERS;
 }
 
 #[async_trait]
@@ -196,13 +204,17 @@ impl TaskRepository for PostgresTaskRepository {
 
     async fn pending_reminders(
         &self,
-        after: DateTime<Utc>,
-        after_id: Option<TaskId>,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        resume: Option<ReminderCursor>,
         limit: usize,
     ) -> PortResult<Vec<ReminderEntry>> {
+        let from = resume.unwrap_or(ReminderCursor::start(now));
         let rows = sqlx::query(SELECT_PENDING_REMINDERS)
-            .bind(after)
-            .bind(after_id.map_or(i64::MIN, |id| id.0))
+            .bind(now)
+            .bind(until)
+            .bind(from.remind_at)
+            .bind(from.task_id.0)
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&self.pool)
             .await

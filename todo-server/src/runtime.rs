@@ -2,7 +2,6 @@
 //! reconciler. Each loop honours the shutdown token and finishes its in-flight work first.
 
 pub mod in_process;
-pub mod near_term;
 pub mod outbox_signal;
 
 use std::sync::Arc;
@@ -13,8 +12,8 @@ use todo_core::error::chain;
 use todo_core::memory::InMemoryScheduler;
 use todo_core::ports::{ChannelKind, Clock, DeliveryOutcome, OutboxStore};
 use todo_core::usecases::{
-    Attempt, OutboxRelay, ReminderDeliveries, ReminderFiredHandler, ReminderOutcome,
-    ReminderReconciler,
+    Attempt, OutboxRelay, Reconciliation, ReminderDeliveries, ReminderFiredHandler,
+    ReminderOutcome, ReminderReconciler,
 };
 use todo_dapr::{JobHandler, ReminderFiring, ReminderJobHandler};
 use tokio::sync::Notify;
@@ -179,7 +178,9 @@ fn record_reminder_firing(now: DateTime<Utc>, firing: ReminderFiring<'_>) {
 
 /// Reconciles reminders at start and then every `interval`. A failed pass (the database or the
 /// sidecar not reachable yet, as when a service starts before its sidecar) is tried again within
-/// seconds rather than after a whole interval.
+/// seconds rather than after a whole interval. Counts the jobs scheduled in
+/// `todo_reminders_reconciled_total` and the passes skipped because another replica held the lock
+/// in `todo_reminder_reconciliations_skipped_total`.
 pub async fn reconcile_reminders(
     reconciler: ReminderReconciler,
     interval: Duration,
@@ -192,9 +193,14 @@ pub async fn reconcile_reminders(
             reconciled = reconciler.reconcile() => reconciled,
         };
         let wait = match reconciled {
-            Ok(count) => {
+            Ok(Reconciliation::Scheduled(count)) => {
                 metrics::counter!("todo_reminders_reconciled_total").increment(count as u64);
                 debug!(count, "reminders reconciled");
+                interval
+            }
+            Ok(Reconciliation::Skipped) => {
+                metrics::counter!("todo_reminder_reconciliations_skipped_total").increment(1);
+                debug!("reminder reconciliation skipped: another replica is reconciling");
                 interval
             }
             Err(error) => {

@@ -255,10 +255,19 @@ mod tests {
         echo.publish(&reminder(1, user)).await.unwrap();
         echo.publish_all(&[reminder(2, user)]).await.unwrap();
         assert_eq!(bus.published().len(), 2, "published through the broker");
-        assert_eq!(live.try_recv().unwrap().id, EventId(uuid::Uuid::from_u128(1)));
-        assert_eq!(live.try_recv().unwrap().id, EventId(uuid::Uuid::from_u128(2)));
+        assert_eq!(
+            live.try_recv().unwrap().id,
+            EventId(uuid::Uuid::from_u128(1))
+        );
+        assert_eq!(
+            live.try_recv().unwrap().id,
+            EventId(uuid::Uuid::from_u128(2))
+        );
         // The broker's copy arrives too: the hub recognises it.
-        StreamConsumer(hub.clone()).handle(&reminder(1, user)).await.unwrap();
+        StreamConsumer(hub.clone())
+            .handle(&reminder(1, user))
+            .await
+            .unwrap();
         assert!(live.try_recv().is_err(), "no event twice");
         // Other topics are not the streams' business.
         let mut other = reminder(3, user);
@@ -286,7 +295,11 @@ mod tests {
         let (_, mut live) = hub.subscribe(user, None);
         hub.publish(user, event(1));
         hub.resync();
-        assert_eq!(live.try_recv().unwrap(), event(1), "what was sent stays readable");
+        assert_eq!(
+            live.try_recv().unwrap(),
+            event(1),
+            "what was sent stays readable"
+        );
         assert_eq!(
             live.try_recv(),
             Err(broadcast::error::TryRecvError::Closed),

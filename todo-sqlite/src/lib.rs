@@ -112,8 +112,11 @@
 //!   use it); the other keys scan backwards for `desc`.
 //! - `task_tags_user_tag`: `task_tags (user_id, tag, task_id)`, so a tag filter is one range per tag
 //!   and a user's tag counts never read the tasks.
-//! - `tasks_pending_reminders`: a partial index for the reminder reconciler; `tasks_series` for a
-//!   series' pending occurrences.
+//! - `tasks_reminder_window`: the reminder reconciler's window, a partial index of the pending
+//!   tasks with a reminder by `(due_date - remind_before * 60000000, id)` (the instant the reminder
+//!   is due, then id) covering the columns a pass reads: a pass walks only the reminders from the
+//!   earliest still ahead to the end of its horizon, in keyset pages. `tasks_series` for a series'
+//!   pending occurrences.
 //!
 //! ## Search
 //!

@@ -257,3 +257,34 @@ fn queries() -> Vec<(&'static str, TaskQuery)> {
     ));
     out
 }
+
+#[tokio::test]
+async fn a_reconciliation_page_is_one_range_of_the_reminder_window_index() {
+    let (_db, repo) = support::fresh_store().await;
+    populate(&repo).await;
+    let now = Utc::now();
+    let rows = sqlx::query(&format!(
+        "EXPLAIN QUERY PLAN {}",
+        SqliteTaskRepository::PENDING_REMINDERS
+    ))
+    .bind(now.timestamp_micros())
+    .bind((now + Duration::minutes(11)).timestamp_micros())
+    .bind((now - Duration::days(365)).timestamp_micros())
+    .bind(0_i64)
+    .bind(500_i64)
+    .fetch_all(repo.database().reader_pool())
+    .await
+    .expect("explaining the query");
+    let plan = rows
+        .iter()
+        .map(|row| row.get::<String, _>("detail"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        plan.contains(
+            "SEARCH t USING COVERING INDEX tasks_reminder_window (<expr>>? AND <expr><?)"
+        ) || plan.contains("SEARCH t USING COVERING INDEX tasks_reminder_window ("),
+        "a page does not read a range of tasks_reminder_window:\n{plan}"
+    );
+    assert_no_scan_nor_sort("the reminder window", &plan);
+}

@@ -21,7 +21,7 @@ use crate::error::PortError;
 use crate::model::{EventId, SeriesId, Status, Tag, Task, TaskId, UserId};
 use crate::ports::{
     stale_write, AuditEntry, Changes, Clock, OutboxEntry, Page, PortResult, ProcessedEvent,
-    ReminderEntry, SystemClock, TagCount, TaskRepository, TaskWrite,
+    ReminderCursor, ReminderEntry, SystemClock, TagCount, TaskRepository, TaskWrite,
 };
 use crate::query::{self, Cursor, Order, SortKey, TaskQuery};
 
@@ -411,28 +411,30 @@ impl TaskRepository for InMemoryTaskRepository {
 
     async fn pending_reminders(
         &self,
-        after: DateTime<Utc>,
-        after_id: Option<TaskId>,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        resume: Option<ReminderCursor>,
         limit: usize,
     ) -> PortResult<Vec<ReminderEntry>> {
         let state = lock(&self.state);
-        let start = after_id.map_or(i64::MIN, |id| id.0.saturating_add(1));
-        Ok(state
+        let from = resume.unwrap_or(ReminderCursor::start(now));
+        let mut window: Vec<ReminderEntry> = state
             .tasks
-            .range(TaskId(start)..)
-            .map(|(_, task)| task)
+            .values()
             .filter(|t| t.status == Status::Pending)
             .filter_map(|t| {
-                let due_date = t.due_date.filter(|due| *due > after)?;
                 Some(ReminderEntry {
                     task_id: t.id,
                     user_id: t.user_id,
                     remind_at: t.remind_at()?,
-                    due_date,
+                    due_date: t.due_date.filter(|due| *due > now)?,
                 })
             })
-            .take(limit)
-            .collect())
+            .filter(|entry| entry.remind_at <= until && entry.cursor() > from)
+            .collect();
+        window.sort_unstable_by_key(ReminderEntry::cursor);
+        window.truncate(limit);
+        Ok(window)
     }
 
     async fn is_processed(&self, consumer: &str, event_id: EventId) -> PortResult<bool> {

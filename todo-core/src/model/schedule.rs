@@ -72,6 +72,8 @@ pub struct RemindBefore(u32);
 impl RemindBefore {
     /// Longest lead time: one year, in minutes.
     pub const MAX_MINUTES: u32 = 525_600;
+    /// The longest lead time.
+    pub const MAX: RemindBefore = RemindBefore(Self::MAX_MINUTES);
     /// Used when a due date is set without a lead time.
     pub const DEFAULT: RemindBefore = RemindBefore(60);
 

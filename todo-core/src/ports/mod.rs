@@ -10,6 +10,7 @@ mod clock;
 mod dead_letters;
 mod deliveries;
 mod event_bus;
+mod locks;
 mod notifications;
 mod outbox;
 mod push;
@@ -26,12 +27,13 @@ pub use clock::{Clock, IdGenerator, NoWait, SystemClock, Timer, UuidV7Generator}
 pub use dead_letters::{DeadLetter, DeadLetterStore};
 pub use deliveries::{Delivery, DeliveryColumns, DeliveryOutcome, DeliveryState, DeliveryStore};
 pub use event_bus::{EventBus, HandleError, MessageHandler};
+pub use locks::{HeldLock, Locks};
 pub use notifications::{Notification, NotificationStore};
 pub use outbox::{OutboxEntry, OutboxStore};
 pub use push::{PushRegistration, PushSubscriptionStore};
 pub use repository::{
-    stale_write, Changes, Page, ProcessedEvent, ReminderEntry, ReservedTaskIds, TagCount,
-    TaskRepository, TaskWrite,
+    stale_write, Changes, Page, ProcessedEvent, ReminderCursor, ReminderEntry, ReservedTaskIds,
+    TagCount, TaskRepository, TaskWrite,
 };
 pub use scheduler::{Job, Scheduler};
 pub use secret_store::SecretStore;

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use super::{AuditEntry, PortResult};
 use crate::error::PortError;
 use crate::events::Message;
-use crate::model::{EventId, SeriesId, Tag, Task, TaskId, UserId};
+use crate::model::{EventId, RemindBefore, SeriesId, Tag, Task, TaskId, UserId};
 use crate::query::{Cursor, TaskQuery};
 
 /// One write of a unit of work.
@@ -101,6 +101,38 @@ pub struct ReminderEntry {
     pub due_date: DateTime<Utc>,
 }
 
+impl ReminderEntry {
+    /// Where the next page of pending reminders resumes after this one.
+    pub fn cursor(&self) -> ReminderCursor {
+        ReminderCursor {
+            remind_at: self.remind_at,
+            task_id: self.task_id,
+        }
+    }
+}
+
+/// A position in the order of pending reminders: by `remind_at`, then task id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ReminderCursor {
+    /// The reminder time of the last entry seen.
+    pub remind_at: DateTime<Utc>,
+    /// Its task.
+    pub task_id: TaskId,
+}
+
+impl ReminderCursor {
+    /// Where a walk of the reminders still ahead at `now` starts: before the earliest `remind_at` such
+    /// a reminder can have (a due date after `now` less the longest lead time, one year). Stores start
+    /// their index range here rather than at the first reminder ever stored, so that tasks long overdue
+    /// cost a pass nothing.
+    pub fn start(now: DateTime<Utc>) -> Self {
+        Self {
+            remind_at: now - RemindBefore::MAX.duration(),
+            task_id: TaskId(i64::MIN),
+        }
+    }
+}
+
 /// Durable storage of tasks.
 #[async_trait]
 pub trait TaskRepository: Send + Sync {
@@ -131,11 +163,14 @@ pub trait TaskRepository: Send + Sync {
     /// Pending occurrences of a series (normally at most one).
     async fn pending_in_series(&self, user_id: UserId, series: SeriesId) -> PortResult<Vec<Task>>;
 
-    /// Pending tasks whose reminder is due after `after`, by task id after `after_id`, at most `limit`.
+    /// The reminders of pending tasks still due after `now` whose `remind_at` is at or before `until`
+    /// (reminders already past included), by `remind_at` then task id, resuming after `resume`, at
+    /// most `limit`.
     async fn pending_reminders(
         &self,
-        after: DateTime<Utc>,
-        after_id: Option<TaskId>,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        resume: Option<ReminderCursor>,
         limit: usize,
     ) -> PortResult<Vec<ReminderEntry>>;
 

@@ -12,6 +12,7 @@
 //! | [`EventBus`](crate::ports::EventBus) | [`EventBusSuite`] | a [`BusHarness`] that can subscribe |
 //! | [`Scheduler`](crate::ports::Scheduler) | [`SchedulerSuite`] | a [`SchedulerHarness`] reporting fired jobs |
 //! | [`StateStore`](crate::ports::StateStore) | [`StateStoreSuite`] | the store |
+//! | [`Locks`](crate::ports::Locks) | [`LocksSuite`] | two handles on the same locks (two replicas) |
 //! | [`SecretStore`](crate::ports::SecretStore) | [`SecretStoreSuite`] | the store and one seeded secret |
 //! | [`UserRepository`](crate::ports::UserRepository) | [`UserRepositorySuite`] | the store |
 //! | [`NotificationStore`](crate::ports::NotificationStore) | [`NotificationStoreSuite`] | the store |
@@ -36,6 +37,7 @@ mod corrupt_rows;
 mod deliveries;
 mod event_bus;
 mod fixtures;
+mod locks;
 mod notifications;
 mod outbox;
 mod outbox_relay;
@@ -55,6 +57,7 @@ pub use calendar_feeds::CalendarFeedsSuite;
 pub use deliveries::DeliveryStoreSuite;
 pub use event_bus::{BusHarness, ChannelHandler, EventBusSuite};
 pub use fixtures::store_task;
+pub use locks::LocksSuite;
 pub use notifications::NotificationStoreSuite;
 pub use outbox_relay::{OutboxHarness, OutboxRelaySuite, OutboxStoreHandle};
 pub use push::PushSubscriptionStoreSuite;

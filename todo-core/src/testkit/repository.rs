@@ -61,7 +61,8 @@ impl TaskRepositorySuite {
         self.a_series_has_one_occurrence_per_due_date().await;
         self.a_processed_event_is_recorded_once().await;
         self.tags_are_counted_per_user().await;
-        self.pending_reminders_are_paged_by_task_id().await;
+        self.pending_reminders_are_paged_by_remind_at().await;
+        self.pending_reminders_end_at_the_window().await;
         self.history_is_oldest_first_and_records_each_event_once()
             .await;
         self.the_outbox_leases_retries_and_settles_messages().await;
@@ -313,73 +314,43 @@ impl TaskRepositorySuite {
             .is_empty());
     }
 
-    /// Pending reminders list pending tasks with a reminder whose due date is after `after`, by task id,
-    /// in pages resumed after the last id.
-    pub async fn pending_reminders_are_paged_by_task_id(&self) {
+    /// Pending reminders list the pending tasks with a reminder whose due date is after `now`, by
+    /// `remind_at` then task id, in pages resumed after the last entry's cursor.
+    pub async fn pending_reminders_are_paged_by_remind_at(&self) {
         let repo = &*self.repo;
         let user = fresh_user();
-        // Far in the future, so tasks of the other cases (and of earlier runs) mostly fall before it.
-        let after = base_time() + Duration::days(365 * 500 + i64::from(rand::random::<u16>()));
+        let now = far_future();
         let hours = Duration::hours;
-        let listed = [
-            stored_task(repo, user, "In two hours", |t| {
-                t.due(after + hours(2), Some(60))
-            })
-            .await,
-            stored_task(repo, user, "Tomorrow", |t| {
-                t.due(after + hours(24), Some(0))
-            })
-            .await,
-        ];
+        let past = stored_task(repo, user, "Reminder already past", |t| {
+            t.due(now + hours(1), Some(120))
+        })
+        .await;
+        let soon = stored_task(repo, user, "In two hours", |t| {
+            t.due(now + hours(2), Some(60))
+        })
+        .await;
+        let tomorrow =
+            stored_task(repo, user, "Tomorrow", |t| t.due(now + hours(24), Some(0))).await;
         stored_task(repo, user, "Done", |t| {
-            t.due(after + hours(3), Some(60)).completed()
+            t.due(now + hours(3), Some(60)).completed()
         })
         .await;
         stored_task(repo, user, "Already due", |t| {
-            t.due(after - hours(1), Some(60))
+            t.due(now - hours(1), Some(60))
         })
         .await;
-        stored_task(repo, user, "Due exactly then", |t| t.due(after, Some(60))).await;
+        stored_task(repo, user, "Due exactly then", |t| t.due(now, Some(60))).await;
         stored_task(repo, user, "No due date", |t| t).await;
-        stored_task(repo, user, "No reminder", |t| t.due(after + hours(5), None)).await;
-        let last = stored_task(repo, user, "Reminder already past", |t| {
-            t.due(after + hours(1), Some(120))
-        })
-        .await;
-        let expected: Vec<_> = listed.iter().chain([&last]).collect();
+        stored_task(repo, user, "No reminder", |t| t.due(now + hours(5), None)).await;
 
-        let mut seen = Vec::new();
-        let mut after_id = None;
-        for _ in 0..10_000 {
-            let page = repo
-                .pending_reminders(after, after_id, 2)
-                .await
-                .expect("pending_reminders failed");
-            if page.is_empty() {
-                break;
-            }
-            assert!(
-                page.len() <= 2,
-                "pending_reminders returned {} entries for limit 2",
-                page.len()
-            );
-            for entry in page {
-                assert!(
-                    after_id.is_none_or(|last| entry.task_id > last),
-                    "pending_reminders must be ordered by task id and resume after `after_id` \
-                     (got {} after {after_id:?})",
-                    entry.task_id
-                );
-                after_id = Some(entry.task_id);
-                if entry.user_id == user {
-                    seen.push(entry);
-                }
-            }
-        }
+        let seen = self
+            .walk_pending_reminders(user, now, now + hours(48))
+            .await;
+        let expected = [&past, &soon, &tomorrow];
         assert_eq!(
             seen.iter().map(|e| e.task_id).collect::<Vec<_>>(),
             expected.iter().map(|t| t.id).collect::<Vec<_>>(),
-            "pending reminders of the user"
+            "pending reminders of the user, by remind_at"
         );
         for (entry, task) in seen.iter().zip(expected) {
             assert_eq!(
@@ -395,6 +366,97 @@ impl TaskRepositorySuite {
                 task.id
             );
         }
+    }
+
+    /// A pass's window ends at `until`: a reminder at exactly `until` is listed, one a second later is
+    /// not; a reminder already past is listed while its due date is ahead, however long its lead time.
+    pub async fn pending_reminders_end_at_the_window(&self) {
+        let repo = &*self.repo;
+        let user = fresh_user();
+        let now = far_future();
+        let until = now + Duration::minutes(11);
+        let minutes = Duration::minutes;
+        let at_the_end = stored_task(repo, user, "At the end of the window", |t| {
+            t.due(until + minutes(10), Some(10))
+        })
+        .await;
+        stored_task(repo, user, "Just beyond the window", |t| {
+            t.due(until + minutes(10) + Duration::seconds(1), Some(10))
+        })
+        .await;
+        stored_task(repo, user, "Next month", |t| {
+            t.due(now + Duration::days(30), Some(60))
+        })
+        .await;
+        let longest_lead = stored_task(repo, user, "A year's notice, due in a second", |t| {
+            t.due(
+                now + Duration::seconds(1),
+                Some(i64::from(crate::model::RemindBefore::MAX_MINUTES)),
+            )
+        })
+        .await;
+        let past = stored_task(repo, user, "Reminded a week ago, due in a month", |t| {
+            t.due(now + Duration::days(30), Some(60 * 24 * 37))
+        })
+        .await;
+        let inside = stored_task(repo, user, "In five minutes", |t| {
+            t.due(now + minutes(5), Some(0))
+        })
+        .await;
+
+        let seen = self.walk_pending_reminders(user, now, until).await;
+        assert_eq!(
+            seen.iter().map(|e| e.task_id).collect::<Vec<_>>(),
+            [&longest_lead, &past, &inside, &at_the_end]
+                .iter()
+                .map(|t| t.id)
+                .collect::<Vec<_>>(),
+            "the user's pending reminders within the window ending at {until}, by remind_at"
+        );
+    }
+
+    /// Every page of pending reminders in the window (`now`, `until`), two at a time, checking the
+    /// order and the page size; returns `user`'s entries.
+    async fn walk_pending_reminders(
+        &self,
+        user: crate::model::UserId,
+        now: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<crate::ports::ReminderEntry> {
+        let mut seen = Vec::new();
+        let mut resume: Option<crate::ports::ReminderCursor> = None;
+        for _ in 0..10_000 {
+            let page = self
+                .repo
+                .pending_reminders(now, until, resume, 2)
+                .await
+                .expect("pending_reminders failed");
+            if page.is_empty() {
+                return seen;
+            }
+            assert!(
+                page.len() <= 2,
+                "pending_reminders returned {} entries for limit 2",
+                page.len()
+            );
+            for entry in page {
+                assert!(
+                    resume.is_none_or(|last| entry.cursor() > last),
+                    "pending_reminders must be ordered by (remind_at, task id) and resume after \
+                     the cursor (got {:?} after {resume:?})",
+                    entry.cursor()
+                );
+                assert!(
+                    entry.remind_at <= until && entry.due_date > now,
+                    "pending_reminders listed {entry:?}, outside the window ({now}, {until}]"
+                );
+                resume = Some(entry.cursor());
+                if entry.user_id == user {
+                    seen.push(entry);
+                }
+            }
+        }
+        panic!("pending_reminders never ran out of pages");
     }
 }
 
@@ -423,4 +485,10 @@ pub(super) fn expect_already_exists(result: PortResult<()>, what: &str) {
         matches!(result, Err(PortError::AlreadyExists { .. })),
         "{what}: expected AlreadyExists, got {result:?}"
     );
+}
+
+/// A random instant centuries ahead, so that the tasks of other cases (and of earlier runs) mostly
+/// fall before it, and the reminder cases of different runs rarely share a window.
+fn far_future() -> chrono::DateTime<chrono::Utc> {
+    base_time() + Duration::days(365 * 500 + i64::from(rand::random::<u16>()))
 }

@@ -6,8 +6,8 @@ use mockall::mock;
 
 use crate::model::{EventId, SeriesId, Task, TaskId, UserId};
 use crate::ports::{
-    AuditEntry, Changes, Clock, IdGenerator, Job, Page, PortResult, ReminderEntry, Scheduler,
-    TagCount, TaskRepository,
+    AuditEntry, Changes, Clock, IdGenerator, Job, Page, PortResult, ReminderCursor, ReminderEntry,
+    Scheduler, TagCount, TaskRepository,
 };
 use crate::query::TaskQuery;
 
@@ -22,7 +22,7 @@ mock! {
         async fn tags(&self, user_id: UserId) -> PortResult<Vec<TagCount>>;
         async fn successor(&self, user_id: UserId, id: TaskId) -> PortResult<Option<Task>>;
         async fn pending_in_series(&self, user_id: UserId, series: SeriesId) -> PortResult<Vec<Task>>;
-        async fn pending_reminders(&self, after: DateTime<Utc>, after_id: Option<TaskId>, limit: usize) -> PortResult<Vec<ReminderEntry>>;
+        async fn pending_reminders(&self, now: DateTime<Utc>, until: DateTime<Utc>, resume: Option<ReminderCursor>, limit: usize) -> PortResult<Vec<ReminderEntry>>;
         async fn is_processed(&self, consumer: &str, event_id: EventId) -> PortResult<bool>;
         async fn history(&self, user_id: UserId, id: TaskId) -> PortResult<Vec<AuditEntry>>;
     }

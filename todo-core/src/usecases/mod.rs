@@ -14,6 +14,7 @@ mod on_commit;
 mod outbox_relay;
 mod recurring;
 mod relay_on_commit;
+mod reminder_horizon;
 mod reminders;
 mod tasks;
 
@@ -28,8 +29,9 @@ pub use on_commit::{AfterCommit, OnCommit};
 pub use outbox_relay::{backoff_delay, Backoff, OutboxRelay, RelayReport};
 pub use recurring::{RecurringOutcome, RecurringTaskHandler};
 pub use relay_on_commit::RelayOnCommit;
+pub use reminder_horizon::{Horizon, HorizonScheduler};
 pub use reminders::{
-    reminder_job, reminder_job_name, ReminderFiredHandler, ReminderOutcome, ReminderPayload,
-    ReminderReconciler,
+    reminder_job, reminder_job_name, Reconciliation, ReminderFiredHandler, ReminderOutcome,
+    ReminderPayload, ReminderReconciler, RECONCILIATION_LOCK,
 };
 pub use tasks::{Completion, TaskService};

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{EventId, SeriesId, Task, TaskId, UserId};
 use crate::ports::{
-    AuditEntry, Changes, Page, PortResult, ReminderEntry, TagCount, TaskRepository,
+    AuditEntry, Changes, Page, PortResult, ReminderCursor, ReminderEntry, TagCount, TaskRepository,
 };
 use crate::query::TaskQuery;
 
@@ -90,11 +90,14 @@ impl<H: AfterCommit> TaskRepository for OnCommit<H> {
 
     async fn pending_reminders(
         &self,
-        after: DateTime<Utc>,
-        after_id: Option<TaskId>,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        resume: Option<ReminderCursor>,
         limit: usize,
     ) -> PortResult<Vec<ReminderEntry>> {
-        self.inner.pending_reminders(after, after_id, limit).await
+        self.inner
+            .pending_reminders(now, until, resume, limit)
+            .await
     }
 
     async fn is_processed(&self, consumer: &str, event_id: EventId) -> PortResult<bool> {

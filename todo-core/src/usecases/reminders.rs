@@ -1,5 +1,6 @@
 //! Reminders: the job that fires at `remind_at`, the handler that turns a firing into a `reminders`
-//! event, and the reconciler that keeps the scheduler in step with the database.
+//! event, and the reconciler that keeps the scheduler in step with the database within the
+//! [`Horizon`].
 //!
 //! The database, not the scheduler, is the source of truth. The scheduler may lose a job or deliver it
 //! twice, so firings are checked against the task (stale ones are dropped) and recorded (a second
@@ -9,13 +10,16 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 use uuid::Uuid;
 
+use super::reminder_horizon::Horizon;
 use crate::error::{PortError, TaskError};
 use crate::events::{DomainEvent, ReminderEvent, SCHEMA_VERSION};
 use crate::model::{EventId, Status, Task, TaskId, UserId};
-use crate::ports::{Changes, Clock, Job, PortResult, ProcessedEvent, Scheduler, TaskRepository};
+use crate::ports::{
+    Changes, Clock, Job, Locks, PortResult, ProcessedEvent, Scheduler, TaskRepository,
+};
 
 /// Consumer name under which reminder firings are recorded.
 const FIRINGS: &str = "reminder-firings";
@@ -165,44 +169,81 @@ fn firing_id(task: TaskId, remind_at: DateTime<Utc>) -> Uuid {
     )
 }
 
-/// Re-schedules every pending reminder from the database (on start and periodically).
+/// The lock a reconciliation pass holds, so that one replica at a time reconciles a shared scheduler.
+pub const RECONCILIATION_LOCK: &str = "reminder-reconciliation";
+
+/// What one reconciliation pass did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reconciliation {
+    /// It scheduled (idempotently overwrote) this many jobs: every reminder within the horizon.
+    Scheduled(usize),
+    /// Another pass held the lock, so this one did nothing.
+    Skipped,
+}
+
+/// Re-schedules, from the database, the pending reminders due within the horizon (on start and
+/// periodically), so that a job the scheduler lost is restored and a reminder approaching the
+/// horizon is brought in. A pass reads and schedules only the reminders in its window.
 #[derive(Clone)]
 pub struct ReminderReconciler {
     repo: Arc<dyn TaskRepository>,
     scheduler: Arc<dyn Scheduler>,
     clock: Arc<dyn Clock>,
+    horizon: Horizon,
+    locks: Arc<dyn Locks>,
 }
 
 impl ReminderReconciler {
     /// Page size when walking pending reminders.
     const PAGE: usize = 500;
 
-    /// Builds the reconciler over its ports.
+    /// Builds the reconciler over its ports: it schedules on `scheduler` the reminders due within
+    /// `horizon`, holding [`RECONCILIATION_LOCK`] from `locks` during a pass.
     pub fn new(
         repo: Arc<dyn TaskRepository>,
         scheduler: Arc<dyn Scheduler>,
         clock: Arc<dyn Clock>,
+        horizon: Horizon,
+        locks: Arc<dyn Locks>,
     ) -> Self {
         Self {
             repo,
             scheduler,
             clock,
+            horizon,
+            locks,
         }
     }
 
-    /// Schedules (idempotently overwrites) the job of every pending reminder; returns how many.
+    /// Schedules the job of every pending reminder due within the horizon, unless another pass holds
+    /// the lock.
     #[tracing::instrument(skip(self), err(level = "debug"))]
-    pub async fn reconcile(&self) -> Result<usize, TaskError> {
+    pub async fn reconcile(&self) -> Result<Reconciliation, TaskError> {
+        let Some(held) = self.locks.try_lock(RECONCILIATION_LOCK).await? else {
+            debug!("reminder reconciliation skipped: another pass holds the lock");
+            return Ok(Reconciliation::Skipped);
+        };
+        let scheduled = self.schedule_window().await;
+        if let Err(error) = held.release().await {
+            warn!(error = %crate::error::chain(&error), "releasing the reconciliation lock failed");
+        }
+        let scheduled = scheduled?;
+        debug!(scheduled, "reminders reconciled");
+        Ok(Reconciliation::Scheduled(scheduled))
+    }
+
+    /// Schedules the reminders from the database due by the end of the horizon; returns how many.
+    async fn schedule_window(&self) -> Result<usize, TaskError> {
         let now = self.clock.now();
-        let mut after_id = None;
+        let until = self.horizon.end(now);
+        let mut resume = None;
         let mut scheduled = 0;
         loop {
             let page = self
                 .repo
-                .pending_reminders(now, after_id, Self::PAGE)
+                .pending_reminders(now, until, resume, Self::PAGE)
                 .await?;
             for entry in &page {
-                let fire_at = entry.remind_at.max(now);
                 let payload = ReminderPayload {
                     task_id: entry.task_id,
                     user_id: entry.user_id,
@@ -212,7 +253,7 @@ impl ReminderReconciler {
                 self.scheduler
                     .schedule(Job {
                         name: reminder_job_name(entry.task_id),
-                        due: fire_at,
+                        due: entry.remind_at.max(now),
                         payload: serde_json::to_value(payload)
                             .expect("payload serialises: plain values only"),
                     })
@@ -220,12 +261,10 @@ impl ReminderReconciler {
                 scheduled += 1;
             }
             match page.last() {
-                Some(last) if page.len() == Self::PAGE => after_id = Some(last.task_id),
-                _ => break,
+                Some(last) if page.len() == Self::PAGE => resume = Some(last.cursor()),
+                _ => return Ok(scheduled),
             }
         }
-        debug!(scheduled, "reminders reconciled");
-        Ok(scheduled)
     }
 }
 
@@ -236,9 +275,13 @@ mod tests {
     use chrono::Duration;
 
     use super::*;
+    use crate::memory::{
+        InMemoryLocks, InMemoryScheduler, InMemoryTaskRepository, ManualClock, SequentialIds,
+    };
     use crate::model::{NewTask, SeriesId, TaskInput};
     use crate::ports::ReminderEntry;
     use crate::usecases::mocks::{alice, noon, FixedClock, MockRepo};
+    use crate::usecases::HorizonScheduler;
 
     fn task(due_in: Duration, remind_before: i64) -> Task {
         let new = NewTask::parse(TaskInput {
@@ -363,19 +406,38 @@ mod tests {
         assert!(commits.lock().unwrap().is_empty());
     }
 
+    fn reconciler_over(
+        repo: Arc<dyn TaskRepository>,
+        scheduler: Arc<dyn Scheduler>,
+        clock: Arc<dyn Clock>,
+        locks: Arc<dyn Locks>,
+    ) -> ReminderReconciler {
+        ReminderReconciler::new(
+            repo,
+            scheduler,
+            clock,
+            Horizon::for_interval(INTERVAL),
+            locks,
+        )
+    }
+
+    const INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
+
     #[tokio::test]
-    async fn the_reconciler_schedules_every_pending_reminder_across_pages() {
+    async fn the_reconciler_schedules_every_reminder_of_its_window_across_pages() {
         let mut repo = MockRepo::new();
         repo.expect_pending_reminders()
-            .returning(|_, after, limit| {
-                let start = after.map_or(1, |id| id.0 + 1);
+            .returning(|now, until, resume, limit| {
+                assert_eq!(now, noon());
+                assert_eq!(until, noon() + Duration::minutes(11));
+                let start = resume.map_or(1, |c| c.task_id.0 + 1);
                 let end = 1_200.min(start + limit as i64 - 1);
                 Ok((start..=end)
                     .map(|i| ReminderEntry {
                         task_id: TaskId(i),
                         user_id: alice(),
-                        remind_at: noon() + Duration::minutes(i),
-                        due_date: noon() + Duration::minutes(i + 60),
+                        remind_at: noon() + Duration::milliseconds(i),
+                        due_date: noon() + Duration::minutes(60),
                     })
                     .collect())
             });
@@ -386,14 +448,191 @@ mod tests {
             sink.lock().unwrap().push(job.name);
             Ok(())
         });
-        let reconciler = ReminderReconciler::new(
+        let reconciler = reconciler_over(
             Arc::new(repo),
             Arc::new(sched),
             Arc::new(FixedClock(noon())),
+            Arc::new(InMemoryLocks::new()),
         );
-        assert_eq!(reconciler.reconcile().await.unwrap(), 1_200);
+        assert_eq!(
+            reconciler.reconcile().await.unwrap(),
+            Reconciliation::Scheduled(1_200)
+        );
         let names = scheduled.lock().unwrap();
         assert_eq!(names.len(), 1_200);
         assert_eq!(names[1_199], "reminder-task-1200");
+    }
+
+    #[tokio::test]
+    async fn a_pass_skips_while_another_holds_the_lock_and_runs_once_it_is_released() {
+        let mut repo = MockRepo::new();
+        repo.expect_pending_reminders()
+            .times(1)
+            .returning(|_, _, _, _| Ok(Vec::new()));
+        let locks = Arc::new(InMemoryLocks::new());
+        let reconciler = reconciler_over(
+            Arc::new(repo),
+            Arc::new(crate::usecases::mocks::MockSched::new()),
+            Arc::new(FixedClock(noon())),
+            locks.clone(),
+        );
+        let elsewhere = locks.try_lock(RECONCILIATION_LOCK).await.unwrap().unwrap();
+        assert_eq!(
+            reconciler.reconcile().await.unwrap(),
+            Reconciliation::Skipped
+        );
+        elsewhere.release().await.unwrap();
+        assert_eq!(
+            reconciler.reconcile().await.unwrap(),
+            Reconciliation::Scheduled(0)
+        );
+        assert!(
+            locks.try_lock(RECONCILIATION_LOCK).await.unwrap().is_some(),
+            "a pass gives the lock back"
+        );
+    }
+
+    /// A task service, a reconciler and the in-memory scheduler behind the horizon, on one manual clock.
+    struct Window {
+        clock: Arc<ManualClock>,
+        held: Arc<InMemoryScheduler>,
+        tasks: crate::usecases::TaskService,
+        reconciler: ReminderReconciler,
+        repo: Arc<InMemoryTaskRepository>,
+    }
+
+    impl Window {
+        fn new() -> Self {
+            let clock = Arc::new(ManualClock::new(noon()));
+            let held = Arc::new(InMemoryScheduler::new());
+            let repo = Arc::new(InMemoryTaskRepository::new());
+            let horizon = Horizon::for_interval(INTERVAL);
+            let scheduler: Arc<dyn Scheduler> =
+                Arc::new(HorizonScheduler::new(held.clone(), clock.clone(), horizon));
+            let tasks = crate::usecases::TaskService::new(
+                repo.clone(),
+                scheduler.clone(),
+                clock.clone(),
+                Arc::new(SequentialIds::new()),
+            );
+            let reconciler = ReminderReconciler::new(
+                repo.clone(),
+                scheduler,
+                clock.clone(),
+                horizon,
+                Arc::new(InMemoryLocks::new()),
+            );
+            Self {
+                clock,
+                held,
+                tasks,
+                reconciler,
+                repo,
+            }
+        }
+
+        async fn create(&self, due: DateTime<Utc>, remind_before: i64) -> Task {
+            let new = NewTask::parse(TaskInput {
+                title: "Call the plumber".into(),
+                due_date: Some(due.to_rfc3339()),
+                remind_before: Some(remind_before),
+                ..TaskInput::default()
+            })
+            .unwrap();
+            self.tasks.create_task(alice(), new).await.unwrap()
+        }
+
+        async fn remind_before(&self, task: &Task, minutes: i64) -> Task {
+            let patch = crate::model::TaskPatch {
+                remind_before: Some(Some(crate::model::RemindBefore::new(minutes).unwrap())),
+                ..Default::default()
+            };
+            self.tasks
+                .update_task(alice(), task.id, patch)
+                .await
+                .unwrap()
+        }
+
+        async fn reconcile(&self) -> usize {
+            match self.reconciler.reconcile().await.unwrap() {
+                Reconciliation::Scheduled(count) => count,
+                Reconciliation::Skipped => panic!("nothing else holds the lock"),
+            }
+        }
+
+        fn held_due(&self, task: &Task) -> Option<DateTime<Utc>> {
+            self.held
+                .job(&reminder_job_name(task.id))
+                .map(|job| job.due)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reminder_beyond_the_horizon_is_brought_in_by_a_later_pass_and_fires_on_time() {
+        let window = Window::new();
+        // Horizon 11 minutes: a reminder at 11 min 30 s is just beyond it.
+        let remind_at = noon() + Duration::seconds(11 * 60 + 30);
+        let task = window.create(remind_at + Duration::minutes(1), 1).await;
+        assert_eq!(task.remind_at(), Some(remind_at));
+        assert_eq!(window.held_due(&task), None, "not held when created");
+        assert_eq!(window.reconcile().await, 0);
+        assert_eq!(
+            window.held_due(&task),
+            None,
+            "not held after the first pass"
+        );
+
+        window.clock.advance(Duration::from_std(INTERVAL).unwrap());
+        assert_eq!(window.reconcile().await, 1);
+        assert_eq!(
+            window.held_due(&task),
+            Some(remind_at),
+            "held after the next pass"
+        );
+
+        assert!(window
+            .held
+            .take_due(remind_at - Duration::microseconds(1))
+            .is_empty());
+        let fired = window.held.take_due(remind_at);
+        assert_eq!(fired.len(), 1, "it fires at its remind_at");
+        window.clock.set(remind_at);
+        let payload: ReminderPayload = serde_json::from_value(fired[0].payload.clone()).unwrap();
+        let outcome = ReminderFiredHandler::new(window.repo.clone(), window.clock.clone())
+            .handle(&payload)
+            .await
+            .unwrap();
+        let ReminderOutcome::Sent(event) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(event.remind_at, remind_at);
+    }
+
+    #[tokio::test]
+    async fn a_reminder_moved_beyond_the_horizon_is_cancelled_and_held_again_when_moved_back() {
+        let window = Window::new();
+        let due = noon() + Duration::minutes(30);
+        let task = window.create(due, 25).await;
+        assert_eq!(window.held_due(&task), Some(noon() + Duration::minutes(5)));
+
+        let moved_out = window.remind_before(&task, 5).await;
+        assert_eq!(
+            window.held_due(&moved_out),
+            None,
+            "cancelled when moved out"
+        );
+        assert_eq!(window.reconcile().await, 0);
+        assert_eq!(window.held_due(&moved_out), None, "a pass leaves it out");
+
+        let moved_back = window.remind_before(&moved_out, 25).await;
+        assert_eq!(
+            window.held_due(&moved_back),
+            Some(noon() + Duration::minutes(5))
+        );
+        assert_eq!(window.reconcile().await, 1);
+        assert_eq!(
+            window.held_due(&moved_back),
+            Some(noon() + Duration::minutes(5))
+        );
     }
 }

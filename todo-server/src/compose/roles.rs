@@ -26,12 +26,15 @@ use axum::response::{IntoResponse, Response};
 use governor::{Quota, RateLimiter};
 use todo_core::error::chain;
 use todo_core::events::{consumers, topics};
-use todo_core::memory::InMemoryScheduler;
-use todo_core::ports::{ReminderChannel, Scheduler, SecretStore, StateStore, TaskRepository};
+use todo_core::memory::{InMemoryLocks, InMemoryScheduler};
+use todo_core::ports::{
+    Locks, ReminderChannel, Scheduler, SecretStore, StateStore, TaskRepository,
+};
 use todo_core::usecases::{
-    AuditConsumer, AuditHandler, ChatService, DeliveryPolicy, NotificationHandler,
-    OccurrenceReminders, OnCommit, OutboxRelay, RecurringConsumer, RecurringTaskHandler, RelayOnCommit,
-    ReminderDeliveries, ReminderFiredHandler, ReminderReconciler, TaskService,
+    AuditConsumer, AuditHandler, ChatService, DeliveryPolicy, Horizon, HorizonScheduler,
+    NotificationHandler, OccurrenceReminders, OnCommit, OutboxRelay, RecurringConsumer,
+    RecurringTaskHandler, RelayOnCommit, ReminderDeliveries, ReminderFiredHandler,
+    ReminderReconciler, TaskService,
 };
 use todo_dapr::{
     DaprScheduler, DaprSecretStore, DaprStateStore, ReminderJobHandler, ServiceInvoker,
@@ -47,7 +50,6 @@ use crate::channels::email::EmailChannel;
 use crate::chat::Assistant;
 use crate::config::Bus;
 use crate::http::ApiError;
-use crate::runtime::near_term::NearTermScheduler;
 use crate::stream::{StreamConsumer, StreamEcho, StreamHub};
 
 /// How often the outbox relay looks for rows it was not woken for (other writers, retries due).
@@ -87,9 +89,18 @@ fn task_writes(parts: &mut Parts) -> TaskWrites {
     }
     let repo = parts.stores.tasks.clone();
     let clock = parts.clock.clone();
-    let scheduler = reminder_scheduler(parts);
+    let horizon = Horizon::for_interval(parts.config.reconcile_interval);
+    let ReminderScheduler { scheduler, locks } = reminder_scheduler(parts);
+    let scheduler: Arc<dyn Scheduler> =
+        Arc::new(HorizonScheduler::new(scheduler, clock.clone(), horizon));
     parts.workers.spawn(crate::runtime::reconcile_reminders(
-        ReminderReconciler::new(repo.clone(), scheduler.clone(), clock.clone()),
+        ReminderReconciler::new(
+            repo.clone(),
+            scheduler.clone(),
+            clock.clone(),
+            horizon,
+            locks,
+        ),
         parts.config.reconcile_interval,
         parts.shutdown.clone(),
     ));
@@ -207,11 +218,20 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
     Ok(())
 }
 
-/// With Dapr, reminder jobs live in the Dapr scheduler, which calls the API back. Otherwise each API
-/// process fires them from an in-process schedule that holds only the jobs due soon; the periodic
-/// reconciliation brings later ones in from the database as they approach, and a firing is recorded,
-/// so replicas never notify twice.
-fn reminder_scheduler(parts: &mut Parts) -> Arc<dyn Scheduler> {
+/// Where reminder jobs are held, and the locks under which it is reconciled.
+struct ReminderScheduler {
+    scheduler: Arc<dyn Scheduler>,
+    /// Whose turn it is to reconcile `scheduler`: everyone sharing it takes turns.
+    locks: Arc<dyn Locks>,
+}
+
+/// With Dapr, reminder jobs live in the Dapr scheduler, which calls the API back; every replica
+/// shares it, so one replica at a time reconciles it (under the store's locks: PostgreSQL advisory
+/// locks across replicas). Otherwise each API process fires them from an in-process schedule of its
+/// own, which it reconciles itself; a firing is recorded, so replicas never notify twice. Either
+/// way [`task_writes`] puts the scheduler behind the horizon: it holds only the jobs due soon, and
+/// the periodic reconciliation brings later ones in from the database as they approach.
+fn reminder_scheduler(parts: &mut Parts) -> ReminderScheduler {
     let repo = parts.stores.tasks.clone();
     let clock = parts.clock.clone();
     if let Some(client) = parts.transport.dapr_client().cloned() {
@@ -219,20 +239,22 @@ fn reminder_scheduler(parts: &mut Parts) -> Arc<dyn Scheduler> {
         parts.transport.on_reminder_jobs(Arc::new(
             ReminderJobHandler::new(handler).observe(crate::runtime::reminder_metrics(clock)),
         ));
-        return Arc::new(DaprScheduler::new(client));
+        return ReminderScheduler {
+            scheduler: Arc::new(DaprScheduler::new(client)),
+            locks: parts.stores.locks.clone(),
+        };
     }
     let in_process = Arc::new(InMemoryScheduler::new());
     parts.workers.spawn(crate::runtime::fire_reminders(
         in_process.clone(),
         ReminderFiredHandler::new(repo, clock.clone()),
-        clock.clone(),
+        clock,
         parts.shutdown.clone(),
     ));
-    Arc::new(NearTermScheduler::new(
-        in_process,
-        clock,
-        NearTermScheduler::horizon_for(parts.config.reconcile_interval),
-    ))
+    ReminderScheduler {
+        scheduler: in_process,
+        locks: Arc::new(InMemoryLocks::new()),
+    }
 }
 
 /// The recurring role: next occurrences from `completed` events, series ended by `deleted` ones.

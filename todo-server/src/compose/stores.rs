@@ -5,12 +5,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use todo_core::memory::{
-    InMemoryCalendarFeeds, InMemoryDeliveryStore, InMemoryNotificationStore,
+    InMemoryCalendarFeeds, InMemoryDeliveryStore, InMemoryLocks, InMemoryNotificationStore,
     InMemoryPushSubscriptionStore, InMemoryStateStore, InMemoryTaskRepository,
     InMemoryUserRepository,
 };
 use todo_core::ports::{
-    AuditLog, CalendarFeeds, Clock, DeliveryStore, NotificationStore, OutboxStore,
+    AuditLog, CalendarFeeds, Clock, DeliveryStore, Locks, NotificationStore, OutboxStore,
     PushSubscriptionStore, StateStore, TaskRepository, UserRepository,
 };
 use todo_core::usecases::OnCommit;
@@ -39,6 +39,9 @@ pub(crate) struct Stores {
     pub(crate) calendar_feeds: Arc<dyn CalendarFeeds>,
     /// Signalled after each commit with events; the outbox relay waits on it.
     pub(crate) relay_wake: Arc<Notify>,
+    /// Exclusive locks shared by every process on this store: PostgreSQL's advisory locks, else
+    /// in-process ones (SQLite and memory are one process's).
+    pub(crate) locks: Arc<dyn Locks>,
 }
 
 impl Stores {
@@ -66,6 +69,7 @@ impl Stores {
             deliveries: store.clone(),
             calendar_feeds: store,
             relay_wake: Arc::new(Notify::new()),
+            locks: Arc::new(InMemoryLocks::new()),
         }
         .signalling()
     }
@@ -96,13 +100,21 @@ pub(super) async fn open(storage: &Storage, clock: Arc<dyn Clock>) -> Result<Sto
                 deliveries: Arc::new(InMemoryDeliveryStore::new()),
                 calendar_feeds: Arc::new(InMemoryCalendarFeeds::new()),
                 relay_wake: Arc::new(Notify::new()),
+                locks: Arc::new(InMemoryLocks::new()),
             }
             .signalling())
         }
         Storage::Sqlite(sqlite) => Ok(Stores::of(Arc::new(
             todo_sqlite::SqliteTaskRepository::new(open_sqlite(sqlite).await?),
         ))),
-        Storage::Postgres(url) => Ok(Stores::of(Arc::new(postgres(storage, url).await?))),
+        Storage::Postgres(url) => {
+            let store = postgres(storage, url).await?;
+            let locks = Arc::new(todo_postgres::PostgresLocks::new(store.pool().clone()));
+            Ok(Stores {
+                locks,
+                ..Stores::of(Arc::new(store))
+            })
+        }
     }
 }
 
