@@ -115,11 +115,19 @@ async fn with_the_sidecar_down_every_adapter_is_unavailable_and_recovers_when_it
     slowest = slowest.max(unavailable("schedule", scheduler.schedule(job(2))).await);
     slowest = slowest.max(unavailable("cancel", scheduler.cancel("x")).await);
     eprintln!("with daprd down, the slowest call gave up after {slowest:?}");
-    tokio::time::sleep(Duration::from_millis(250)).await;
-    assert!(
-        !health.is_healthy().await,
-        "readiness fails while daprd is down"
-    );
+    // The health answer is cached for its TTL (200 ms): readiness fails once that has run out.
+    todo_testkit::wait_until(
+        "readiness fails while daprd is down",
+        Duration::from_secs(10),
+        || async {
+            if health.is_healthy().await {
+                Err("still reported healthy")
+            } else {
+                Ok(())
+            }
+        },
+    )
+    .await;
     assert!(matches!(
         health.check().await,
         Err(DaprError::Unreachable { .. })
@@ -127,8 +135,14 @@ async fn with_the_sidecar_down_every_adapter_is_unavailable_and_recovers_when_it
 
     // daprd comes back on the same port; the same clients work again.
     tokio::task::block_in_place(|| sidecar.up());
-    tokio::time::sleep(Duration::from_millis(250)).await;
-    assert!(health.is_healthy().await, "readiness recovers");
+    todo_testkit::wait_until("readiness recovers", Duration::from_secs(10), || async {
+        if health.is_healthy().await {
+            Ok(())
+        } else {
+            Err(format!("still unhealthy: {:?}", health.check().await))
+        }
+    })
+    .await;
     bus.publish(&message(topic.name(), 5))
         .await
         .expect("publish after the restart");
@@ -214,7 +228,18 @@ async fn with_the_broker_down_publish_fails_then_succeeds_once_kafka_is_back() {
             }
         }
     });
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Two more refused attempts show the broker still refuses while it is down.
+    todo_testkit::wait_until(
+        "two more publish attempts refused",
+        Duration::from_secs(120),
+        || async {
+            match failures.load(Ordering::SeqCst) {
+                refused if refused >= 2 => Ok(()),
+                refused => Err(format!("{refused} refused")),
+            }
+        },
+    )
+    .await;
     assert!(
         !relay.is_finished(),
         "nothing is acknowledged while the broker is down"

@@ -217,19 +217,38 @@ async fn a_dropped_message_is_dead_lettered_and_a_retried_one_is_redelivered_unt
 
     // One partition, so the three are handled in order: the retried one until it succeeds (two
     // RETRY answers, then SUCCESS), the dropped one, the fine one.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while picky.calls.load(Ordering::SeqCst) < 5 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    todo_testkit::wait_until(
+        "five calls: the retried message three times, then the other two",
+        Duration::from_secs(20),
+        || async {
+            match picky.calls.load(Ordering::SeqCst) {
+                calls if calls >= 5 => Ok(()),
+                calls => Err(format!("{calls} calls\n{}", sidecar.log_tail(30))),
+            }
+        },
+    )
+    .await;
     assert!(
         picky.retries.load(Ordering::SeqCst) >= 3,
         "the retried message was redelivered until handled\n{}",
         sidecar.log_tail(30)
     );
+    // Everything was handled: a sentinel published to the dead-letter topic now is the next
+    // thing there, unless another message was dead-lettered before it.
+    let sentinel = Message {
+        topic: dead_letters.name().to_owned(),
+        ..message("sentinel")
+    };
+    bus.publish(&sentinel).await.expect("publish the sentinel");
+    let next = next_of(
+        &mut dead,
+        |_| true,
+        Duration::from_secs(30),
+        "the sentinel on the dead-letter topic",
+    )
+    .await;
     assert_eq!(
-        dead.try_recv().ok().map(|m| m.id),
-        None,
+        next.id, sentinel.id,
         "only the dropped message reached the dead-letter topic"
     );
 }

@@ -88,15 +88,14 @@ async fn publish_sequence(bus: &KafkaEventBus, topic: &str, count: u64) -> Vec<M
 }
 
 async fn wait_for_distinct(recorder: &IdempotentRecorder, count: usize, timeout: Duration) {
-    let deadline = Instant::now() + timeout;
-    while recorder.distinct() < count {
-        assert!(
-            Instant::now() < deadline,
-            "only {} of {count} distinct messages were handled within {timeout:?}",
-            recorder.distinct()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let what = format!("{count} distinct messages handled");
+    todo_testkit::wait_until(&what, timeout, || async {
+        match recorder.distinct() {
+            distinct if distinct >= count => Ok(()),
+            distinct => Err(format!("{distinct} distinct handled")),
+        }
+    })
+    .await;
 }
 
 fn runner(
@@ -200,12 +199,16 @@ async fn a_consumer_killed_mid_message_has_that_message_redelivered() -> anyhow:
     Ok(())
 }
 
-/// Answers `Retry` for every message.
-struct AlwaysRetry;
+/// Answers `Retry` for every message, counting the calls.
+#[derive(Default)]
+struct AlwaysRetry {
+    calls: AtomicUsize,
+}
 
 #[async_trait]
 impl MessageHandler for AlwaysRetry {
     async fn handle(&self, _message: &Message) -> Result<(), HandleError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
         Err(HandleError::retry("test", "the database is down"))
     }
 }
@@ -225,16 +228,28 @@ async fn shutdown_while_waiting_to_retry_leaves_the_message_to_the_next_consumer
         max_backoff: Duration::from_secs(20),
         max_attempts: 5,
     };
+    let handler = Arc::new(AlwaysRetry::default());
     let runner = ConsumerRunner::new(
         config.clone(),
         group.clone(),
         &[topic.name()],
-        Arc::new(AlwaysRetry),
+        handler.clone(),
     )
     .with_retry_policy(patient);
     let running = Running::spawn(runner);
-    // Let it fail at least once and start waiting.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Once the handler has answered `Retry`, the runner waits 20 s before asking again: stop it
+    // then. (A stop during that first call lets the call finish first, and still finds the wait.)
+    todo_testkit::wait_until(
+        "the handler asked once",
+        Duration::from_secs(30),
+        || async {
+            match handler.calls.load(Ordering::SeqCst) {
+                0 => Err("no call yet"),
+                calls => Ok(calls),
+            }
+        },
+    )
+    .await;
     let stopping = Instant::now();
     let report = running.stop().await;
     assert!(

@@ -3,7 +3,9 @@
 
 mod support;
 
+use std::future::Future;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use todo_core::ports::EventBus;
@@ -38,19 +40,31 @@ async fn closing_the_bus_delivers_every_message_still_queued() -> anyhow::Result
     let topic = TestTopic::create("close", 3).await?;
     let config = support::config(&topic, "close").with_property("linger.ms", "200");
     let bus = Arc::new(KafkaEventBus::new(&config)?);
-    let publishing: Vec<_> = (0..500)
+    // A publish puts its message on the producer's queue when first polled, then waits for the
+    // delivery report. Polling each once queues all 500 before the bus closes (linger.ms holds
+    // them there), with no guess at how long spawned publishes would take to get that far.
+    let mut publishing: Vec<_> = (0..500)
         .map(|seq| {
-            let (bus, message) = (
-                bus.clone(),
-                support::message(topic.name(), &(seq % 7).to_string(), seq),
-            );
-            tokio::spawn(async move { bus.publish(&message).await })
+            let message = support::message(topic.name(), &(seq % 7).to_string(), seq);
+            let bus = bus.clone();
+            Box::pin(async move { bus.publish(&message).await })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    let mut queued = Context::from_waker(Waker::noop());
+    let mut reported = Vec::new();
+    publishing.retain_mut(|publish| match publish.as_mut().poll(&mut queued) {
+        Poll::Ready(result) => {
+            reported.push(result);
+            false
+        }
+        Poll::Pending => true,
+    });
     bus.close(Duration::from_secs(10)).await?;
     for publish in publishing {
-        publish.await??;
+        reported.push(publish.await);
+    }
+    for result in reported {
+        result?;
     }
     let records = topic.consume_all(500, Duration::from_secs(30)).await?;
     assert_eq!(records.len(), 500);

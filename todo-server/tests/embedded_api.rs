@@ -39,7 +39,8 @@ async fn a_weekly_task_completed_has_exactly_one_next_weeks_task() {
         )
         .await;
     assert_eq!(again["next"]["id"], next["id"]);
-    tokio::time::sleep(Duration::from_millis(300)).await; // the recurring consumer sees the event too
+    // The recurring consumer sees the completion too; once it has, it must not have added another.
+    server.consumers_caught_up().await;
     assert_eq!(
         ada.list("status=pending").await.len(),
         1,
@@ -90,18 +91,21 @@ async fn a_reminder_reaches_the_users_stream_at_remind_at() {
     );
 
     // The notification service stored it: it is in the inbox, unread, until marked read.
-    let mut inbox = Vec::new();
-    for _ in 0..50 {
-        let (status, page) = ada
-            .call(reqwest::Method::GET, "/api/v1/notifications", None)
-            .await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        inbox = page["items"].as_array().unwrap().clone();
-        if !inbox.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let inbox = todo_testkit::wait_until(
+        "the reminder in the inbox",
+        Duration::from_secs(5),
+        || async {
+            let (status, page) = ada
+                .call(reqwest::Method::GET, "/api/v1/notifications", None)
+                .await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            match page["items"].as_array() {
+                Some(items) if !items.is_empty() => Ok(items.clone()),
+                _ => Err(page.to_string()),
+            }
+        },
+    )
+    .await;
     assert_eq!(inbox.len(), 1, "{inbox:?}");
     assert_eq!(inbox[0]["task_id"], task["id"]);
     assert_eq!(inbox[0]["read_at"], Value::Null);
@@ -148,7 +152,8 @@ async fn status_changes_stream_live_and_resume_from_last_event_id() {
         )
         .await;
     }
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // The stream's replay holds what the stream consumer handled.
+    server.consumers_caught_up().await;
     let read_events = |last: Option<String>| {
         let http = server.http.clone();
         let url = format!("{}/api/v1/stream", server.base);
@@ -222,23 +227,21 @@ async fn the_stream_carries_every_change_of_your_own_tasks_and_nobody_elses() {
     assert_eq!(status, StatusCode::OK);
     let (status, _) = ada.call(reqwest::Method::DELETE, &path, None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let mut seen = read_until_event(
+    // A sentinel task after the others: once its creation is on the stream, anything the changes
+    // above would bring is there too.
+    let sentinel = ada.create(json!({"title": "Sentinel"})).await;
+    let seen = read_until_event(
         &mut stream,
         "task-event",
-        "\"event_type\":\"deleted\"",
+        "\"title\":\"Sentinel\"",
         Duration::from_secs(10),
     )
     .await;
-    // Let anything that would follow arrive (nothing should).
-    while let Ok(Some(Ok(chunk))) =
-        tokio::time::timeout(Duration::from_millis(300), stream.next()).await
-    {
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
     let task_events: Vec<Value> = sse_events(&seen)
         .into_iter()
         .filter(|(event, _)| event == "task-event")
-        .map(|(_, data)| serde_json::from_str(&data).unwrap())
+        .map(|(_, data)| serde_json::from_str::<Value>(&data).unwrap())
+        .filter(|event| event["task_id"] != sentinel["id"])
         .collect();
     let types: Vec<&str> = task_events
         .iter()
@@ -444,15 +447,30 @@ async fn deleting_a_recurring_task_leaves_no_occurrence_and_no_reminder() {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let mut text = String::new();
-    while let Ok(Some(chunk)) = tokio::time::timeout(Duration::from_secs(3), stream.next()).await {
-        text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-    }
-    assert!(
-        !text.contains("event: reminder"),
-        "the reminder never fires: {text}"
+    // A sentinel reminder due two seconds after the deleted one: once it has fired, the deleted
+    // one would have fired before it.
+    let sentinel = ada
+        .create(json!({"title": "Stretch", "due_date": in_future(63), "remind_before": 1}))
+        .await;
+    assert!(sentinel["remind_at"].as_str() > task["remind_at"].as_str());
+    let text = read_until_event(
+        &mut stream,
+        "reminder",
+        "\"title\":\"Stretch\"",
+        Duration::from_secs(15),
+    )
+    .await;
+    let reminders: Vec<String> = sse_events(&text)
+        .into_iter()
+        .filter(|(event, _)| event == "reminder")
+        .map(|(_, data)| data)
+        .collect();
+    assert_eq!(reminders.len(), 1, "the reminder never fires: {text}");
+    assert_eq!(
+        titles(&ada.list("").await),
+        vec!["Stretch"],
+        "no further occurrence"
     );
-    assert!(ada.list("").await.is_empty(), "no further occurrence");
     server.stop().await;
 }
 

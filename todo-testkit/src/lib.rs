@@ -15,6 +15,9 @@
 //! terminal, with the command that stops it: `infra/todo-infra --name test down`). If it cannot start, the error
 //! says so and how to provision it (`infra/todo-infra install`); tests never skip.
 //!
+//! Tests wait on observable state, never for a fixed time: [`wait_until`] polls a condition until
+//! it holds and, past its deadline, fails with what it last saw.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), todo_testkit::TestkitError> {
 //! use todo_testkit::{TestDatabase, TestTopic, Sidecar, PubSubBroker};
@@ -36,6 +39,7 @@ mod kafka;
 mod names;
 mod postgres;
 mod stack;
+mod wait;
 
 pub use dapr::{PubSubBroker, Sidecar, SidecarBuilder};
 pub use error::TestkitError;
@@ -43,6 +47,7 @@ pub use kafka::{delete_topic, partition_for_key, ConsumedRecord, TestTopic};
 pub use names::{free_port, unique_name};
 pub use postgres::TestDatabase;
 pub use stack::Stack;
+pub use wait::wait_until;
 
 /// Re-export of the Kafka client the testkit uses, so tests can use its types without
 /// adding a second version of it.

@@ -116,6 +116,11 @@ impl Deployment {
         )
     }
 
+    /// The PostgreSQL database every service of the deployment shares.
+    pub fn database_url(&self) -> String {
+        self.env["TODO_DATABASE_URL"].clone()
+    }
+
     /// The HTTP address of a service's daprd.
     pub fn sidecar_url(&self, service: &str) -> String {
         format!(

@@ -7,7 +7,8 @@ use std::time::Duration;
 use chrono::{DateTime, SubsecRound, Utc};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
-use todo_server::config::Config;
+use todo_core::ports::OutboxStore;
+use todo_server::config::{Config, Storage};
 
 pub mod deployment;
 pub mod process;
@@ -21,6 +22,8 @@ pub struct Server {
     data: Option<tempfile::TempDir>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     done: Option<tokio::task::JoinHandle<()>>,
+    /// Where an in-process server keeps its data (for [`Server::consumers_caught_up`]).
+    storage: Option<Storage>,
 }
 
 impl Server {
@@ -52,6 +55,7 @@ impl Server {
             );
         }
         let config = Config::from_vars(&vars).unwrap();
+        let storage = Some(config.storage.clone());
         let service = todo_server::compose::build(&todo_server::compose::Role::ALL, config)
             .await
             .unwrap();
@@ -71,6 +75,7 @@ impl Server {
             data,
             stop: Some(stop),
             done: Some(done),
+            storage,
         }
     }
 
@@ -82,6 +87,7 @@ impl Server {
             data: None,
             stop: None,
             done: None,
+            storage: None,
         }
     }
 
@@ -102,6 +108,27 @@ impl Server {
         }
     }
 
+    /// Waits until the outbox holds no unsent event. The in-process bus of `all` marks a row sent
+    /// only once every consumer has handled its event, so then every consumer has caught up with
+    /// every write made so far.
+    pub async fn consumers_caught_up(&self) {
+        let storage = self
+            .storage
+            .as_ref()
+            .expect("an in-process server, whose storage the test knows");
+        todo_testkit::wait_until(
+            "every event handled (the outbox empty)",
+            Duration::from_secs(30),
+            || async {
+                match unsent_events(storage).await {
+                    0 => Ok(()),
+                    unsent => Err(format!("{unsent} unsent events")),
+                }
+            },
+        )
+        .await;
+    }
+
     pub async fn stop(mut self) {
         let _ = self.stop.take().unwrap().send(());
         tokio::time::timeout(Duration::from_secs(10), self.done.take().unwrap())
@@ -109,6 +136,41 @@ impl Server {
             .unwrap()
             .unwrap();
     }
+}
+
+/// The outbox backlog of `storage`, read through the adapter's own `OutboxStore::backlog`. The
+/// server holds the SQLite file's owner lock, so a snapshot of it is read, the consistent copy
+/// `todo-server backup` makes of a running server's database.
+async fn unsent_events(storage: &Storage) -> u64 {
+    let backlog = match storage {
+        Storage::Sqlite(sqlite) => {
+            let dir = tempfile::tempdir().unwrap();
+            let copy = dir.path().join("snapshot.db");
+            todo_sqlite::backup(&sqlite.path, &copy)
+                .await
+                .expect("a snapshot of the server's database");
+            let db = todo_sqlite::open(&copy, &todo_sqlite::OpenOptions::default())
+                .await
+                .expect("opening the snapshot");
+            let backlog = todo_sqlite::SqliteTaskRepository::new(db.clone())
+                .backlog()
+                .await;
+            db.close().await;
+            backlog
+        }
+        Storage::Postgres(url) => {
+            let pool = todo_postgres::connect(url, &todo_postgres::PoolSettings::default())
+                .await
+                .expect("connecting to the server's database");
+            let backlog = todo_postgres::PostgresTaskRepository::new(pool.clone())
+                .backlog()
+                .await;
+            pool.close().await;
+            backlog
+        }
+        Storage::Memory => panic!("an in-memory outbox cannot be read from outside the server"),
+    };
+    backlog.expect("reading the outbox backlog").0
 }
 
 pub struct User {

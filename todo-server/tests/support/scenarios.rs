@@ -7,6 +7,10 @@ use futures_util::{Stream, StreamExt};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use todo_core::events::topics;
+use todo_testkit::sqlx::{self, PgPool};
+use todo_testkit::wait_until;
+
 use super::deployment::{counter, Deployment};
 use super::smtp::SmtpSink;
 use super::{in_future, read_until, read_until_event, sse_events, titles, Server, User};
@@ -79,22 +83,6 @@ pub async fn open_stream(server: &Server, user: &User) -> Events {
     )
 }
 
-/// Polls `check` every 200 ms until it returns `Some`, failing after `within`.
-pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let started = Instant::now();
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(started.elapsed() < within, "{what}: not within {within:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 pub async fn history(user: &User, id: &Value) -> Vec<Value> {
     let (status, body) = user
         .call(Method::GET, &format!("/api/v1/tasks/{id}/history"), None)
@@ -151,9 +139,13 @@ pub async fn a_weekly_task_completed_has_one_next_occurrence_even_when_the_event
 
     // The recurring service creates the next one from the `completed` event.
     let next_week = json!(due + chrono::Duration::days(7));
-    let next = eventually("the next occurrence", Duration::from_secs(60), || async {
+    let next = wait_until("the next occurrence", Duration::from_secs(60), || async {
         let pending = ada.list("q=weekly&status=pending").await;
-        (!pending.is_empty()).then_some(pending)
+        if pending.is_empty() {
+            Err("no pending weekly task")
+        } else {
+            Ok(pending)
+        }
     })
     .await;
     assert_eq!(next.len(), 1, "{next:?}");
@@ -161,14 +153,15 @@ pub async fn a_weekly_task_completed_has_one_next_occurrence_even_when_the_event
     assert_eq!(next[0]["series_id"], task["series_id"]);
 
     // The same `completed` event, delivered again (published anew through the API's sidecar).
-    let completed = eventually(
+    let completed = wait_until(
         "the audit entry of the completion",
         Duration::from_secs(60),
         || async {
-            history(ada, &task["id"])
-                .await
-                .into_iter()
-                .find(|e| e["action"] == "completed")
+            let history = history(ada, &task["id"]).await;
+            match history.iter().find(|e| e["action"] == "completed") {
+                Some(entry) => Ok(entry.clone()),
+                None => Err(format!("history {history:?}")),
+            }
         },
     )
     .await;
@@ -191,8 +184,11 @@ pub async fn a_weekly_task_completed_has_one_next_occurrence_even_when_the_event
     };
     let before = handled(&metrics(&recurring).await);
     deployment.redeliver("task-events", &event).await;
-    eventually("the duplicate handled", Duration::from_secs(60), || async {
-        (handled(&metrics(&recurring).await) > before).then_some(())
+    wait_until("the duplicate handled", Duration::from_secs(60), || async {
+        match handled(&metrics(&recurring).await) {
+            now if now > before => Ok(()),
+            now => Err(format!("{now} handled, as before")),
+        }
     })
     .await;
     let pending = ada.list("q=weekly&status=pending").await;
@@ -370,13 +366,15 @@ pub async fn the_reminder_reaches_the_stream_and_the_inbox_and_the_deleted_one_n
     )
     .await;
     assert!(chrono::Utc::now() >= remind_at, "not before remind_at");
-    let inbox = eventually(
+    let inbox = wait_until(
         "the stored notification",
         Duration::from_secs(30),
         || async {
             let (_, page) = ada.call(Method::GET, "/api/v1/notifications", None).await;
-            let items = page["items"].as_array().cloned().unwrap_or_default();
-            (!items.is_empty()).then_some(items)
+            match page["items"].as_array() {
+                Some(items) if !items.is_empty() => Ok(items.clone()),
+                _ => Err(page.to_string()),
+            }
         },
     )
     .await;
@@ -411,9 +409,13 @@ pub async fn the_reminder_goes_out_as_one_email_from_the_notification_service_ev
     seen: &str,
 ) {
     let title = "Call the dentist";
-    let mails = eventually("the reminder email", Duration::from_secs(30), || async {
+    let mails = wait_until("the reminder email", Duration::from_secs(30), || async {
         let mails = smtp.mentioning(title);
-        (!mails.is_empty()).then_some(mails)
+        if mails.is_empty() {
+            Err(format!("{} other mails", smtp.mails().len()))
+        } else {
+            Ok(mails)
+        }
     })
     .await;
     assert_eq!(mails.len(), 1, "{mails:?}");
@@ -460,35 +462,69 @@ pub async fn writes_succeed_with_kafka_stopped_and_their_events_arrive_after_it_
         );
     }
     tokio::task::block_in_place(|| deployment.start("kafka"));
+    // Counted only once nothing is on its way: every event relayed, and every relayed task event
+    // recorded by the audit service. Counting earlier could miss a duplicate still in flight.
+    let database = PgPool::connect(&deployment.database_url())
+        .await
+        .expect("connecting to the deployment's database");
+    wait_until(
+        "the outbox empty and the audit service caught up",
+        Duration::from_secs(120),
+        || async {
+            let (unsent, unaudited): (i64, i64) = sqlx::query_as(UNSENT_AND_UNAUDITED)
+                .bind(topics::TASK_EVENTS)
+                .fetch_one(&database)
+                .await
+                .expect("reading the outbox and the audit log");
+            if unsent == 0 && unaudited == 0 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{unsent} events unsent, {unaudited} sent task events without their audit entry"
+                ))
+            }
+        },
+    )
+    .await;
+    database.close().await;
     for (i, task) in written.iter().enumerate() {
         let expected = if i == 0 {
             vec!["created", "updated"]
         } else {
             vec!["created"]
         };
-        let actions = eventually(
-            "events after Kafka is back",
-            Duration::from_secs(120),
-            || async {
-                let actions: Vec<String> = history(ada, &task["id"])
-                    .await
-                    .iter()
-                    .map(|e| e["action"].as_str().unwrap().to_owned())
-                    .collect();
-                (actions.len() >= expected.len()).then_some(actions)
-            },
-        )
-        .await;
+        let actions: Vec<String> = history(ada, &task["id"])
+            .await
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_owned())
+            .collect();
         assert_eq!(actions, expected, "nothing lost, nothing doubled");
     }
-    let backlog = eventually("the outbox drained", Duration::from_secs(30), || async {
-        let m = metrics(&deployment.url("api")).await;
-        let backlog = counter(&m, "todo_outbox_backlog", &[]);
-        (backlog == 0.0).then_some(backlog)
-    })
+    // The API's gauge agrees (it is set after each relay pass, so it may lag a pass behind).
+    wait_until(
+        "the backlog gauge at 0",
+        Duration::from_secs(30),
+        || async {
+            let backlog = counter(
+                &metrics(&deployment.url("api")).await,
+                "todo_outbox_backlog",
+                &[],
+            );
+            if backlog == 0.0 {
+                Ok(())
+            } else {
+                Err(backlog)
+            }
+        },
+    )
     .await;
-    assert_eq!(backlog, 0.0);
 }
+
+/// Events not yet relayed (`sent_at` unset), and relayed events of topic `$1` with no audit entry.
+const UNSENT_AND_UNAUDITED: &str = "SELECT count(*) FILTER (WHERE sent_at IS NULL), \
+     count(*) FILTER (WHERE sent_at IS NOT NULL AND topic = $1 \
+         AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.event_id = o.event_id)) \
+     FROM outbox o";
 
 pub async fn with_the_sidecar_stopped_writes_get_503_reads_work_and_it_recovers(
     deployment: &Deployment,
@@ -496,7 +532,7 @@ pub async fn with_the_sidecar_stopped_writes_get_503_reads_work_and_it_recovers(
 ) {
     tokio::task::block_in_place(|| deployment.stop("daprd-api"));
     let api = deployment.url("api");
-    let refused = eventually("503 on writes", Duration::from_secs(10), || async {
+    let refused = wait_until("503 on writes", Duration::from_secs(10), || async {
         let response = reqwest::Client::new()
             .post(format!("{api}/api/v1/tasks"))
             .bearer_auth(&ada.token)
@@ -504,7 +540,10 @@ pub async fn with_the_sidecar_stopped_writes_get_503_reads_work_and_it_recovers(
             .send()
             .await
             .unwrap();
-        (response.status() == StatusCode::SERVICE_UNAVAILABLE).then_some(response)
+        match response.status() {
+            StatusCode::SERVICE_UNAVAILABLE => Ok(response),
+            other => Err(other),
+        }
     })
     .await;
     assert!(refused.headers().contains_key("retry-after"));
@@ -522,7 +561,7 @@ pub async fn with_the_sidecar_stopped_writes_get_503_reads_work_and_it_recovers(
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
 
     tokio::task::block_in_place(|| deployment.start("daprd-api"));
-    let task = eventually("writes accepted again", Duration::from_secs(60), || async {
+    let task = wait_until("writes accepted again", Duration::from_secs(60), || async {
         let (status, task) = ada
             .call(
                 Method::POST,
@@ -530,13 +569,20 @@ pub async fn with_the_sidecar_stopped_writes_get_503_reads_work_and_it_recovers(
                 Some(json!({"title": "Written after the sidecar came back"})),
             )
             .await;
-        (status == StatusCode::CREATED).then_some(task)
+        match status {
+            StatusCode::CREATED => Ok(task),
+            other => Err(format!("{other}: {task}")),
+        }
     })
     .await;
     let ready = reqwest::get(format!("{api}/readyz")).await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
-    eventually("its event published", Duration::from_secs(60), || async {
-        (!history(ada, &task["id"]).await.is_empty()).then_some(())
+    wait_until("its event published", Duration::from_secs(60), || async {
+        if history(ada, &task["id"]).await.is_empty() {
+            Err("no history yet")
+        } else {
+            Ok(())
+        }
     })
     .await;
 }
@@ -611,7 +657,7 @@ pub async fn with_the_mcp_service_stopped_chat_gets_503_and_the_rest_works(
 ) {
     tokio::task::block_in_place(|| deployment.stop("mcp"));
     let api = deployment.url("api");
-    let refused = eventually("503 on chat", Duration::from_secs(20), || async {
+    let refused = wait_until("503 on chat", Duration::from_secs(20), || async {
         let response = reqwest::Client::new()
             .post(format!("{api}/api/v1/chat"))
             .bearer_auth(&ada.token)
@@ -619,7 +665,10 @@ pub async fn with_the_mcp_service_stopped_chat_gets_503_and_the_rest_works(
             .send()
             .await
             .unwrap();
-        (response.status() == StatusCode::SERVICE_UNAVAILABLE).then_some(response)
+        match response.status() {
+            StatusCode::SERVICE_UNAVAILABLE => Ok(response),
+            other => Err(other),
+        }
     })
     .await;
     assert!(refused.headers().contains_key("retry-after"));
@@ -639,9 +688,12 @@ pub async fn with_the_mcp_service_stopped_chat_gets_503_and_the_rest_works(
     );
 
     tokio::task::block_in_place(|| deployment.start("mcp"));
-    let back = eventually("chat answers again", Duration::from_secs(60), || async {
+    let back = wait_until("chat answers again", Duration::from_secs(60), || async {
         let (status, body) = ada.chat("what is overdue").await;
-        (status == StatusCode::OK).then_some(body)
+        match status {
+            StatusCode::OK => Ok(body),
+            other => Err(format!("{other}: {body}")),
+        }
     })
     .await;
     assert!(back["reply"].is_string(), "{back}");
