@@ -3,12 +3,13 @@
 //! reconnecting with `Last-Event-ID` misses nothing.
 //!
 //! Each API replica runs its own hub and must receive every event (its own consumer group per replica,
-//! e.g. Dapr's `consumerGroup: "{podName}"`), because a user's connection may be on any replica.
+//! e.g. Dapr's `consumerGroup: "{podName}"`), because a user's connection may be on any replica. The hub
+//! keeps only the users who connected to this replica lately: its memory follows the open streams, not
+//! every user with an event.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use todo_core::events::{topics, DomainEvent, Message};
@@ -20,6 +21,10 @@ use tokio::sync::broadcast;
 const REPLAY: usize = 100;
 /// Events buffered per live connection before a slow client starts losing them.
 const LIVE: usize = 256;
+/// How long a user's replay buffer outlives their last connection's last event.
+const IDLE_KEEP: Duration = Duration::from_secs(600);
+/// Idle users are let go once every this many subscriptions.
+const SWEEP_EVERY: u64 = 256;
 
 /// One event for a user's stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,12 +40,29 @@ pub struct StreamEvent {
 struct UserStream {
     recent: VecDeque<StreamEvent>,
     live: broadcast::Sender<StreamEvent>,
+    /// The last subscription, or the last event delivered to an open connection.
+    active: Instant,
+}
+
+impl UserStream {
+    fn new() -> Self {
+        Self {
+            recent: VecDeque::new(),
+            live: broadcast::channel(LIVE).0,
+            active: Instant::now(),
+        }
+    }
+
+    fn idle(&self) -> bool {
+        self.live.receiver_count() == 0 && self.active.elapsed() > IDLE_KEEP
+    }
 }
 
 /// Fans events out to each user's connections.
 #[derive(Default)]
 pub struct StreamHub {
     users: Mutex<HashMap<UserId, UserStream>>,
+    subscriptions: std::sync::atomic::AtomicU64,
 }
 
 impl StreamHub {
@@ -49,19 +71,22 @@ impl StreamHub {
         Self::default()
     }
 
-    /// Delivers an event to `user`'s connections and keeps it for replay; a duplicate id is ignored.
-    /// Returns whether the event was new.
+    /// Delivers an event to `user`'s connections and keeps it for replay; a duplicate id is ignored,
+    /// and so is a user who has not connected to this replica lately. Returns whether the event was
+    /// new for a connected user.
     pub fn publish(&self, user: UserId, event: StreamEvent) -> bool {
         let mut users = self
             .users
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let stream = users.entry(user).or_insert_with(|| UserStream {
-            recent: VecDeque::new(),
-            live: broadcast::channel(LIVE).0,
-        });
+        let Some(stream) = users.get_mut(&user) else {
+            return false;
+        };
         if stream.recent.iter().any(|e| e.id == event.id) {
             return false;
+        }
+        if stream.live.receiver_count() > 0 {
+            stream.active = Instant::now();
         }
         if stream.recent.len() == REPLAY {
             stream.recent.pop_front();
@@ -99,10 +124,16 @@ impl StreamHub {
             .users
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let stream = users.entry(user).or_insert_with(|| UserStream {
-            recent: VecDeque::new(),
-            live: broadcast::channel(LIVE).0,
-        });
+        if self
+            .subscriptions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            % SWEEP_EVERY
+            == SWEEP_EVERY - 1
+        {
+            users.retain(|_, stream| !stream.idle());
+        }
+        let stream = users.entry(user).or_insert_with(UserStream::new);
+        stream.active = Instant::now();
         let replay = match last_event_id {
             None => Vec::new(),
             Some(id) => match stream.recent.iter().position(|e| e.id == id) {
@@ -309,5 +340,29 @@ mod tests {
         assert_eq!(replay, vec![event(1)]);
         hub.publish(user, event(2));
         assert_eq!(again.try_recv().unwrap(), event(2));
+    }
+
+    #[test]
+    fn only_users_connected_here_are_kept() {
+        let hub = StreamHub::new();
+        let stranger = UserId(uuid::Uuid::from_u128(9));
+        assert!(
+            !hub.publish(stranger, event(1)),
+            "nobody of theirs is connected here"
+        );
+        assert!(hub.subscribe(stranger, Some(event(0).id)).0.is_empty());
+        let user = UserId(uuid::Uuid::from_u128(1));
+        let (_, live) = hub.subscribe(user, None);
+        assert!(hub.publish(user, event(2)));
+        drop(live);
+        // Idle long enough, with no connection: let go at the next sweep.
+        for stream in hub.users.lock().unwrap().values_mut() {
+            stream.active -= IDLE_KEEP + Duration::from_secs(1);
+        }
+        let others: Vec<_> = (0..SWEEP_EVERY)
+            .map(|n| hub.subscribe(UserId(uuid::Uuid::from_u128(100 + u128::from(n))), None))
+            .collect();
+        assert!(!hub.users.lock().unwrap().contains_key(&user));
+        assert_eq!(hub.users.lock().unwrap().len(), others.len());
     }
 }
