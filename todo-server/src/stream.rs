@@ -63,6 +63,8 @@ impl UserStream {
 pub struct StreamHub {
     users: Mutex<HashMap<UserId, UserStream>>,
     subscriptions: std::sync::atomic::AtomicU64,
+    /// The broadcast subscription restarted and has delivered nothing since.
+    awaiting_join: std::sync::atomic::AtomicBool,
 }
 
 impl StreamHub {
@@ -96,9 +98,19 @@ impl StreamHub {
         true
     }
 
+    /// The broadcast subscription restarted (a new Dapr sidecar: see `Transport::on_broadcast_gap`).
+    /// Its new consumer group starts at the newest offset once it has joined, so what was published
+    /// before then never arrives: the open streams resynchronise now, and again at the first delivery
+    /// (proof that the group has joined), which covers what was written in between.
+    pub fn broadcast_restarted(&self) {
+        self.awaiting_join
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.resync();
+    }
+
     /// Ends every open stream, keeping the replay buffers: each client reconnects with
     /// `Last-Event-ID`, gets what is buffered, and reloads (as the web app does after a
-    /// reconnection). For when the hub may have missed events (see `Transport::on_broadcast_gap`).
+    /// reconnection). For when the hub may have missed events.
     pub fn resync(&self) {
         let mut users = self
             .users
@@ -145,14 +157,28 @@ impl StreamHub {
     }
 }
 
-/// Consumes `task-events`, `task-updates` and `reminders` into the hub: what keeps every open client in
-/// sync, and the in-app delivery of reminders.
+/// Consumes `task-events`, `task-updates` and `reminders` from the broadcast subscription into the
+/// hub: what keeps every open client in sync, and the in-app delivery of reminders.
 pub struct StreamConsumer(pub Arc<StreamHub>);
 
 #[async_trait]
 impl MessageHandler for StreamConsumer {
     #[tracing::instrument(name = "stream_consumer", skip_all, fields(event_id = %message.id))]
     async fn handle(&self, message: &Message) -> Result<(), HandleError> {
+        if self
+            .0
+            .awaiting_join
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            self.0.resync();
+        }
+        self.0.deliver(message)
+    }
+}
+
+impl StreamHub {
+    /// Hands a topic message to its user's streams.
+    fn deliver(&self, message: &Message) -> Result<(), HandleError> {
         let event = DomainEvent::decode(&message.topic, &message.payload)
             .map_err(|e| HandleError::dropped("decoding a stream event", e))?;
         let kind = match message.topic.as_str() {
@@ -166,7 +192,7 @@ impl MessageHandler for StreamConsumer {
                 ))
             }
         };
-        let new = self.0.publish(
+        let new = self.publish(
             event.user_id(),
             StreamEvent {
                 id: event.event_id(),
@@ -191,16 +217,13 @@ impl MessageHandler for StreamConsumer {
 /// whatever the broker did; the hub drops the copy that arrives through the broker by its event id.
 pub struct StreamEcho {
     inner: Arc<dyn EventBus>,
-    hub: StreamConsumer,
+    hub: Arc<StreamHub>,
 }
 
 impl StreamEcho {
     /// Publishes through `inner`, echoing every acknowledged stream event into `hub`.
     pub fn new(inner: Arc<dyn EventBus>, hub: Arc<StreamHub>) -> Self {
-        Self {
-            inner,
-            hub: StreamConsumer(hub),
-        }
+        Self { inner, hub }
     }
 
     async fn echo(&self, message: &Message) {
@@ -209,7 +232,7 @@ impl StreamEcho {
             topics::TASK_EVENTS | topics::TASK_UPDATES | topics::REMINDERS
         ) {
             // A message the hub cannot decode would be dropped by the broadcast consumer too.
-            let _ = self.hub.handle(message).await;
+            let _ = self.hub.deliver(message);
         }
     }
 }
@@ -364,5 +387,52 @@ mod tests {
             .collect();
         assert!(!hub.users.lock().unwrap().contains_key(&user));
         assert_eq!(hub.users.lock().unwrap().len(), others.len());
+    }
+
+    #[tokio::test]
+    async fn after_a_broadcast_restart_streams_resync_now_and_at_the_first_delivery() {
+        let hub = Arc::new(StreamHub::new());
+        let user = UserId(uuid::Uuid::from_u128(1));
+        let (_, mut before) = hub.subscribe(user, None);
+        hub.broadcast_restarted();
+        assert_eq!(
+            before.try_recv(),
+            Err(broadcast::error::TryRecvError::Closed)
+        );
+        // Reconnected before the new group joined; what this replica relays does not prove a join.
+        let (_, mut reconnected) = hub.subscribe(user, None);
+        let echo = StreamEcho::new(
+            Arc::new(todo_core::memory::InMemoryEventBus::new()),
+            hub.clone(),
+        );
+        echo.publish(&reminder(1, user)).await.unwrap();
+        assert_eq!(
+            reconnected.try_recv().unwrap().id,
+            EventId(uuid::Uuid::from_u128(1))
+        );
+        // The first delivery through the broker does: the stream resynchronises once more...
+        StreamConsumer(hub.clone())
+            .handle(&reminder(2, user))
+            .await
+            .unwrap();
+        assert_eq!(
+            reconnected.try_recv(),
+            Err(broadcast::error::TryRecvError::Closed)
+        );
+        let (replay, mut last) = hub.subscribe(user, Some(EventId(uuid::Uuid::from_u128(1))));
+        assert_eq!(
+            replay.len(),
+            1,
+            "and the delivery waits in the replay buffer"
+        );
+        // ... and only once.
+        StreamConsumer(hub.clone())
+            .handle(&reminder(3, user))
+            .await
+            .unwrap();
+        assert_eq!(
+            last.try_recv().unwrap().id,
+            EventId(uuid::Uuid::from_u128(3))
+        );
     }
 }

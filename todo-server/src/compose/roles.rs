@@ -58,10 +58,6 @@ const RELAY_POLL: Duration = Duration::from_millis(250);
 /// How often a delivery worker looks for retries that fell due and other replicas' records.
 const DELIVERY_POLL: Duration = Duration::from_secs(1);
 
-/// How long a new sidecar's broadcast consumer group takes to join, at most: the live streams
-/// resynchronise when the sidecar starts and again after this.
-const BROADCAST_SETTLE: Duration = Duration::from_secs(15);
-
 /// The secret (in the Dapr secret store) that holds the SMTP server's URL.
 pub const SMTP_URL_SECRET: &str = "smtp-url";
 
@@ -160,17 +156,11 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
         consumers::API_STREAM_REMINDERS,
         Arc::new(StreamConsumer(hub.clone())),
     );
-    // A new sidecar's broadcast group starts at the newest offset: what was published while none
-    // consumed is not delivered, so the streams reload, then again once the new group has joined.
-    let resync = hub.clone();
-    parts.transport.on_broadcast_gap(Arc::new(move || {
-        resync.resync();
-        let again = resync.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(BROADCAST_SETTLE).await;
-            again.resync();
-        });
-    }));
+    // A new sidecar's broadcast group starts at the newest offset: the streams resynchronise.
+    let restarted = hub.clone();
+    parts
+        .transport
+        .on_broadcast_gap(Arc::new(move || restarted.broadcast_restarted()));
     // Over a broker, what this replica relays reaches its own streams without the round trip
     // (see `StreamEcho`); in process, the bus already delivers everything here.
     if !matches!(parts.config.bus, Bus::InProcess) {

@@ -67,20 +67,75 @@ pub async fn run_all(deployment: &Deployment, smtp: &SmtpSink, outages: Outages)
 /// A user's live event stream.
 pub type Events = std::pin::Pin<Box<dyn Stream<Item = reqwest::Result<Vec<u8>>> + Send>>;
 
+/// The user's live stream as a client keeps it: when the server ends it (a replica resynchronising
+/// its streams, say), it reconnects with `Last-Event-ID`, so the bytes read are one stream.
 pub async fn open_stream(server: &Server, user: &User) -> Events {
-    let response = server
-        .http
-        .get(format!("{}/api/v1/stream", server.base))
-        .bearer_auth(&user.token)
-        .send()
-        .await
-        .unwrap();
+    let response = connect_stream(&server.http, &server.base, &user.token, None).await;
     assert_eq!(response.status(), StatusCode::OK);
+    struct Reader {
+        http: reqwest::Client,
+        base: String,
+        token: String,
+        body: Option<Events>,
+        last_id: Option<String>,
+        partial: String,
+    }
+    let reader = Reader {
+        http: server.http.clone(),
+        base: server.base.clone(),
+        token: user.token.clone(),
+        body: Some(body_of(response)),
+        last_id: None,
+        partial: String::new(),
+    };
+    Box::pin(futures_util::stream::unfold(reader, |mut r| async move {
+        loop {
+            let Some(body) = r.body.as_mut() else {
+                let response =
+                    connect_stream(&r.http, &r.base, &r.token, r.last_id.as_deref()).await;
+                if response.status() == StatusCode::OK {
+                    r.body = Some(body_of(response));
+                } else {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                continue;
+            };
+            match body.next().await {
+                Some(Ok(chunk)) => {
+                    r.partial.push_str(&String::from_utf8_lossy(&chunk));
+                    while let Some(end) = r.partial.find('\n') {
+                        let line: String = r.partial.drain(..=end).collect();
+                        if let Some(id) = line.trim_end().strip_prefix("id: ") {
+                            r.last_id = Some(id.to_owned());
+                        }
+                    }
+                    return Some((Ok(chunk), r));
+                }
+                _ => r.body = None,
+            }
+        }
+    }))
+}
+
+fn body_of(response: reqwest::Response) -> Events {
     Box::pin(
         response
             .bytes_stream()
             .map(|chunk| chunk.map(|b| b.to_vec())),
     )
+}
+
+async fn connect_stream(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    last_id: Option<&str>,
+) -> reqwest::Response {
+    let mut request = http.get(format!("{base}/api/v1/stream")).bearer_auth(token);
+    if let Some(id) = last_id {
+        request = request.header("last-event-id", id);
+    }
+    request.send().await.unwrap()
 }
 
 pub async fn history(user: &User, id: &Value) -> Vec<Value> {
