@@ -3,11 +3,13 @@
 //! reconnecting with `Last-Event-ID` misses nothing.
 //!
 //! Each API replica runs its own hub and must receive every event (its own consumer group per replica,
-//! e.g. Dapr's `consumerGroup: "{podName}"`), because a user's connection may be on any replica. The hub
-//! keeps only the users who connected to this replica lately: its memory follows the open streams, not
-//! every user with an event.
+//! e.g. Dapr's `consumerGroup: "{podName}"`), because a user's connection may be on any replica; so a
+//! client may resume on another replica than the one it left. The hub lets a user go once they have
+//! had neither a connection nor an event here for a while: its memory follows the active users, not
+//! every user who ever had an event, and a live channel exists only for users who connected.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,10 +23,10 @@ use tokio::sync::broadcast;
 const REPLAY: usize = 100;
 /// Events buffered per live connection before a slow client starts losing them.
 const LIVE: usize = 256;
-/// How long a user's replay buffer outlives their last connection's last event.
+/// How long a user without a connection is kept after their last event or connection.
 const IDLE_KEEP: Duration = Duration::from_secs(600);
-/// Idle users are let go once every this many subscriptions.
-const SWEEP_EVERY: u64 = 256;
+/// Idle users are let go once every this many events and subscriptions.
+const SWEEP_EVERY: u64 = 1024;
 
 /// One event for a user's stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,8 +41,9 @@ pub struct StreamEvent {
 
 struct UserStream {
     recent: VecDeque<StreamEvent>,
-    live: broadcast::Sender<StreamEvent>,
-    /// The last subscription, or the last event delivered to an open connection.
+    /// Created by the first connection; dropped (closing its receivers) by a resync.
+    live: Option<broadcast::Sender<StreamEvent>>,
+    /// The last event or subscription.
     active: Instant,
 }
 
@@ -48,13 +51,19 @@ impl UserStream {
     fn new() -> Self {
         Self {
             recent: VecDeque::new(),
-            live: broadcast::channel(LIVE).0,
+            live: None,
             active: Instant::now(),
         }
     }
 
+    fn connections(&self) -> usize {
+        self.live
+            .as_ref()
+            .map_or(0, broadcast::Sender::receiver_count)
+    }
+
     fn idle(&self) -> bool {
-        self.live.receiver_count() == 0 && self.active.elapsed() > IDLE_KEEP
+        self.connections() == 0 && self.active.elapsed() > IDLE_KEEP
     }
 }
 
@@ -62,9 +71,9 @@ impl UserStream {
 #[derive(Default)]
 pub struct StreamHub {
     users: Mutex<HashMap<UserId, UserStream>>,
-    subscriptions: std::sync::atomic::AtomicU64,
+    operations: AtomicU64,
     /// The broadcast subscription restarted and has delivered nothing since.
-    awaiting_join: std::sync::atomic::AtomicBool,
+    awaiting_join: AtomicBool,
 }
 
 impl StreamHub {
@@ -73,29 +82,34 @@ impl StreamHub {
         Self::default()
     }
 
-    /// Delivers an event to `user`'s connections and keeps it for replay; a duplicate id is ignored,
-    /// and so is a user who has not connected to this replica lately. Returns whether the event was
-    /// new for a connected user.
-    pub fn publish(&self, user: UserId, event: StreamEvent) -> bool {
+    fn users(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, UserStream>> {
         let mut users = self
             .users
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let Some(stream) = users.get_mut(&user) else {
-            return false;
-        };
+        if self.operations.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            users.retain(|_, stream| !stream.idle());
+        }
+        users
+    }
+
+    /// Delivers an event to `user`'s connections and keeps it for replay; a duplicate id is ignored.
+    /// Returns whether it reached an open connection.
+    pub fn publish(&self, user: UserId, event: StreamEvent) -> bool {
+        let mut users = self.users();
+        let stream = users.entry(user).or_insert_with(UserStream::new);
+        stream.active = Instant::now();
         if stream.recent.iter().any(|e| e.id == event.id) {
             return false;
-        }
-        if stream.live.receiver_count() > 0 {
-            stream.active = Instant::now();
         }
         if stream.recent.len() == REPLAY {
             stream.recent.pop_front();
         }
         stream.recent.push_back(event.clone());
-        let _ = stream.live.send(event);
-        true
+        match &stream.live {
+            Some(live) => live.send(event).is_ok(),
+            None => false,
+        }
     }
 
     /// The broadcast subscription restarted (a new Dapr sidecar: see `Transport::on_broadcast_gap`).
@@ -103,8 +117,7 @@ impl StreamHub {
     /// before then never arrives: the open streams resynchronise now, and again at the first delivery
     /// (proof that the group has joined), which covers what was written in between.
     pub fn broadcast_restarted(&self) {
-        self.awaiting_join
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.awaiting_join.store(true, Ordering::SeqCst);
         self.resync();
     }
 
@@ -112,15 +125,12 @@ impl StreamHub {
     /// `Last-Event-ID`, gets what is buffered, and reloads (as the web app does after a
     /// reconnection). For when the hub may have missed events.
     pub fn resync(&self) {
-        let mut users = self
-            .users
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut users = self.users();
         let mut ended = 0;
         for stream in users.values_mut() {
-            ended += stream.live.receiver_count();
-            // Dropping the sender closes every receiver of the old channel.
-            stream.live = broadcast::channel(LIVE).0;
+            ended += stream.connections();
+            // Dropping the sender closes every receiver of its channel.
+            stream.live = None;
         }
         tracing::info!(streams = ended, "live streams asked to resynchronise");
     }
@@ -132,18 +142,7 @@ impl StreamHub {
         user: UserId,
         last_event_id: Option<EventId>,
     ) -> (Vec<StreamEvent>, broadcast::Receiver<StreamEvent>) {
-        let mut users = self
-            .users
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if self
-            .subscriptions
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            % SWEEP_EVERY
-            == SWEEP_EVERY - 1
-        {
-            users.retain(|_, stream| !stream.idle());
-        }
+        let mut users = self.users();
         let stream = users.entry(user).or_insert_with(UserStream::new);
         stream.active = Instant::now();
         let replay = match last_event_id {
@@ -153,7 +152,11 @@ impl StreamHub {
                 None => stream.recent.iter().cloned().collect(),
             },
         };
-        (replay, stream.live.subscribe())
+        let live = stream
+            .live
+            .get_or_insert_with(|| broadcast::channel(LIVE).0)
+            .subscribe();
+        (replay, live)
     }
 }
 
@@ -165,11 +168,7 @@ pub struct StreamConsumer(pub Arc<StreamHub>);
 impl MessageHandler for StreamConsumer {
     #[tracing::instrument(name = "stream_consumer", skip_all, fields(event_id = %message.id))]
     async fn handle(&self, message: &Message) -> Result<(), HandleError> {
-        if self
-            .0
-            .awaiting_join
-            .swap(false, std::sync::atomic::Ordering::SeqCst)
-        {
+        if self.0.awaiting_join.swap(false, Ordering::SeqCst) {
             self.0.resync();
         }
         self.0.deliver(message)
@@ -192,7 +191,7 @@ impl StreamHub {
                 ))
             }
         };
-        let new = self.publish(
+        let delivered = self.publish(
             event.user_id(),
             StreamEvent {
                 id: event.event_id(),
@@ -200,7 +199,7 @@ impl StreamHub {
                 data: message.payload.clone(),
             },
         );
-        if new && kind == "reminder" {
+        if delivered && kind == "reminder" {
             metrics::counter!("todo_reminders_delivered_total").increment(1);
         }
         Ok(())
@@ -366,27 +365,39 @@ mod tests {
     }
 
     #[test]
-    fn only_users_connected_here_are_kept() {
+    fn idle_users_are_let_go() {
         let hub = StreamHub::new();
-        let stranger = UserId(uuid::Uuid::from_u128(9));
-        assert!(
-            !hub.publish(stranger, event(1)),
-            "nobody of theirs is connected here"
-        );
-        assert!(hub.subscribe(stranger, Some(event(0).id)).0.is_empty());
         let user = UserId(uuid::Uuid::from_u128(1));
-        let (_, live) = hub.subscribe(user, None);
-        assert!(hub.publish(user, event(2)));
+        assert!(!hub.publish(user, event(1)), "no connection yet");
+        // A client resuming here (after a connection to another replica) gets what was buffered.
+        let (replay, live) = hub.subscribe(user, Some(event(0).id));
+        assert_eq!(replay, vec![event(1)]);
         drop(live);
-        // Idle long enough, with no connection: let go at the next sweep.
         for stream in hub.users.lock().unwrap().values_mut() {
             stream.active -= IDLE_KEEP + Duration::from_secs(1);
         }
-        let others: Vec<_> = (0..SWEEP_EVERY)
-            .map(|n| hub.subscribe(UserId(uuid::Uuid::from_u128(100 + u128::from(n))), None))
-            .collect();
-        assert!(!hub.users.lock().unwrap().contains_key(&user));
-        assert_eq!(hub.users.lock().unwrap().len(), others.len());
+        // Kept while connected, however long ago it was active.
+        let connected = UserId(uuid::Uuid::from_u128(2));
+        let (_, _open) = hub.subscribe(connected, None);
+        hub.users
+            .lock()
+            .unwrap()
+            .get_mut(&connected)
+            .unwrap()
+            .active -= IDLE_KEEP + Duration::from_secs(1);
+        for n in 0..SWEEP_EVERY {
+            hub.publish(
+                UserId(uuid::Uuid::from_u128(100)),
+                event(u128::from(n) + 10),
+            );
+        }
+        let users = hub.users.lock().unwrap();
+        assert!(
+            !users.contains_key(&user),
+            "idle and without a connection: let go"
+        );
+        assert!(users.contains_key(&connected));
+        assert_eq!(users.len(), 2);
     }
 
     #[tokio::test]
