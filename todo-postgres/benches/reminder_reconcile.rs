@@ -1,6 +1,7 @@
 //! One reminder reconciliation pass at scale: 1 000 000 pending reminders across 100 000 users, due
 //! over the next 30 days, with the horizon off (every pending reminder, the behaviour before the
-//! horizon) and on (the default horizon of a 5-minute interval: 11 minutes).
+//! horizon) and on (the default horizon of a 5-minute interval: 11 minutes); with the firings of the
+//! reminders already past recorded (the steady state) and, on the horizon, with those firings lost.
 //!
 //! ```sh
 //! cargo bench -p todo-postgres --bench reminder_reconcile            # testkit's PostgreSQL
@@ -13,9 +14,15 @@
 //! once with `generate_series` and reuses it (`--reload` loads it again). The load records its
 //! instant; every pass runs on a manual clock set to it, so reruns see the same window.
 //!
-//! Each pass is the production reconciler (`ReminderReconciler`, pages of 500, holding its
-//! `PostgresLocks` lock) over the production repository, scheduling on a scheduler that only counts
-//! calls: the figures are the database side of a pass and the number of Jobs API calls it would make.
+//! Once per dataset, the harness also records the firings a running system would have: 1 000 000
+//! earlier firings (filler rows of `processed_events`) and the firing of every reminder already past
+//! at the load's instant, each handled by the production `ReminderFiredHandler`. The "lost" rows hide
+//! those firings (another consumer name) for their passes and restore them after.
+//!
+//! Each pass is the production reconciler (`ReminderReconciler`, pages of 500, one lookup of recorded
+//! firings for each page holding reminders already past, holding its `PostgresLocks` lock) over the
+//! production repository, scheduling on a scheduler that only counts calls: the figures are the
+//! database side of a pass and the number of Jobs API calls it would make.
 //! What those calls cost on a real daprd is measured by `cargo bench -p todo-dapr --bench jobs_rate`.
 #![allow(missing_docs)]
 
@@ -28,8 +35,11 @@ use chrono::{DateTime, Utc};
 use sqlx::{Connection, PgConnection, PgPool, Row};
 
 use todo_core::memory::ManualClock;
-use todo_core::ports::{Job, PortResult, Scheduler};
-use todo_core::usecases::{Horizon, HorizonScheduler, Reconciliation, ReminderReconciler};
+use todo_core::ports::{Job, PortResult, Scheduler, TaskRepository};
+use todo_core::usecases::{
+    Horizon, HorizonScheduler, Reconciliation, ReminderFiredHandler, ReminderOutcome,
+    ReminderPayload, ReminderReconciler,
+};
 use todo_postgres::{connect, migrate, PoolSettings, PostgresLocks, PostgresTaskRepository};
 
 const DATASET_VERSION: i32 = 1;
@@ -37,6 +47,11 @@ const DATABASE: &str = "todo_bench_reminders";
 const TASKS: i64 = 1_000_000;
 const USERS: i64 = 100_000;
 const RECONCILE_INTERVAL: Duration = Duration::from_secs(300);
+/// Earlier firings recorded before the load's instant (filler rows of `processed_events`).
+const EARLIER_FIRINGS: i64 = 1_000_000;
+/// The consumer the reconciler reads firings under, and where the "lost" rows hide them.
+const FIRINGS: &str = "reminder-firings";
+const HIDDEN_FIRINGS: &str = "bench-hidden-firings";
 
 /// A scheduler that counts the calls it gets and does nothing else.
 #[derive(Default)]
@@ -157,6 +172,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     let pool = connect(&url, &settings).await?;
     migrate(&pool).await?;
+    show_firings(&pool, true).await?;
+    record_firings(&pool, loaded_at).await?;
     print_environment(&pool, loaded_at).await?;
 
     let horizon = Horizon::for_interval(RECONCILE_INTERVAL);
@@ -167,12 +184,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "\n### One reconciliation pass ({} passes each; clock at the load's instant)\n",
         args.passes
     );
-    println!("| horizon | reminders scheduled | Jobs API calls | pass p50 | pass min | pass max |");
-    println!("|---|---:|---:|---:|---:|---:|");
-    for (name, window, behind_horizon) in [
-        ("off (every pending reminder)", everything, false),
-        ("on (11 min)", horizon, true),
+    println!(
+        "| horizon | firings of past reminders | reminders scheduled | Jobs API calls | pass p50 | pass min | pass max |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    for (name, window, behind_horizon, recorded) in [
+        ("off (every pending reminder)", everything, false, true),
+        ("on (11 min)", horizon, true, true),
+        ("on (11 min)", horizon, true, false),
     ] {
+        show_firings(&pool, recorded).await?;
         let mut times = Vec::new();
         let mut scheduled = 0;
         let mut calls = 0;
@@ -205,15 +226,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
             calls = counting.schedules.load(Ordering::Relaxed)
                 + counting.cancels.load(Ordering::Relaxed);
         }
+        show_firings(&pool, true).await?;
         times.sort();
+        let firings = if recorded { "recorded" } else { "lost" };
         println!(
-            "| {name} | {scheduled} | {calls} | {} | {} | {} |",
+            "| {name} | {firings} | {scheduled} | {calls} | {} | {} | {} |",
             ms(times[times.len() / 2]),
             ms(times[0]),
             ms(times[times.len() - 1])
         );
     }
     explain_window(&pool, loaded_at, horizon).await?;
+    explain_firings(&pool).await?;
     println!("\nload average at the end: {}", load_average());
     Ok(())
 }
@@ -238,6 +262,142 @@ async fn explain_window(pool: &PgPool, now: DateTime<Utc>, horizon: Horizon) -> 
         println!("{line}");
     }
     println!("```");
+    Ok(())
+}
+
+/// The plan of one lookup of recorded firings: the first page's 500 past reminders, as a pass asks.
+async fn explain_firings(pool: &PgPool) -> anyhow::Result<()> {
+    let ids: Vec<uuid::Uuid> =
+        sqlx::query_scalar("SELECT event_id FROM bench_reminders_firings ORDER BY n LIMIT 500")
+            .fetch_all(pool)
+            .await?;
+    let plan: Vec<String> = sqlx::query_scalar(&format!(
+        "EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, COSTS OFF) {}",
+        PostgresTaskRepository::PROCESSED_AMONG
+    ))
+    .bind(FIRINGS)
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    println!("\nPlan of the lookup of the first page's 500 recorded firings:\n\n```");
+    for line in plan {
+        // The 500 ids of the array, elided.
+        match (line.find("'{"), line.find("}'")) {
+            (Some(open), Some(close)) if open < close => {
+                println!("{}'{{… 500 ids …}}'{}", &line[..open], &line[close + 2..]);
+            }
+            _ => println!("{line}"),
+        }
+    }
+    println!("```");
+    Ok(())
+}
+
+/// Records, once per dataset, the firings a running system would have at the load's instant:
+/// [`EARLIER_FIRINGS`] filler rows, then the firing of every reminder already past (the window up to
+/// now), each handled by the production handler; their ids are kept in `bench_reminders_firings`.
+async fn record_firings(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<()> {
+    let marker: Option<String> =
+        sqlx::query_scalar("SELECT to_regclass('bench_reminders_firings')::text")
+            .fetch_one(pool)
+            .await?;
+    if marker.is_some() {
+        return Ok(());
+    }
+    let started = Instant::now();
+    eprintln!("recording {EARLIER_FIRINGS} earlier firings and the past reminders' firings ...");
+    sqlx::query(
+        "INSERT INTO processed_events (consumer, event_id, processed_at)
+         SELECT $1, md5('bench-earlier-firing-' || n)::uuid, $3::timestamptz - make_interval(secs => n)
+         FROM generate_series(1, $2::bigint) AS n",
+    )
+    .bind(FIRINGS)
+    .bind(EARLIER_FIRINGS)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    let repo = Arc::new(PostgresTaskRepository::new(pool.clone()));
+    let handler = ReminderFiredHandler::new(repo.clone(), Arc::new(ManualClock::new(now)));
+    let mut fired = Vec::new();
+    let mut resume = None;
+    loop {
+        let page = repo.pending_reminders(now, now, resume, 500).await?;
+        for entry in &page {
+            let payload = ReminderPayload {
+                task_id: entry.task_id,
+                user_id: entry.user_id,
+                due_at: entry.due_date,
+                remind_at: entry.remind_at,
+            };
+            match handler.handle(&payload).await? {
+                ReminderOutcome::Sent(event) => fired.push(event.event_id.0),
+                other => anyhow::bail!(
+                    "the firing of task {}: {other:?} (an earlier recording stopped half way? \
+                     run again with --reload)",
+                    entry.task_id
+                ),
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() == 500 => resume = Some(last.cursor()),
+            _ => break,
+        }
+    }
+    sqlx::raw_sql(
+        "CREATE TABLE bench_reminders_firings (n bigserial PRIMARY KEY, event_id uuid NOT NULL)",
+    )
+    .execute(pool)
+    .await?;
+    sqlx::query("INSERT INTO bench_reminders_firings (event_id) SELECT * FROM unnest($1::uuid[])")
+        .bind(&fired)
+        .execute(pool)
+        .await?;
+    for statement in [
+        "VACUUM (ANALYZE) processed_events",
+        "VACUUM (ANALYZE) outbox",
+        "CHECKPOINT",
+    ] {
+        sqlx::raw_sql(statement).execute(pool).await?;
+    }
+    eprintln!(
+        "{} firings recorded in {:.0} s",
+        fired.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Shows the recorded firings of the past reminders to the reconciler, or hides them (as if every
+/// one of them had been lost) under another consumer name.
+async fn show_firings(pool: &PgPool, shown: bool) -> anyhow::Result<()> {
+    let marker: Option<String> =
+        sqlx::query_scalar("SELECT to_regclass('bench_reminders_firings')::text")
+            .fetch_one(pool)
+            .await?;
+    if marker.is_none() {
+        return Ok(());
+    }
+    let (from, to) = match shown {
+        true => (HIDDEN_FIRINGS, FIRINGS),
+        false => (FIRINGS, HIDDEN_FIRINGS),
+    };
+    let moved = sqlx::query(
+        "UPDATE processed_events SET consumer = $2
+         WHERE consumer = $1 AND event_id IN (SELECT event_id FROM bench_reminders_firings)",
+    )
+    .bind(from)
+    .bind(to)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    if moved > 0 {
+        // The moved rows' old versions and index entries go (INDEX_CLEANUP ON: with so few dead rows
+        // VACUUM would otherwise leave them and the pages not all-visible), so that every pass, and
+        // the next run, reads a table as clean as the one the firings were recorded in.
+        sqlx::raw_sql("VACUUM (INDEX_CLEANUP ON) processed_events")
+            .execute(pool)
+            .await?;
+    }
     Ok(())
 }
 
@@ -342,7 +502,11 @@ async fn print_environment(pool: &PgPool, loaded_at: DateTime<Utc>) -> anyhow::R
                 pg_size_pretty(pg_total_relation_size('tasks')),
                 pg_size_pretty(pg_relation_size('tasks_reminder_window')),
                 current_setting('shared_buffers'), current_setting('fsync'),
-                current_setting('synchronous_commit'), current_setting('work_mem')",
+                current_setting('synchronous_commit'), current_setting('work_mem'),
+                (SELECT count(*) FROM processed_events WHERE consumer = 'reminder-firings'),
+                (SELECT count(*) FROM bench_reminders_firings),
+                pg_size_pretty(pg_total_relation_size('processed_events')),
+                current_setting('full_page_writes')",
     )
     .fetch_one(pool)
     .await?;
@@ -358,10 +522,18 @@ async fn print_environment(pool: &PgPool, loaded_at: DateTime<Utc>) -> anyhow::R
         row.get::<String, _>(4),
     );
     println!(
-        "- shared_buffers={}, fsync={}, synchronous_commit={}, work_mem={}",
+        "- firings recorded: {} (of which {} are the reminders already past at that instant); \
+         processed_events with its index {}",
+        row.get::<i64, _>(9),
+        row.get::<i64, _>(10),
+        row.get::<String, _>(11),
+    );
+    println!(
+        "- shared_buffers={}, fsync={}, synchronous_commit={}, full_page_writes={}, work_mem={}",
         row.get::<String, _>(5),
         row.get::<String, _>(6),
         row.get::<String, _>(7),
+        row.get::<String, _>(12),
         row.get::<String, _>(8),
     );
     Ok(())

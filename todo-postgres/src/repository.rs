@@ -2,12 +2,14 @@
 //! [`OutboxStore`](todo_core::ports::OutboxStore) and [`AuditLog`](todo_core::ports::AuditLog) of its
 //! database (see [`crate::outbox`] and [`crate::audit`]), since they share its transactions.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{PgPool, Row};
 use tracing::instrument;
+use uuid::Uuid;
 
 use todo_core::model::{EventId, SeriesId, Tag, Task, TaskId, UserId};
 use todo_core::ports::{
@@ -61,6 +63,10 @@ LIMIT $5";
 const SELECT_PROCESSED: &str =
     "SELECT EXISTS (SELECT 1 FROM processed_events WHERE consumer = $1 AND event_id = $2)";
 
+/// Which of a batch of events a consumer processed: one probe of the primary key per id.
+const SELECT_PROCESSED_AMONG: &str =
+    "SELECT event_id FROM processed_events WHERE consumer = $1 AND event_id = ANY($2)";
+
 /// How many task ids one round trip reserves from `tasks_id_seq`.
 const TASK_ID_BLOCK: i64 = 64;
 
@@ -94,6 +100,10 @@ impl PostgresTaskRepository {
     /// The statement of one page of pending reminders (`$1` now, `$2` until, `$3`/`$4` the cursor,
     /// `$5` the limit), for checking its plan.
     pub const PENDING_REMINDERS: &'static str = SELECT_PENDING_REMINDERS;
+
+    /// The statement looking up which of a batch of events a consumer processed (`$1` the consumer,
+    /// `$2` the event ids), for checking its plan.
+    pub const PROCESSED_AMONG: &'static str = SELECT_PROCESSED_AMONG;
 }
 
 #[async_trait]
@@ -240,6 +250,24 @@ impl TaskRepository for PostgresTaskRepository {
             .fetch_one(&self.pool)
             .await
             .map_err(port_error)
+    }
+
+    async fn processed_among(
+        &self,
+        consumer: &str,
+        event_ids: &[EventId],
+    ) -> PortResult<HashSet<EventId>> {
+        if event_ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let ids: Vec<Uuid> = event_ids.iter().map(|id| id.0).collect();
+        let found: Vec<Uuid> = sqlx::query_scalar(SELECT_PROCESSED_AMONG)
+            .bind(consumer)
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(port_error)?;
+        Ok(found.into_iter().map(EventId).collect())
     }
 
     async fn history(&self, user_id: UserId, id: TaskId) -> PortResult<Vec<AuditEntry>> {

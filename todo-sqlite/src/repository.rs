@@ -4,6 +4,7 @@
 //! [`NotificationStore`](todo_core::ports::NotificationStore) and
 //! [`StateStore`](todo_core::ports::StateStore) of its database file.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -68,6 +69,9 @@ LIMIT ?5";
 const SELECT_PROCESSED: &str =
     "SELECT EXISTS (SELECT 1 FROM processed_events WHERE consumer = ?1 AND event_id = ?2)";
 
+/// At most this many event ids go into one statement of [`SqliteTaskRepository::processed_among_sql`].
+const PROCESSED_AMONG_CHUNK: usize = 500;
+
 /// How many task ids one write reserves from `task_ids`.
 const TASK_ID_BLOCK: i64 = 64;
 
@@ -96,6 +100,16 @@ impl SqliteTaskRepository {
     /// The statement of one page of pending reminders (`?1` now, `?2` until, `?3`/`?4` the cursor,
     /// `?5` the limit), for checking its plan.
     pub const PENDING_REMINDERS: &'static str = SELECT_PENDING_REMINDERS;
+
+    /// The statement looking up which of `n` events a consumer processed (`?1` the consumer, then the
+    /// `n` event ids): one probe of the primary key per id.
+    pub fn processed_among_sql(n: usize) -> String {
+        let ids = (2..n + 2)
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!("SELECT event_id FROM processed_events WHERE consumer = ?1 AND event_id IN ({ids})")
+    }
 
     /// A repository over `db`, whose schema is migrated.
     pub fn new(db: Database) -> Self {
@@ -291,6 +305,26 @@ impl TaskRepository for SqliteTaskRepository {
             .map_err(port_error)?;
         let exists: i64 = row.try_get(0).map_err(port_error)?;
         Ok(exists != 0)
+    }
+
+    async fn processed_among(
+        &self,
+        consumer: &str,
+        event_ids: &[EventId],
+    ) -> PortResult<HashSet<EventId>> {
+        let mut found = HashSet::new();
+        for chunk in event_ids.chunks(PROCESSED_AMONG_CHUNK) {
+            let sql = Self::processed_among_sql(chunk.len());
+            let mut query = sqlx::query(&sql).bind(consumer);
+            for id in chunk {
+                query = query.bind(id.0);
+            }
+            let rows = query.fetch_all(&self.db.reader).await.map_err(port_error)?;
+            for row in &rows {
+                found.insert(EventId(get_uuid(row, "event_id")?));
+            }
+        }
+        Ok(found)
     }
 
     async fn history(&self, user_id: UserId, id: TaskId) -> PortResult<Vec<AuditEntry>> {

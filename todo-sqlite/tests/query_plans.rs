@@ -288,3 +288,31 @@ async fn a_reconciliation_page_is_one_range_of_the_reminder_window_index() {
     );
     assert_no_scan_nor_sort("the reminder window", &plan);
 }
+
+#[tokio::test]
+async fn a_batch_of_processed_events_is_looked_up_by_the_primary_key() {
+    let (_db, repo) = support::fresh_store().await;
+    let sql = SqliteTaskRepository::processed_among_sql(3);
+    let explain = format!("EXPLAIN QUERY PLAN {sql}");
+    let mut query = sqlx::query(&explain).bind("reminder-firings");
+    for _ in 0..3 {
+        query = query.bind(Uuid::new_v4());
+    }
+    let rows = query
+        .fetch_all(repo.database().reader_pool())
+        .await
+        .expect("explaining the query");
+    let plan = rows
+        .iter()
+        .map(|row| row.get::<String, _>("detail"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        plan.contains("SEARCH processed_events USING PRIMARY KEY (consumer=? AND event_id=?)"),
+        "the lookup does not probe the primary key:\n{plan}"
+    );
+    assert!(
+        !plan.lines().any(|l| l.starts_with("SCAN processed_events")),
+        "the lookup scans every processed event:\n{plan}"
+    );
+}

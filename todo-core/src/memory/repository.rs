@@ -445,6 +445,24 @@ impl TaskRepository for InMemoryTaskRepository {
         Ok(lock(&self.state).processed.contains(&key))
     }
 
+    async fn processed_among(
+        &self,
+        consumer: &str,
+        event_ids: &[EventId],
+    ) -> PortResult<HashSet<EventId>> {
+        let state = lock(&self.state);
+        Ok(event_ids
+            .iter()
+            .copied()
+            .filter(|&event_id| {
+                state.processed.contains(&ProcessedEvent {
+                    consumer: consumer.to_owned(),
+                    event_id,
+                })
+            })
+            .collect())
+    }
+
     async fn history(&self, user_id: UserId, id: TaskId) -> PortResult<Vec<AuditEntry>> {
         Ok(lock(&self.state).audit.history(user_id, id))
     }

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Mutex;
 
 use super::{AuditEntry, PortResult};
@@ -176,6 +176,14 @@ pub trait TaskRepository: Send + Sync {
 
     /// Whether `consumer` already processed `event_id`.
     async fn is_processed(&self, consumer: &str, event_id: EventId) -> PortResult<bool>;
+
+    /// Which of `event_ids` `consumer` already processed, looked up together (one round trip for a
+    /// page of them).
+    async fn processed_among(
+        &self,
+        consumer: &str,
+        event_ids: &[EventId],
+    ) -> PortResult<HashSet<EventId>>;
 
     /// A task's audit history, oldest first.
     async fn history(&self, user_id: UserId, id: TaskId) -> PortResult<Vec<AuditEntry>>;

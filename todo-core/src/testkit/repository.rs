@@ -1,6 +1,7 @@
 //! The conformance suite of [`TaskRepository`] and the [`OutboxStore`] and [`AuditLog`] that share its
 //! transactions.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::Duration;
@@ -8,11 +9,16 @@ use uuid::Uuid;
 
 use super::fixtures::{base_time, fresh_user, inserts, new_task, stored_task, task, TaskFixture};
 use crate::error::PortError;
-use crate::model::{Priority, Series, SeriesId, Tag, Title};
+use crate::memory::{InMemoryLocks, InMemoryScheduler, ManualClock};
+use crate::model::{EventId, Priority, Series, SeriesId, Tag, Title};
 use crate::ports::{
     AuditLog, Changes, OutboxStore, PortResult, ProcessedEvent, TagCount, TaskRepository, TaskWrite,
 };
 use crate::recurrence::Recurrence;
+use crate::usecases::{
+    reminder_job_name, Horizon, Reconciliation, ReminderFiredHandler, ReminderOutcome,
+    ReminderPayload, ReminderReconciler,
+};
 
 /// Checks a task store against the port contracts and the reference query semantics.
 ///
@@ -60,9 +66,11 @@ impl TaskRepositorySuite {
         self.a_task_has_at_most_one_successor().await;
         self.a_series_has_one_occurrence_per_due_date().await;
         self.a_processed_event_is_recorded_once().await;
+        self.processed_events_are_looked_up_in_one_batch().await;
         self.tags_are_counted_per_user().await;
         self.pending_reminders_are_paged_by_remind_at().await;
         self.pending_reminders_end_at_the_window().await;
+        self.a_recorded_firing_is_not_reconciled_again().await;
         self.history_is_oldest_first_and_records_each_event_once()
             .await;
         self.the_outbox_leases_retries_and_settles_messages().await;
@@ -287,6 +295,50 @@ impl TaskRepositorySuite {
             .expect("is_processed failed"));
     }
 
+    /// `processed_among` answers, for a batch of events (larger than one statement's worth), exactly
+    /// those the consumer group processed: not the unprocessed, nor those another group processed.
+    pub async fn processed_events_are_looked_up_in_one_batch(&self) {
+        let repo = &*self.repo;
+        let (consumer, other) = ("conformance-firings", "conformance-other");
+        let batch: Vec<EventId> = (0..1_200).map(|_| EventId(Uuid::now_v7())).collect();
+        let recorded = [batch[3], batch[700], batch[1_199]];
+        for (event_id, by) in recorded
+            .iter()
+            .map(|id| (*id, consumer))
+            .chain([(batch[4], other)])
+        {
+            ok(
+                repo.commit(Changes {
+                    processed: Some(ProcessedEvent {
+                        consumer: by.to_owned(),
+                        event_id,
+                    }),
+                    ..Changes::default()
+                })
+                .await,
+                "recording a processed event",
+            );
+        }
+        assert_eq!(
+            repo.processed_among(consumer, &batch)
+                .await
+                .expect("processed_among failed"),
+            HashSet::from(recorded),
+            "the events of the batch that {consumer} processed"
+        );
+        assert_eq!(
+            repo.processed_among(other, &batch[..10])
+                .await
+                .expect("processed_among failed"),
+            HashSet::from([batch[4]])
+        );
+        assert!(repo
+            .processed_among(consumer, &[])
+            .await
+            .expect("processed_among failed")
+            .is_empty());
+    }
+
     /// Tag counts cover the user's tasks of every status, sorted by tag, and nobody else's.
     pub async fn tags_are_counted_per_user(&self) {
         let repo = &*self.repo;
@@ -412,6 +464,80 @@ impl TaskRepositorySuite {
                 .map(|t| t.id)
                 .collect::<Vec<_>>(),
             "the user's pending reminders within the window ending at {until}, by remind_at"
+        );
+    }
+
+    /// A reconciliation pass over this store schedules again a reminder already past whose firing was
+    /// lost (not recorded), but not one whose firing is recorded; a reminder ahead is always scheduled.
+    pub async fn a_recorded_firing_is_not_reconciled_again(&self) {
+        let repo = &*self.repo;
+        let user = fresh_user();
+        let now = far_future();
+        let clock = Arc::new(ManualClock::new(now));
+        let hours = Duration::hours;
+        let fired = stored_task(repo, user, "Reminded an hour ago, fired", |t| {
+            t.due(now + hours(1), Some(120))
+        })
+        .await;
+        let lost = stored_task(repo, user, "Reminded an hour ago, firing lost", |t| {
+            t.due(now + hours(1) + Duration::minutes(1), Some(120))
+        })
+        .await;
+        let ahead = stored_task(repo, user, "Reminder in five minutes", |t| {
+            t.due(now + Duration::minutes(10), Some(5))
+        })
+        .await;
+        let firing = ReminderPayload {
+            task_id: fired.id,
+            user_id: user,
+            due_at: fired.due_date.expect("a due date"),
+            remind_at: fired.remind_at().expect("a reminder"),
+        };
+        let outcome = ReminderFiredHandler::new(self.repo.clone(), clock.clone())
+            .handle(&firing)
+            .await
+            .expect("handling a firing failed");
+        let ReminderOutcome::Sent(event) = outcome else {
+            panic!("the firing of task {}: {outcome:?}", fired.id);
+        };
+        // Settled, so that the outbox cases find no message left unsent by this one.
+        self.outbox
+            .mark_sent(&[event.event_id], chrono::Utc::now())
+            .await
+            .expect("mark_sent failed");
+
+        let scheduler = Arc::new(InMemoryScheduler::new());
+        let reconciler = ReminderReconciler::new(
+            self.repo.clone(),
+            scheduler.clone(),
+            clock,
+            Horizon::for_interval(std::time::Duration::from_secs(300)),
+            Arc::new(InMemoryLocks::new()),
+        );
+        let outcome = reconciler.reconcile().await.expect("reconciling failed");
+        assert!(
+            matches!(outcome, Reconciliation::Scheduled(_)),
+            "{outcome:?}"
+        );
+        let held = |task: &crate::model::Task| {
+            scheduler
+                .job(&reminder_job_name(task.id))
+                .map(|job| job.due)
+        };
+        assert_eq!(
+            held(&fired),
+            None,
+            "a reminder whose firing is recorded must not be scheduled again"
+        );
+        assert_eq!(
+            held(&lost),
+            Some(now),
+            "a reminder already past whose firing is not recorded must be scheduled at once"
+        );
+        assert_eq!(
+            held(&ahead),
+            ahead.remind_at(),
+            "a reminder ahead, within the window, must be scheduled"
         );
     }
 

@@ -1,5 +1,7 @@
 //! mockall doubles of the ports, for unit tests of use-case logic.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use mockall::mock;
@@ -24,6 +26,7 @@ mock! {
         async fn pending_in_series(&self, user_id: UserId, series: SeriesId) -> PortResult<Vec<Task>>;
         async fn pending_reminders(&self, now: DateTime<Utc>, until: DateTime<Utc>, resume: Option<ReminderCursor>, limit: usize) -> PortResult<Vec<ReminderEntry>>;
         async fn is_processed(&self, consumer: &str, event_id: EventId) -> PortResult<bool>;
+        async fn processed_among(&self, consumer: &str, event_ids: &[EventId]) -> PortResult<HashSet<EventId>>;
         async fn history(&self, user_id: UserId, id: TaskId) -> PortResult<Vec<AuditEntry>>;
     }
 }

@@ -2,6 +2,7 @@
 //! otherwise is the repository it wraps. The hooks: [`super::RelayOnCommit`] (relay at once, the
 //! embedded default) and, in the server, waking the background relay.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -102,6 +103,14 @@ impl<H: AfterCommit> TaskRepository for OnCommit<H> {
 
     async fn is_processed(&self, consumer: &str, event_id: EventId) -> PortResult<bool> {
         self.inner.is_processed(consumer, event_id).await
+    }
+
+    async fn processed_among(
+        &self,
+        consumer: &str,
+        event_ids: &[EventId],
+    ) -> PortResult<HashSet<EventId>> {
+        self.inner.processed_among(consumer, event_ids).await
     }
 
     async fn history(&self, user_id: UserId, id: TaskId) -> PortResult<Vec<AuditEntry>> {

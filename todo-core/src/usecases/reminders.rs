@@ -4,8 +4,10 @@
 //!
 //! The database, not the scheduler, is the source of truth. The scheduler may lose a job or deliver it
 //! twice, so firings are checked against the task (stale ones are dropped) and recorded (a second
-//! delivery of the same firing notifies nobody twice).
+//! delivery of the same firing notifies nobody twice). A recorded firing also tells the reconciler
+//! that a reminder already past needs no job any more.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -18,7 +20,8 @@ use crate::error::{PortError, TaskError};
 use crate::events::{DomainEvent, ReminderEvent, SCHEMA_VERSION};
 use crate::model::{EventId, Status, Task, TaskId, UserId};
 use crate::ports::{
-    Changes, Clock, Job, Locks, PortResult, ProcessedEvent, Scheduler, TaskRepository,
+    Changes, Clock, Job, Locks, PortResult, ProcessedEvent, ReminderEntry, Scheduler,
+    TaskRepository,
 };
 
 /// Consumer name under which reminder firings are recorded.
@@ -175,7 +178,8 @@ pub const RECONCILIATION_LOCK: &str = "reminder-reconciliation";
 /// What one reconciliation pass did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reconciliation {
-    /// It scheduled (idempotently overwrote) this many jobs: every reminder within the horizon.
+    /// It scheduled (idempotently overwrote) this many jobs: every reminder within the horizon but
+    /// those already past whose firing is recorded.
     Scheduled(usize),
     /// Another pass held the lock, so this one did nothing.
     Skipped,
@@ -183,7 +187,8 @@ pub enum Reconciliation {
 
 /// Re-schedules, from the database, the pending reminders due within the horizon (on start and
 /// periodically), so that a job the scheduler lost is restored and a reminder approaching the
-/// horizon is brought in. A pass reads and schedules only the reminders in its window.
+/// horizon is brought in. A pass reads and schedules only the reminders in its window, and leaves out
+/// those already past whose firing is recorded.
 #[derive(Clone)]
 pub struct ReminderReconciler {
     repo: Arc<dyn TaskRepository>,
@@ -215,8 +220,8 @@ impl ReminderReconciler {
         }
     }
 
-    /// Schedules the job of every pending reminder due within the horizon, unless another pass holds
-    /// the lock.
+    /// Schedules the job of every pending reminder due within the horizon (but those already fired),
+    /// unless another pass holds the lock.
     #[tracing::instrument(skip(self), err(level = "debug"))]
     pub async fn reconcile(&self) -> Result<Reconciliation, TaskError> {
         let Some(held) = self.locks.try_lock(RECONCILIATION_LOCK).await? else {
@@ -232,18 +237,25 @@ impl ReminderReconciler {
         Ok(Reconciliation::Scheduled(scheduled))
     }
 
-    /// Schedules the reminders from the database due by the end of the horizon; returns how many.
+    /// Schedules the reminders from the database due by the end of the horizon, but for those already
+    /// fired; returns how many it scheduled.
     async fn schedule_window(&self) -> Result<usize, TaskError> {
         let now = self.clock.now();
         let until = self.horizon.end(now);
         let mut resume = None;
         let mut scheduled = 0;
+        let mut already_fired = 0;
         loop {
             let page = self
                 .repo
                 .pending_reminders(now, until, resume, Self::PAGE)
                 .await?;
+            let fired = self.recorded_firings(&page, now).await?;
+            already_fired += fired.len();
             for entry in &page {
+                if fired.contains(&EventId(firing_id(entry.task_id, entry.remind_at))) {
+                    continue;
+                }
                 let payload = ReminderPayload {
                     task_id: entry.task_id,
                     user_id: entry.user_id,
@@ -262,9 +274,33 @@ impl ReminderReconciler {
             }
             match page.last() {
                 Some(last) if page.len() == Self::PAGE => resume = Some(last.cursor()),
-                _ => return Ok(scheduled),
+                _ => {
+                    debug!(scheduled, already_fired, "reminder window walked");
+                    return Ok(scheduled);
+                }
             }
         }
+    }
+
+    /// The recorded firings among `page`'s reminders already past at `now`, looked up in one batch.
+    ///
+    /// A reminder already past is scheduled again so that a firing the scheduler lost is repaired; once
+    /// its firing is recorded, scheduling it again would only fire a duplicate, so it is left out. A
+    /// reminder still ahead is always scheduled (no firing of it can be recorded yet).
+    async fn recorded_firings(
+        &self,
+        page: &[ReminderEntry],
+        now: DateTime<Utc>,
+    ) -> Result<HashSet<EventId>, TaskError> {
+        let past: Vec<EventId> = page
+            .iter()
+            .filter(|entry| entry.remind_at <= now)
+            .map(|entry| EventId(firing_id(entry.task_id, entry.remind_at)))
+            .collect();
+        if past.is_empty() {
+            return Ok(HashSet::new());
+        }
+        Ok(self.repo.processed_among(FIRINGS, &past).await?)
     }
 }
 
@@ -279,7 +315,6 @@ mod tests {
         InMemoryLocks, InMemoryScheduler, InMemoryTaskRepository, ManualClock, SequentialIds,
     };
     use crate::model::{NewTask, SeriesId, TaskInput};
-    use crate::ports::ReminderEntry;
     use crate::usecases::mocks::{alice, noon, FixedClock, MockRepo};
     use crate::usecases::HorizonScheduler;
 
@@ -464,6 +499,69 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_pass_looks_up_the_firings_of_past_reminders_once_a_page_and_leaves_out_the_recorded()
+    {
+        // 1 200 reminders of the window; the first 700 are already past (the 700th exactly now), and
+        // the even ones among those have fired.
+        let entry = |i: i64| ReminderEntry {
+            task_id: TaskId(i),
+            user_id: alice(),
+            remind_at: noon() + Duration::milliseconds(i - 700),
+            due_date: noon() + Duration::minutes(60),
+        };
+        let fired: HashSet<EventId> = (1..=700)
+            .filter(|i| i % 2 == 0)
+            .map(|i| EventId(firing_id(TaskId(i), entry(i).remind_at)))
+            .collect();
+        let mut repo = MockRepo::new();
+        repo.expect_pending_reminders()
+            .returning(move |_, _, resume, limit| {
+                let start = resume.map_or(1, |c| c.task_id.0 + 1);
+                let end = 1_200.min(start + limit as i64 - 1);
+                Ok((start..=end).map(entry).collect())
+            });
+        let lookups = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&lookups);
+        repo.expect_processed_among()
+            .returning(move |consumer, ids| {
+                assert_eq!(consumer, FIRINGS);
+                seen.lock().unwrap().push(ids.len());
+                Ok(ids
+                    .iter()
+                    .copied()
+                    .filter(|id| fired.contains(id))
+                    .collect())
+            });
+        let scheduled = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&scheduled);
+        let mut sched = crate::usecases::mocks::MockSched::new();
+        sched.expect_schedule().returning(move |job| {
+            sink.lock().unwrap().push(job.name);
+            Ok(())
+        });
+        let reconciler = reconciler_over(
+            Arc::new(repo),
+            Arc::new(sched),
+            Arc::new(FixedClock(noon())),
+            Arc::new(InMemoryLocks::new()),
+        );
+        assert_eq!(
+            reconciler.reconcile().await.unwrap(),
+            Reconciliation::Scheduled(1_200 - 350)
+        );
+        assert_eq!(
+            *lookups.lock().unwrap(),
+            [500, 200],
+            "one lookup a page, of the past reminders only"
+        );
+        let names = scheduled.lock().unwrap();
+        assert!(names.contains(&"reminder-task-699".to_owned()));
+        assert!(!names.contains(&"reminder-task-700".to_owned()));
+        assert!(names.contains(&"reminder-task-701".to_owned()));
+        assert!(names.contains(&"reminder-task-1200".to_owned()));
+    }
+
+    #[tokio::test]
     async fn a_pass_skips_while_another_holds_the_lock_and_runs_once_it_is_released() {
         let mut repo = MockRepo::new();
         repo.expect_pending_reminders()
@@ -606,6 +704,50 @@ mod tests {
             panic!("{outcome:?}")
         };
         assert_eq!(event.remind_at, remind_at);
+    }
+
+    #[tokio::test]
+    async fn a_reminder_already_past_is_scheduled_again_until_its_firing_is_recorded() {
+        let window = Window::new();
+        // Reminders an hour ago, due in an hour: their jobs are due at once.
+        let fired = window.create(noon() + Duration::hours(1), 120).await;
+        let lost = window
+            .create(noon() + Duration::hours(1) + Duration::minutes(1), 120)
+            .await;
+        let ahead = window.create(noon() + Duration::minutes(10), 5).await;
+        let taken = window.held.take_due(noon());
+        assert_eq!(taken.len(), 2, "both past reminders fire at once");
+        // The first firing is handled and recorded; the second is lost on the way.
+        let handler = ReminderFiredHandler::new(window.repo.clone(), window.clock.clone());
+        let outcome = handler.handle(&payload_of(&fired)).await.unwrap();
+        assert!(matches!(outcome, ReminderOutcome::Sent(_)), "{outcome:?}");
+
+        assert_eq!(window.reconcile().await, 2);
+        assert_eq!(
+            window.held_due(&fired),
+            None,
+            "a recorded firing is not scheduled again"
+        );
+        assert_eq!(
+            window.held_due(&lost),
+            Some(noon()),
+            "a lost firing is repaired"
+        );
+        assert_eq!(
+            window.held_due(&ahead),
+            Some(noon() + Duration::minutes(5)),
+            "a reminder ahead is always scheduled"
+        );
+
+        // Moved, though still past, the reminder is another firing, not yet recorded.
+        let moved = window.remind_before(&fired, 90).await;
+        window
+            .held
+            .cancel(&reminder_job_name(moved.id))
+            .await
+            .unwrap();
+        assert_eq!(window.reconcile().await, 3);
+        assert_eq!(window.held_due(&moved), Some(noon()));
     }
 
     #[tokio::test]
