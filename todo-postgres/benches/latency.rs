@@ -21,9 +21,12 @@
 //! It is a bench target with its own `main` (not criterion): it reports p50/p90/p99/max of each
 //! scenario, which is what the targets are stated in. `cargo test` never runs it.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::{server_url, with_database};
 
 use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
@@ -122,29 +125,6 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(run(args))
-}
-
-/// The server to benchmark on: `TODO_BENCH_DATABASE_URL`, or the testkit's shared PostgreSQL.
-fn server_url() -> anyhow::Result<String> {
-    if let Ok(url) = std::env::var("TODO_BENCH_DATABASE_URL") {
-        return Ok(url);
-    }
-    Ok(todo_testkit::Stack::get()?.pg_url()?.to_owned())
-}
-
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let base = match base.rfind('/') {
-        Some(slash) if slash > "postgres://".len() => &base[..slash],
-        _ => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{name}?{query}"),
-        None => format!("{base}/{name}"),
-    }
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {

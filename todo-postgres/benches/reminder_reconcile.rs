@@ -26,9 +26,12 @@
 //! What those calls cost on a real daprd is measured by `cargo bench -p todo-dapr --bench jobs_rate`.
 #![allow(missing_docs)]
 
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::{server_url, with_database};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -108,29 +111,6 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(run(args))
-}
-
-/// The server to benchmark on: `TODO_BENCH_DATABASE_URL`, or the testkit's shared PostgreSQL.
-fn server_url() -> anyhow::Result<String> {
-    if let Ok(url) = std::env::var("TODO_BENCH_DATABASE_URL") {
-        return Ok(url);
-    }
-    Ok(todo_testkit::Stack::get()?.pg_url()?.to_owned())
-}
-
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let base = match base.rfind('/') {
-        Some(slash) if slash > "postgres://".len() => &base[..slash],
-        _ => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{name}?{query}"),
-        None => format!("{base}/{name}"),
-    }
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {

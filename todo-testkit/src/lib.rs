@@ -45,7 +45,7 @@ pub use dapr::{PubSubBroker, Sidecar, SidecarBuilder};
 pub use error::TestkitError;
 pub use kafka::{delete_topic, partition_for_key, ConsumedRecord, TestTopic};
 pub use names::{free_port, unique_name};
-pub use postgres::TestDatabase;
+pub use postgres::{database_url, TestDatabase};
 pub use stack::Stack;
 pub use wait::wait_until;
 

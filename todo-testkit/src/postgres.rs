@@ -74,8 +74,8 @@ impl Drop for TestDatabase {
     }
 }
 
-/// The admin URL with its database path replaced by `name`.
-fn database_url(admin_url: &str, name: &str) -> String {
+/// `admin_url` (a PostgreSQL URL) with its database replaced by `name`, its query kept.
+pub fn database_url(admin_url: &str, name: &str) -> String {
     let (without_query, query) = match admin_url.split_once('?') {
         Some((base, query)) => (base, Some(query)),
         None => (admin_url, None),

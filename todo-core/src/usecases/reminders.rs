@@ -318,6 +318,18 @@ mod tests {
     use crate::usecases::mocks::{alice, noon, FixedClock, MockRepo};
     use crate::usecases::HorizonScheduler;
 
+    /// A scheduler that records the name of every job scheduled on it.
+    fn recording_scheduler() -> (crate::usecases::mocks::MockSched, Arc<Mutex<Vec<String>>>) {
+        let scheduled = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&scheduled);
+        let mut sched = crate::usecases::mocks::MockSched::new();
+        sched.expect_schedule().returning(move |job| {
+            sink.lock().unwrap().push(job.name);
+            Ok(())
+        });
+        (sched, scheduled)
+    }
+
     fn task(due_in: Duration, remind_before: i64) -> Task {
         let new = NewTask::parse(TaskInput {
             title: "Buy groceries".into(),
@@ -476,13 +488,7 @@ mod tests {
                     })
                     .collect())
             });
-        let scheduled = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&scheduled);
-        let mut sched = crate::usecases::mocks::MockSched::new();
-        sched.expect_schedule().returning(move |job| {
-            sink.lock().unwrap().push(job.name);
-            Ok(())
-        });
+        let (sched, scheduled) = recording_scheduler();
         let reconciler = reconciler_over(
             Arc::new(repo),
             Arc::new(sched),
@@ -532,13 +538,7 @@ mod tests {
                     .filter(|id| fired.contains(id))
                     .collect())
             });
-        let scheduled = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&scheduled);
-        let mut sched = crate::usecases::mocks::MockSched::new();
-        sched.expect_schedule().returning(move |job| {
-            sink.lock().unwrap().push(job.name);
-            Ok(())
-        });
+        let (sched, scheduled) = recording_scheduler();
         let reconciler = reconciler_over(
             Arc::new(repo),
             Arc::new(sched),
