@@ -7,7 +7,10 @@
 #
 #   benches/api-load.sh [sqlite]        # the embedded default: SQLite in a fresh data directory
 #   benches/api-load.sh memory          # DATABASE_URL=memory:
-#   benches/api-load.sh postgres        # PostgreSQL from infra/todo-infra (a fresh database in its default run dir)
+#   benches/api-load.sh postgres        # PostgreSQL from infra/todo-infra (a fresh database in its default run
+#                                       # dir, whose cluster runs with the test settings: fsync=off, ...)
+#   benches/api-load.sh postgres-durable  # the same on a cluster with PostgreSQL's durable defaults
+#                                       # (run dir .run/bench-durable, TODO_PG_DURABILITY=durable)
 # Env: DURATION (15s), CONNECTIONS (32), THREADS (2), SEED (10000), TODO_SQLITE_SYNC (normal).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,12 +31,14 @@ data=$(mktemp -d)
 case "$mode" in
   sqlite) env+=(TODO_DATA_DIR="$data" TODO_SQLITE_SYNC="${TODO_SQLITE_SYNC:-normal}") ;;
   memory) env+=(DATABASE_URL=memory:) ;;
-  postgres) ;;
-  *) echo "unknown mode $mode: sqlite, memory or postgres" >&2; exit 2 ;;
+  postgres) infra=(infra/todo-infra) ;;
+  postgres-durable) infra=(env TODO_PG_DURABILITY=durable infra/todo-infra --run-dir .run/bench-durable) ;;
+  *) echo "unknown mode $mode: sqlite, memory, postgres or postgres-durable" >&2; exit 2 ;;
 esac
-if [ "$mode" = postgres ]; then
-  infra/todo-infra up postgres >/dev/null
-  pg=$(infra/todo-infra env | sed -n 's/^export TODO_PG_URL=//p' | tr -d "'\"")
+if [[ "$mode" = postgres* ]]; then
+  "${infra[@]}" up postgres >/dev/null
+  pg=$("${infra[@]}" env | sed -n 's/^export TODO_PG_URL=//p' | tr -d "'\"")
+  echo "PostgreSQL settings: $(psql "$pg" -tAc "select string_agg(name || '=' || setting, ', ' order by name) from pg_settings where name in ('fsync','synchronous_commit','full_page_writes','shared_buffers','max_connections')")"
   db="bench_$(date +%s)"
   psql "$pg" -qc "create database $db" >/dev/null
   env+=(DATABASE_URL="${pg%/*}/$db")
@@ -58,7 +63,7 @@ for _ in $(seq 600); do
 done
 echo "outbox backlog before measuring: ${backlog:-unknown}"
 
-if [ "$mode" = postgres ]; then
+if [[ "$mode" = postgres* ]]; then
   # Fresh statistics, as autovacuum would have them on a database that has lived a while.
   psql "${pg%/*}/$db" -qc "analyze" >/dev/null
 fi
