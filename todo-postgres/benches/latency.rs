@@ -324,14 +324,7 @@ async fn load_dataset(pool: &PgPool) -> anyhow::Result<()> {
     .await?;
     eprintln!("  tags inserted in {:.1} s", step.elapsed().as_secs_f64());
 
-    for (name, definition) in &indexes {
-        let step = Instant::now();
-        sqlx::raw_sql(definition).execute(&mut *conn).await?;
-        eprintln!(
-            "  index {name} built in {:.1} s",
-            step.elapsed().as_secs_f64()
-        );
-    }
+    support::build_indexes(&mut conn, &indexes).await?;
     // One statement per call: VACUUM cannot run in the implicit transaction of a multi-statement call.
     for statement in [
         "SELECT setval('tasks_id_seq', (SELECT max(id) FROM tasks))",

@@ -448,14 +448,7 @@ async fn load_dataset(pool: &PgPool) -> anyhow::Result<DateTime<Utc>> {
     .execute(&mut *conn)
     .await?;
     eprintln!("  tasks inserted in {:.1} s", step.elapsed().as_secs_f64());
-    for (name, definition) in &indexes {
-        let step = Instant::now();
-        sqlx::raw_sql(definition).execute(&mut *conn).await?;
-        eprintln!(
-            "  index {name} built in {:.1} s",
-            step.elapsed().as_secs_f64()
-        );
-    }
+    support::build_indexes(&mut conn, &indexes).await?;
     for statement in [
         "SELECT setval('tasks_id_seq', (SELECT max(id) FROM tasks))",
         "VACUUM (ANALYZE) users",

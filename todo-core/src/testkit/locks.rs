@@ -71,7 +71,7 @@ impl LocksSuite {
     }
 
     /// A lock dropped without a release (a holder that failed or was cancelled) is given up, within
-    /// [`GIVEN_UP_WITHIN`].
+    /// 10 s.
     pub async fn a_dropped_lock_is_given_up(&self) {
         let name = lock_name("dropped");
         drop(take(&*self.one, &name).await.expect("a free lock is taken"));
