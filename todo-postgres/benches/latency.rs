@@ -120,11 +120,7 @@ fn main() -> anyhow::Result<()> {
     let Some(args) = parse_args() else {
         return Ok(());
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    runtime.block_on(run(args))
+    support::block_on(run(args))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {

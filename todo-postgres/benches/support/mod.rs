@@ -4,6 +4,17 @@ use std::time::Instant;
 
 use sqlx::PgConnection;
 
+/// Runs a benchmark on a runtime of two workers (the machine's cores).
+pub fn block_on(
+    benchmark: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(benchmark)
+}
+
 /// The server to benchmark on: `TODO_BENCH_DATABASE_URL`, or the testkit's shared PostgreSQL.
 pub fn server_url() -> anyhow::Result<String> {
     if let Ok(url) = std::env::var("TODO_BENCH_DATABASE_URL") {
