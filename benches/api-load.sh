@@ -4,6 +4,9 @@
 #   2. list page              GET  /api/v1/tasks?status=pending&sort=due_date&limit=50
 #   3. create task            POST /api/v1/tasks
 # with wrk (Debian package) at 32 keep-alive connections, and samples the server's resident memory.
+# On PostgreSQL it also measures the floor: the statement the server sends for the search page, and
+# its task insert, run by pgbench from as many connections (benches/pg-floor.py), and the database's
+# commits per second during the create run.
 #
 #   benches/api-load.sh [sqlite]        # the embedded default: SQLite in a fresh data directory
 #   benches/api-load.sh memory          # DATABASE_URL=memory:
@@ -11,7 +14,8 @@
 #                                       # dir, whose cluster runs with the test settings: fsync=off, ...)
 #   benches/api-load.sh postgres-durable  # the same on a cluster with PostgreSQL's durable defaults
 #                                       # (run dir .run/bench-durable, TODO_PG_DURABILITY=durable)
-# Env: DURATION (15s), CONNECTIONS (32), THREADS (2), SEED (10000), TODO_SQLITE_SYNC (normal).
+# Env: DURATION (15s), CONNECTIONS (32), THREADS (2), SEED (10000), TODO_SQLITE_SYNC (normal),
+# TODO_SERVER_BIN (a server binary to measure instead of building the release one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-sqlite}
@@ -22,8 +26,12 @@ seed=${SEED:-10000}
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/todo/target}"
 command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null
 
-cargo build --release -q -p todo-server
-bin="$CARGO_TARGET_DIR/release/todo-server"
+if [ -n "${TODO_SERVER_BIN:-}" ]; then
+  bin="$TODO_SERVER_BIN"
+else
+  cargo build --release -q -p todo-server
+  bin="$CARGO_TARGET_DIR/release/todo-server"
+fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
 env=(TODO_ADDR="127.0.0.1:$port" TODO_JWT_SECRET="bench-secret-bench-secret-bench-secret" TODO_LOG=warn TODO_AUTH_RATE_PER_MINUTE=100000)
@@ -31,8 +39,8 @@ data=$(mktemp -d)
 case "$mode" in
   sqlite) env+=(TODO_DATA_DIR="$data" TODO_SQLITE_SYNC="${TODO_SQLITE_SYNC:-normal}") ;;
   memory) env+=(DATABASE_URL=memory:) ;;
-  postgres) infra=(infra/todo-infra) ;;
-  postgres-durable) infra=(env TODO_PG_DURABILITY=durable infra/todo-infra --run-dir .run/bench-durable) ;;
+  postgres) infra=(infra/todo-infra); run_dir="${TODO_INFRA_RUN_DIR:-.run/dev}" ;;
+  postgres-durable) run_dir=.run/bench-durable; infra=(env TODO_PG_DURABILITY=durable infra/todo-infra --run-dir "$run_dir") ;;
   *) echo "unknown mode $mode: sqlite, memory, postgres or postgres-durable" >&2; exit 2 ;;
 esac
 if [[ "$mode" = postgres* ]]; then
@@ -75,14 +83,41 @@ wrk.headers["authorization"] = "Bearer $token"
 wrk.body = '{"title":"Buy groceries","description":"milk and eggs","priority":"high","tags":["home"],"due_date":"2031-06-01T09:00:00Z"}'
 LUA
 rss() { awk '/VmRSS/ {print $2/1024 " MiB"}' /proc/$server/status; }
+# CPU time (ms) of processes and their children's threads: utime + stime from /proc.
+cpu_ms() { for p in "$@"; do cat /proc/"$p"/stat 2>/dev/null; done | awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); t += $12 + $13 } END { printf "%d", t * 1000 / hz }'; }
+pg_pids() { [[ "$mode" = postgres* ]] || return 0; local pm; pm=$(head -1 "$(psql "$pg" -tAc 'show data_directory')/postmaster.pid"); echo "$pm" $(pgrep -P "$pm"); }
+# Runs wrk with the given arguments and prints, beside its figures, the CPU each request cost the
+# server, PostgreSQL (every backend) and wrk itself, from their CPU times over the run.
+measure() {
+  local pg_before server_before wrk_out requests
+  pg_before=$(cpu_ms $(pg_pids)); server_before=$(cpu_ms "$server")
+  wrk_out=$(/usr/bin/time -f 'wrk_cpu_ms %e %U %S' wrk "$@" 2>&1)
+  echo "$wrk_out" | grep -E 'Requests/sec|Latency|50%|99%|Non-2xx'
+  requests=$(echo "$wrk_out" | awk '/requests in/ {print $1}')
+  echo "$wrk_out" | awk -v n="$requests" -v s="$(( $(cpu_ms "$server") - server_before ))" -v p="$(( $(cpu_ms $(pg_pids)) - pg_before ))" \
+    '/^wrk_cpu_ms/ { printf "   CPU per request: server %.0f µs, PostgreSQL %.0f µs, wrk %.0f µs\n", s * 1000 / n, p * 1000 / n, ($3 + $4) * 1e6 / n }'
+}
 echo "RSS after seeding: $(rss)"
 echo "== search page: q=groceries&priority=high&sort=due_date&limit=50"
-wrk -t"$threads" -c"$connections" -d"$duration" --latency -H "authorization: Bearer $token" \
-  "$base/api/v1/tasks?q=groceries&priority=high&sort=due_date&limit=50" | grep -E 'Requests/sec|Latency|50%|99%|Non-2xx'
+measure -t"$threads" -c"$connections" -d"$duration" --latency -H "authorization: Bearer $token" \
+  "$base/api/v1/tasks?q=groceries&priority=high&sort=due_date&limit=50"
 echo "RSS under load: $(rss)"
+floor() { python3 benches/pg-floor.py --database-url "${pg%/*}/$db" --pg-log "$run_dir/logs/postgres.log" \
+  --api "$base" --token "$token" --clients "$connections" --duration "${duration%s}" "$@"; }
+if [[ "$mode" = postgres* ]]; then
+  echo "   pgbench floor, the same statement: $(floor --plan-cache-mode force_custom_plan --path '/api/v1/tasks?q=groceries&priority=high&sort=due_date&limit=50')"
+fi
 echo "== list page: status=pending&sort=due_date&limit=50"
-wrk -t"$threads" -c"$connections" -d"$duration" --latency -H "authorization: Bearer $token" \
-  "$base/api/v1/tasks?status=pending&sort=due_date&limit=50" | grep -E 'Requests/sec|Latency|50%|99%|Non-2xx'
+measure -t"$threads" -c"$connections" -d"$duration" --latency -H "authorization: Bearer $token" \
+  "$base/api/v1/tasks?status=pending&sort=due_date&limit=50"
 echo "== create task: wrk -t$threads -c$connections -d$duration"
-wrk -t"$threads" -c"$connections" -d"$duration" --latency -s /tmp/todo-bench-create.lua "$base/api/v1/tasks" | grep -E 'Requests/sec|Latency|50%|99%|Non-2xx'
+commits() { psql "${pg%/*}/$db" -tAc "select xact_commit from pg_stat_database where datname = current_database()"; }
+[[ "$mode" = postgres* ]] && before=$(commits) && started=$(date +%s.%N)
+measure -t"$threads" -c"$connections" -d"$duration" --latency -s /tmp/todo-bench-create.lua "$base/api/v1/tasks"
+if [[ "$mode" = postgres* ]]; then
+  echo "   commits/s during the run: $(python3 -c "import sys; print(round(($(commits) - $before) / ($(date +%s.%N) - $started)))")"
+fi
 echo "RSS under load: $(rss)"
+if [[ "$mode" = postgres* ]]; then
+  echo "   pgbench floor, the same insert: $(floor --create "$(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" /tmp/todo-bench-create.lua)")"
+fi

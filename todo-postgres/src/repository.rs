@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Row};
 use tracing::instrument;
 use uuid::Uuid;
@@ -20,6 +21,7 @@ use todo_core::query::{sort_value, Cursor, TaskQuery};
 
 use crate::audit::history;
 use crate::error::{corrupt, port_error};
+use crate::insert_batch::InsertQueue;
 use crate::row::{decode_task, task_columns};
 use crate::unit_of_work;
 
@@ -80,6 +82,10 @@ const RESERVE_TASK_IDS: &str = "SELECT nextval('tasks_id_seq') FROM generate_ser
 #[derive(Debug, Clone)]
 pub struct PostgresTaskRepository {
     pub(crate) pool: PgPool,
+    /// Connections of the same database for page queries (see [`page_pool`]).
+    pages: PgPool,
+    /// Creates waiting to be written together (group commit).
+    inserts: Arc<InsertQueue>,
     reserved_ids: Arc<ReservedTaskIds>,
 }
 
@@ -87,6 +93,8 @@ impl PostgresTaskRepository {
     /// A repository over `pool`, whose database is migrated.
     pub fn new(pool: PgPool) -> Self {
         Self {
+            pages: page_pool(&pool),
+            inserts: InsertQueue::new(pool.clone()),
             pool,
             reserved_ids: Arc::default(),
         }
@@ -104,6 +112,26 @@ impl PostgresTaskRepository {
     /// The statement looking up which of a batch of events a consumer processed (`$1` the consumer,
     /// `$2` the event ids), for checking its plan.
     pub const PROCESSED_AMONG: &'static str = SELECT_PROCESSED_AMONG;
+}
+
+/// A pool beside `pool` (same database, options and size) whose connections plan every execution of a
+/// prepared statement for its own values (`plan_cache_mode = force_custom_plan`), for page queries.
+///
+/// A page query is prepared once per connection, which saves parsing and analysing it on every request
+/// (measured with pgbench on the search page: 2 400-2 650 pages/s sent unnamed, 5 000-5 300 prepared),
+/// but a cached generic plan cannot know how selective the words and filters are, nor the limit, and
+/// for a search it can be several times slower (measured: 420-630 search pages/s with the generic plan
+/// against 2 200 with custom plans; docs/benchmarks.md). Writes keep the main pool, whose generic plans
+/// are right for them (a custom plan per insert measured 25 % fewer inserts/s).
+fn page_pool(pool: &PgPool) -> PgPool {
+    let options = (*pool.connect_options())
+        .clone()
+        .options([("plan_cache_mode", "force_custom_plan")]);
+    PgPoolOptions::new()
+        .max_connections(pool.options().get_max_connections())
+        .acquire_timeout(pool.options().get_acquire_timeout())
+        .test_before_acquire(false)
+        .connect_lazy_with(options)
 }
 
 #[async_trait]
@@ -124,7 +152,7 @@ impl TaskRepository for PostgresTaskRepository {
 
     #[instrument(level = "debug", skip_all, fields(writes = changes.writes.len(), events = changes.outbox.len()))]
     async fn commit(&self, changes: Changes) -> PortResult<()> {
-        unit_of_work::commit(&self.pool, changes).await
+        unit_of_work::commit(&self.pool, &self.inserts, changes).await
     }
 
     async fn get(&self, user_id: UserId, id: TaskId) -> PortResult<Option<Task>> {
@@ -146,13 +174,9 @@ impl TaskRepository for PostgresTaskRepository {
         now: DateTime<Utc>,
     ) -> PortResult<Page> {
         let mut statement = crate::query::page_statement(user_id, query, now)?;
-        // Planned for its own values every time: a cached generic plan cannot know how selective the
-        // search words and filters are, and for trigram search it can be many times slower (measured:
-        // 420-630 search pages/s with the generic plan against 2 200 with custom plans).
         let rows = statement
             .build()
-            .persistent(false)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.pages)
             .await
             .map_err(port_error)?;
         let limit = query.limit.max(1);

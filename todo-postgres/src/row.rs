@@ -24,8 +24,7 @@ macro_rules! task_columns {
         "t.id, t.user_id, t.title, t.description, t.status::text AS status, \
          t.priority::text AS priority, t.due_date, t.timezone, t.remind_before, t.recurrence, \
          t.series_id, t.series_anchor, t.occurrence, t.predecessor_id, t.created_at, t.updated_at, \
-         t.completed_at, t.version, \
-         ARRAY(SELECT g.tag FROM task_tags g WHERE g.task_id = t.id) AS tags"
+         t.completed_at, t.version, t.tags"
     };
 }
 pub(crate) use task_columns;
@@ -80,39 +79,99 @@ impl<'a> TaskValues<'a> {
         })
     }
 
+    /// The column values, in the order of the write statements.
+    pub(crate) fn row(&self) -> TaskRow<'_> {
+        let t = self.task;
+        // A recurrence row only while the rule has a next occurrence.
+        let pattern = self.next_due_date.and(self.pattern);
+        TaskRow {
+            id: t.id.0,
+            user_id: t.user_id.0,
+            title: t.title.as_str(),
+            description: t.description.as_str(),
+            status: t.status.as_str(),
+            priority: t.priority.as_str(),
+            due_date: t.due_date,
+            timezone: t.timezone.name(),
+            remind_before: self.remind_before,
+            recurrence: self.recurrence.as_deref(),
+            series_id: t.series.map(|s| s.id.0),
+            series_anchor: t.series.and_then(|s| s.anchor),
+            occurrence: self.occurrence,
+            predecessor_id: t.series.and_then(|s| s.predecessor).map(|p| p.0),
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+            completed_at: t.completed_at,
+            version: t.version,
+            title_key: &self.title_key,
+            search_text: &self.search_text,
+            tags: &self.tags,
+            pattern,
+            rrule: pattern.and(self.rrule.as_deref()),
+            next_due_date: pattern.and(self.next_due_date),
+        }
+    }
+
     /// Binds `$1..$24` of the insert and update statements.
     pub(crate) fn bind<'q>(
         &'q self,
         query: Query<'q, Postgres, PgArguments>,
     ) -> Query<'q, Postgres, PgArguments> {
-        let t = self.task;
-        let pattern = self.next_due_date.and(self.pattern);
+        let row = self.row();
         query
-            .bind(t.id.0)
-            .bind(t.user_id.0)
-            .bind(t.title.as_str())
-            .bind(t.description.as_str())
-            .bind(t.status.as_str())
-            .bind(t.priority.as_str())
-            .bind(t.due_date)
-            .bind(t.timezone.name())
-            .bind(self.remind_before)
-            .bind(self.recurrence.as_deref())
-            .bind(t.series.map(|s| s.id.0))
-            .bind(t.series.and_then(|s| s.anchor))
-            .bind(self.occurrence)
-            .bind(t.series.and_then(|s| s.predecessor).map(|p| p.0))
-            .bind(t.created_at)
-            .bind(t.updated_at)
-            .bind(t.completed_at)
-            .bind(t.version)
-            .bind(self.title_key.as_str())
-            .bind(self.search_text.as_str())
-            .bind(&self.tags)
-            .bind(pattern)
-            .bind(pattern.and(self.rrule.as_deref()))
-            .bind(pattern.and(self.next_due_date))
+            .bind(row.id)
+            .bind(row.user_id)
+            .bind(row.title)
+            .bind(row.description)
+            .bind(row.status)
+            .bind(row.priority)
+            .bind(row.due_date)
+            .bind(row.timezone)
+            .bind(row.remind_before)
+            .bind(row.recurrence)
+            .bind(row.series_id)
+            .bind(row.series_anchor)
+            .bind(row.occurrence)
+            .bind(row.predecessor_id)
+            .bind(row.created_at)
+            .bind(row.updated_at)
+            .bind(row.completed_at)
+            .bind(row.version)
+            .bind(row.title_key)
+            .bind(row.search_text)
+            .bind(row.tags)
+            .bind(row.pattern)
+            .bind(row.rrule)
+            .bind(row.next_due_date)
     }
+}
+
+/// One task's stored column values (`$1..$24` of the write statements, in order).
+pub(crate) struct TaskRow<'a> {
+    pub(crate) id: i64,
+    pub(crate) user_id: uuid::Uuid,
+    pub(crate) title: &'a str,
+    pub(crate) description: &'a str,
+    pub(crate) status: &'static str,
+    pub(crate) priority: &'static str,
+    pub(crate) due_date: Option<DateTime<Utc>>,
+    pub(crate) timezone: &'a str,
+    pub(crate) remind_before: Option<i32>,
+    pub(crate) recurrence: Option<&'a str>,
+    pub(crate) series_id: Option<uuid::Uuid>,
+    pub(crate) series_anchor: Option<DateTime<Utc>>,
+    pub(crate) occurrence: Option<i64>,
+    pub(crate) predecessor_id: Option<i64>,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) updated_at: DateTime<Utc>,
+    pub(crate) completed_at: Option<DateTime<Utc>>,
+    pub(crate) version: i64,
+    pub(crate) title_key: &'a str,
+    pub(crate) search_text: &'a str,
+    pub(crate) tags: &'a [String],
+    pub(crate) pattern: Option<&'static str>,
+    pub(crate) rrule: Option<&'a str>,
+    pub(crate) next_due_date: Option<DateTime<Utc>>,
 }
 
 /// The due date the next occurrence would get if `task` were completed on time (or, without a due date,

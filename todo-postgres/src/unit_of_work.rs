@@ -6,6 +6,8 @@
 //! completion), is a single statement with the outbox insert as one more CTE: atomic without an
 //! explicit transaction, so one round trip instead of four.
 
+use std::sync::Arc;
+
 use sqlx::{PgConnection, PgPool, Row};
 
 use todo_core::error::PortError;
@@ -14,10 +16,11 @@ use todo_core::model::{Task, TaskId, UserId};
 use todo_core::ports::{stale_write, AuditEntry, Changes, PortResult, ProcessedEvent, TaskWrite};
 
 use crate::error::port_error;
+use crate::insert_batch::InsertQueue;
 use crate::row::TaskValues;
 
-/// The data-modifying CTEs that insert a task, its owner (on first use), its tags and its recurrence
-/// row (`$1..$24`).
+/// The data-modifying CTEs that insert a task (its tags on its row and in `task_tags`), its owner (on
+/// first use) and its recurrence row (`$1..$24`).
 macro_rules! insert_task_ctes {
     () => {
         "\
@@ -26,9 +29,9 @@ WITH owner AS (
 ), task AS (
     INSERT INTO tasks (id, user_id, title, description, status, priority, due_date, timezone,
         remind_before, recurrence, series_id, series_anchor, occurrence, predecessor_id, created_at,
-        updated_at, completed_at, version, title_key, search_text)
+        updated_at, completed_at, version, title_key, search_text, tags)
     VALUES ($1, $2, $3, $4, $5::task_status, $6::task_priority, $7, $8, $9, $10, $11, $12, $13, $14,
-        $15, $16, $17, $18, $19, $20)
+        $15, $16, $17, $18, $19, $20, $21::text[])
 ), tags AS (
     INSERT INTO task_tags (task_id, user_id, tag) SELECT $1, $2, tag FROM unnest($21::text[]) AS tag
 ), recurrence AS (
@@ -48,7 +51,7 @@ WITH updated AS (
         priority = $6::task_priority, due_date = $7, timezone = $8, remind_before = $9,
         recurrence = $10, series_id = $11, series_anchor = $12, occurrence = $13,
         predecessor_id = $14, created_at = $15, updated_at = $16, completed_at = $17, version = $18,
-        title_key = $19, search_text = $20
+        title_key = $19, search_text = $20, tags = $21::text[]
     WHERE id = $1 AND user_id = $2 AND version = $25
     RETURNING id
 ), removed_tags AS (
@@ -144,17 +147,24 @@ ON CONFLICT (event_id) DO NOTHING";
 const INSERT_PROCESSED: &str = "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2)";
 
 /// Commits `changes` in one transaction.
-pub(crate) async fn commit(pool: &PgPool, changes: Changes) -> PortResult<()> {
+pub(crate) async fn commit(
+    pool: &PgPool,
+    inserts: &Arc<InsertQueue>,
+    mut changes: Changes,
+) -> PortResult<()> {
     if changes.is_empty() {
         return Ok(());
     }
     // The common case, one task write and its events: one statement, which is atomic on its own, in
-    // place of BEGIN, the outbox insert, the write and COMMIT (four round trips).
+    // place of BEGIN, the outbox insert, the write and COMMIT (four round trips). A create goes
+    // through the insert queue, which writes concurrent creates together.
     if changes.processed.is_none() && changes.audit.is_empty() {
-        match changes.writes.as_slice() {
-            [TaskWrite::Insert(task)] => {
-                return write_with_outbox(pool, task, None, &changes.outbox).await
+        if let [TaskWrite::Insert(_)] = changes.writes.as_slice() {
+            if let Some(TaskWrite::Insert(task)) = changes.writes.pop() {
+                return inserts.insert(task, changes.outbox).await;
             }
+        }
+        match changes.writes.as_slice() {
             [TaskWrite::Update {
                 task,
                 expected_version,
@@ -186,7 +196,7 @@ pub(crate) async fn commit(pool: &PgPool, changes: Changes) -> PortResult<()> {
 
 /// Inserts `task` (no `expected_version`) or updates it from `expected_version`, with its outbox
 /// messages, as one statement.
-async fn write_with_outbox(
+pub(crate) async fn write_with_outbox(
     pool: &PgPool,
     task: &Task,
     expected_version: Option<i64>,

@@ -17,8 +17,19 @@ pub enum Storage {
     Memory,
     /// A SQLite database file: the embedded default.
     Sqlite(SqliteSettings),
-    /// PostgreSQL at this URL (`postgres://` or `postgresql://`).
-    Postgres(String),
+    /// PostgreSQL (`postgres://` or `postgresql://`).
+    Postgres(PostgresSettings),
+}
+
+/// The PostgreSQL database and how many connections to it a process holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresSettings {
+    /// `DATABASE_URL`.
+    pub url: String,
+    /// `TODO_DB_POOL_SIZE`: connections for writes and short reads (default 10); page queries have
+    /// as many again (see `todo_postgres::PostgresTaskRepository`). Mind the server's
+    /// `max_connections` across replicas.
+    pub pool_size: u32,
 }
 
 /// The embedded default's database file.
@@ -47,7 +58,7 @@ impl Storage {
         match self {
             Storage::Memory => "memory".to_owned(),
             Storage::Sqlite(sqlite) => format!("sqlite://{}", sqlite.path.display()),
-            Storage::Postgres(url) => redact_password(url),
+            Storage::Postgres(postgres) => redact_password(&postgres.url),
         }
     }
 }
@@ -192,6 +203,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "DATABASE_URL",
         "postgres://…, sqlite://PATH or memory: (default: todo.db in TODO_DATA_DIR)",
+    ),
+    (
+        "TODO_DB_POOL_SIZE",
+        "PostgreSQL connections per process, and as many for page queries (default 10)",
     ),
     (
         "TODO_DATA_DIR",
@@ -584,7 +599,25 @@ fn storage<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<Storage, Config
         return sqlite(PathBuf::from(path));
     }
     match url.split_once("://").map(|(scheme, _)| scheme) {
-        Some("postgres" | "postgresql") => Ok(Storage::Postgres(url.to_owned())),
+        Some("postgres" | "postgresql") => {
+            let pool_size = match get("TODO_DB_POOL_SIZE") {
+                None => 10,
+                Some(raw) => raw
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=500).contains(n))
+                    .ok_or_else(|| {
+                        err(
+                            "TODO_DB_POOL_SIZE",
+                            format!("`{raw}`: expected a whole number from 1 to 500"),
+                        )
+                    })?,
+            };
+            Ok(Storage::Postgres(PostgresSettings {
+                url: url.to_owned(),
+                pool_size,
+            }))
+        }
         _ => Err(err(
             "DATABASE_URL",
             format!(
@@ -776,7 +809,13 @@ mod tests {
     #[test]
     fn a_database_url_selects_postgres() {
         let config = Config::from_vars(&vars(&[("DATABASE_URL", "postgres://x/y")])).unwrap();
-        assert_eq!(config.storage, Storage::Postgres("postgres://x/y".into()));
+        assert_eq!(
+            config.storage,
+            Storage::Postgres(PostgresSettings {
+                url: "postgres://x/y".into(),
+                pool_size: 10
+            })
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use chrono::{Duration, Utc};
 use tokio::task::{JoinError, JoinHandle};
 use uuid::Uuid;
 
+use super::fixtures::{self, TaskFixture};
 use crate::error::{PortError, TaskError};
 use crate::events::{consumers, topics};
 use crate::events::{TaskEvent, TaskEventType};
@@ -49,11 +50,13 @@ fn service(repo: Arc<dyn TaskRepository>) -> TaskService {
     )
 }
 
-/// Waits for every spawned task, in order.
+/// Spawns every task first (so they run at once: a lazy iterator would spawn each only after the
+/// previous one finished), then waits for each, in order.
 async fn join_all<T>(
     handles: impl IntoIterator<Item = JoinHandle<T>>,
 ) -> Vec<Result<T, JoinError>> {
-    let mut results = Vec::new();
+    let handles: Vec<_> = handles.into_iter().collect();
+    let mut results = Vec::with_capacity(handles.len());
     for handle in handles {
         results.push(handle.await);
     }
@@ -80,6 +83,93 @@ impl RaceSuite {
             .await;
         self.of_concurrent_updates_from_one_version_exactly_one_wins()
             .await;
+        self.concurrent_creates_are_each_stored_once_and_a_duplicate_fails_alone()
+            .await;
+    }
+
+    /// Sixty creates at once (tagged or not, due with a reminder or not, one recurring), each with
+    /// its event; then twenty more at once with a create reusing an id of the first sixty. Each
+    /// create is stored as written with its event, and the duplicate fails with `AlreadyExists`,
+    /// alone, leaving nothing behind. A store that writes concurrent creates together must keep
+    /// them as separate as one by one.
+    pub async fn concurrent_creates_are_each_stored_once_and_a_duplicate_fails_alone(&self) {
+        let user = UserId(Uuid::new_v4());
+        let (unsent_before, _) = self.outbox.backlog().await.expect("reading the backlog");
+        let mut tasks = Vec::new();
+        for n in 0..80_i64 {
+            let id = self.repo.next_task_id().await.expect("reserving an id");
+            let mut task = if n % 40 == 7 {
+                let new = NewTask::parse(TaskInput {
+                    title: "Water the plants".into(),
+                    due_date: Some("2030-06-16T09:00:00Z".into()),
+                    recurrence: Some(serde_json::json!("daily")),
+                    ..TaskInput::default()
+                })
+                .expect("a valid recurring task");
+                Task::create(
+                    id,
+                    user,
+                    new,
+                    SeriesId(Uuid::new_v4()),
+                    fixtures::base_time(),
+                )
+            } else {
+                fixtures::task(id, user, &format!("Concurrent create {n}"))
+            };
+            let tags: &[&str] = match n % 3 {
+                0 => &[],
+                1 => &["home"],
+                _ => &["work", "errands"],
+            };
+            task = task.tagged(tags);
+            if n % 2 == 0 {
+                task = task.due(fixtures::base_time() + Duration::days(n + 1), Some(30));
+            }
+            tasks.push(task);
+        }
+        let create = |task: Task| {
+            let repo = self.repo.clone();
+            tokio::spawn(async move {
+                let message = fixtures::message(
+                    &task.id.to_string(),
+                    serde_json::json!({ "title": task.title.as_str() }),
+                );
+                let changes = Changes {
+                    writes: vec![TaskWrite::Insert(task)],
+                    outbox: vec![message],
+                    ..Changes::default()
+                };
+                repo.commit(changes).await
+            })
+        };
+        let first: Vec<_> = join_all(tasks[..60].iter().cloned().map(create))
+            .await
+            .into_iter()
+            .map(|joined| joined.expect("a create panicked"))
+            .collect();
+        assert!(first.iter().all(Result::is_ok), "{first:?}");
+        let duplicate = fixtures::task(tasks[0].id, user, "Same id, another task");
+        let second: Vec<_> = join_all(tasks[60..].iter().cloned().chain([duplicate]).map(create))
+            .await
+            .into_iter()
+            .map(|joined| joined.expect("a create panicked"))
+            .collect();
+        let (stored, refused) = second.split_at(20);
+        assert!(stored.iter().all(Result::is_ok), "{stored:?}");
+        assert!(
+            matches!(refused, [Err(PortError::AlreadyExists { .. })]),
+            "the duplicate is refused: {refused:?}"
+        );
+        for task in &tasks {
+            let outcome = self.repo.get(user, task.id).await.expect("reading a task");
+            assert_eq!(outcome.as_ref(), Some(task), "task {} as stored", task.id);
+        }
+        let (unsent_after, _) = self.outbox.backlog().await.expect("reading the backlog");
+        assert_eq!(
+            unsent_after - unsent_before,
+            80,
+            "one event per stored create, none for the refused one"
+        );
     }
 
     /// The embedded wiring: an in-process bus with the recurring consumer (over the plain

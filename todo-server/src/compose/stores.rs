@@ -17,7 +17,7 @@ use todo_core::usecases::OnCommit;
 use tokio::sync::Notify;
 
 use super::BuildError;
-use crate::config::{SqliteSettings, Storage};
+use crate::config::{PostgresSettings, SqliteSettings, Storage};
 use crate::runtime::outbox_signal::WakeRelay;
 
 /// The storage ports, from one adapter.
@@ -107,8 +107,8 @@ pub(super) async fn open(storage: &Storage, clock: Arc<dyn Clock>) -> Result<Sto
         Storage::Sqlite(sqlite) => Ok(Stores::of(Arc::new(
             todo_sqlite::SqliteTaskRepository::new(open_sqlite(sqlite).await?),
         ))),
-        Storage::Postgres(url) => {
-            let store = postgres(storage, url).await?;
+        Storage::Postgres(settings) => {
+            let store = postgres(storage, settings).await?;
             let locks = Arc::new(todo_postgres::PostgresLocks::new(store.pool().clone()));
             Ok(Stores {
                 locks,
@@ -154,13 +154,17 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 /// Connects to PostgreSQL and applies the migrations; safe when several processes do it at once.
 async fn postgres(
     storage: &Storage,
-    url: &str,
+    settings: &PostgresSettings,
 ) -> Result<todo_postgres::PostgresTaskRepository, BuildError> {
     let failed = |source| BuildError::Database {
         address: storage.redacted(),
         source,
     };
-    let pool = todo_postgres::connect(url, &todo_postgres::PoolSettings::default())
+    let pool_settings = todo_postgres::PoolSettings {
+        max_connections: settings.pool_size,
+        ..todo_postgres::PoolSettings::default()
+    };
+    let pool = todo_postgres::connect(&settings.url, &pool_settings)
         .await
         .map_err(failed)?;
     todo_postgres::migrate(&pool).await.map_err(failed)?;
@@ -170,7 +174,7 @@ async fn postgres(
 /// Applies the database migrations (`todo-server migrate`); safe to run concurrently on PostgreSQL.
 pub async fn migrate(storage: &Storage) -> Result<(), BuildError> {
     match storage {
-        Storage::Postgres(url) => postgres(storage, url).await.map(drop),
+        Storage::Postgres(settings) => postgres(storage, settings).await.map(drop),
         Storage::Sqlite(sqlite) => {
             open_sqlite(sqlite).await?.close().await;
             Ok(())

@@ -158,10 +158,11 @@ async fn unsent_events(storage: &Storage) -> u64 {
             db.close().await;
             backlog
         }
-        Storage::Postgres(url) => {
-            let pool = todo_postgres::connect(url, &todo_postgres::PoolSettings::default())
-                .await
-                .expect("connecting to the server's database");
+        Storage::Postgres(postgres) => {
+            let pool =
+                todo_postgres::connect(&postgres.url, &todo_postgres::PoolSettings::default())
+                    .await
+                    .expect("connecting to the server's database");
             let backlog = todo_postgres::PostgresTaskRepository::new(pool.clone())
                 .backlog()
                 .await;
