@@ -30,7 +30,8 @@ use crate::query::{self, Cursor, Order, SortKey, TaskQuery};
 const SCAN_BUDGET: usize = 1024;
 
 /// Tasks, outbox, audit log and processed-event marks in memory, with the semantics of the
-/// production database.
+/// production database, except that the audit log keeps only its newest entries
+/// ([`Self::with_audit_capacity`]).
 pub struct InMemoryTaskRepository {
     pub(super) state: Mutex<RepoState>,
     /// Stamps outbox rows with their commit time.
@@ -43,6 +44,7 @@ impl std::fmt::Debug for InMemoryTaskRepository {
         f.debug_struct("InMemoryTaskRepository")
             .field("tasks", &state.tasks.len())
             .field("outbox", &state.outbox.len())
+            .field("audit", &state.audit.len())
             .finish_non_exhaustive()
     }
 }
@@ -63,6 +65,10 @@ pub(super) struct RepoState {
     successor_of: HashMap<TaskId, TaskId>,
     /// (series, due date) → the occurrence due then.
     series_due: HashMap<(SeriesId, DateTime<Utc>), TaskId>,
+    /// Every mark ever committed, as the production tables keep them. Unlike the audit log, this is
+    /// not bounded: a mark is small (no snapshot) and only consumers' commits write one (reminder
+    /// firings, recurring completions and deletions), and forgetting one would let its event through
+    /// again; a reminder already past whose firing is unmarked is scheduled again by reconciliation.
     processed: HashSet<ProcessedEvent>,
     pub(super) outbox: OutboxRows,
     pub(super) audit: AuditRows,
@@ -326,6 +332,10 @@ fn past_due_range(task: &Task, query: &TaskQuery) -> bool {
 }
 
 impl InMemoryTaskRepository {
+    /// How many audit entries a repository keeps unless [`Self::with_audit_capacity`] says otherwise.
+    /// Each holds its task's JSON snapshot: about 3 KiB of memory for a task with a short title.
+    pub const DEFAULT_AUDIT_CAPACITY: usize = 100_000;
+
     /// An empty repository stamping outbox rows with the system clock.
     pub fn new() -> Self {
         Self::with_clock(Arc::new(SystemClock))
@@ -337,6 +347,20 @@ impl InMemoryTaskRepository {
             state: Mutex::new(RepoState::default()),
             clock,
         }
+    }
+
+    /// Keeps the newest `capacity` audit entries (at least one; [`Self::DEFAULT_AUDIT_CAPACITY`]
+    /// otherwise), however they were appended: when full, the oldest entry is dropped and its event
+    /// forgotten, so a redelivery of that event is appended again as a new entry. The history of a task
+    /// holds its entries still kept.
+    #[must_use]
+    pub fn with_audit_capacity(mut self, capacity: usize) -> Self {
+        self.state
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .audit
+            .set_capacity(capacity);
+        self
     }
 
     /// Every stored task, by id (for tests and diagnostics).
