@@ -333,8 +333,9 @@ fn past_due_range(task: &Task, query: &TaskQuery) -> bool {
 
 impl InMemoryTaskRepository {
     /// How many audit entries a repository keeps unless [`Self::with_audit_capacity`] says otherwise.
-    /// Each holds its task's JSON snapshot: about 3 KiB of memory for a task with a short title.
-    pub const DEFAULT_AUDIT_CAPACITY: usize = 100_000;
+    /// Each holds its task's JSON snapshot: about 3 KiB of memory for a task with a short title, so
+    /// about 30 MiB when full.
+    pub const DEFAULT_AUDIT_CAPACITY: usize = 10_000;
 
     /// An empty repository stamping outbox rows with the system clock.
     pub fn new() -> Self {
