@@ -14,12 +14,14 @@
 #                                       # dir, whose cluster runs with the test settings: fsync=off, ...)
 #   benches/api-load.sh postgres-durable  # the same on a cluster with PostgreSQL's durable defaults
 #                                       # (run dir .run/bench-durable, TODO_PG_DURABILITY=durable)
-# Env: DURATION (15s), CONNECTIONS (32), THREADS (2), SEED (10000), TODO_SQLITE_SYNC (normal),
+# Env: DURATION (15s), CREATE_DURATION (DURATION: the create run, longer for sustained creates),
+# CONNECTIONS (32), THREADS (2), SEED (10000), TODO_SQLITE_SYNC (normal),
 # TODO_SERVER_BIN (a server binary to measure instead of building the release one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-sqlite}
 duration=${DURATION:-15s}
+create_duration=${CREATE_DURATION:-$duration}
 connections=${CONNECTIONS:-32}
 threads=${THREADS:-2}
 seed=${SEED:-10000}
@@ -82,7 +84,7 @@ wrk.headers["content-type"] = "application/json"
 wrk.headers["authorization"] = "Bearer $token"
 wrk.body = '{"title":"Buy groceries","description":"milk and eggs","priority":"high","tags":["home"],"due_date":"2031-06-01T09:00:00Z"}'
 LUA
-rss() { awk '/VmRSS/ {print $2/1024 " MiB"}' /proc/$server/status; }
+rss() { awk '/VmRSS/ {r = $2} /VmHWM/ {h = $2} END {print r/1024 " MiB (peak " h/1024 " MiB)"}' /proc/$server/status; }
 # CPU time (ms) of processes and their children's threads: utime + stime from /proc.
 cpu_ms() { for p in "$@"; do cat /proc/"$p"/stat 2>/dev/null; done | awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); t += $12 + $13 } END { printf "%d", t * 1000 / hz }'; }
 pg_pids() { [[ "$mode" = postgres* ]] || return 0; local pm; pm=$(head -1 "$(psql "$pg" -tAc 'show data_directory')/postmaster.pid"); echo "$pm" $(pgrep -P "$pm"); }
@@ -110,14 +112,20 @@ fi
 echo "== list page: status=pending&sort=due_date&limit=50"
 measure -t"$threads" -c"$connections" -d"$duration" --latency -H "authorization: Bearer $token" \
   "$base/api/v1/tasks?status=pending&sort=due_date&limit=50"
-echo "== create task: wrk -t$threads -c$connections -d$duration"
+echo "== create task: wrk -t$threads -c$connections -d$create_duration"
 commits() { psql "${pg%/*}/$db" -tAc "select xact_commit from pg_stat_database where datname = current_database()"; }
 [[ "$mode" = postgres* ]] && before=$(commits) && started=$(date +%s.%N)
-measure -t"$threads" -c"$connections" -d"$duration" --latency -s /tmp/todo-bench-create.lua "$base/api/v1/tasks"
+measure -t"$threads" -c"$connections" -d"$create_duration" --latency -s /tmp/todo-bench-create.lua "$base/api/v1/tasks"
 if [[ "$mode" = postgres* ]]; then
   echo "   commits/s during the run: $(python3 -c "import sys; print(round(($(commits) - $before) / ($(date +%s.%N) - $started)))")"
 fi
 echo "RSS under load: $(rss)"
+# The consumers (audit, recurring, notifications) may trail the creates: how far, and how long they
+# take to catch up. Creates/s that the consumers cannot follow are not sustainable.
+backlog() { curl -sf "$base/metrics" | awk '/^todo_outbox_backlog / {print $2}'; }
+behind=$(backlog); drain_start=$(date +%s.%N)
+for _ in $(seq 1200); do [ "$(backlog)" = 0 ] && break; sleep 0.25; done
+echo "   outbox backlog at the end of the run: ${behind:-unknown} events; empty $(python3 -c "print(round($(date +%s.%N) - $drain_start, 1))") s later; RSS $(rss)"
 if [[ "$mode" = postgres* ]]; then
   echo "   pgbench floor, the same insert: $(floor --create "$(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" /tmp/todo-bench-create.lua)")"
 fi

@@ -5,17 +5,25 @@
 //! What "acknowledged" means is the bus's to say: a broker's durable write (Kafka, Dapr), or, for the
 //! in-process bus, every consumer having handled the event (see [`crate::memory::InMemoryEventBus`]),
 //! since nothing held only in memory may count as sent.
+//!
+//! Events of one task are published one after the other, in outbox order; events of different tasks
+//! are published concurrently, up to [`OutboxRelay::DEFAULT_CONCURRENCY`] at a time. A publish is a
+//! round trip (to a sidecar or broker), or, in process, every consumer's commit; one at a time, the
+//! relay's rate was the inverse of that latency (measured on durable PostgreSQL: about 500 events/s
+//! in `todo-server all`, whose consumers each wait for a commit to reach the disk).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures_util::stream::{self, StreamExt};
 use tracing::warn;
 
 use crate::error::{chain, TaskError};
 use crate::model::EventId;
-use crate::ports::{Clock, EventBus, OutboxStore};
+use crate::ports::{Clock, EventBus, OutboxEntry, OutboxStore};
 
 /// Exponential backoff with jitter, capped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,10 +73,15 @@ pub struct OutboxRelay {
     clock: Arc<dyn Clock>,
     backoff: Backoff,
     lease: Duration,
+    concurrency: usize,
     passes: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl OutboxRelay {
+    /// Tasks whose events a pass publishes at the same time, unless [`Self::with_concurrency`] says
+    /// otherwise.
+    pub const DEFAULT_CONCURRENCY: usize = 8;
+
     /// Builds the relay.
     pub fn new(
         outbox: Arc<dyn OutboxStore>,
@@ -81,8 +94,17 @@ impl OutboxRelay {
             clock,
             backoff: Backoff::default(),
             lease: Duration::from_secs(30),
+            concurrency: Self::DEFAULT_CONCURRENCY,
             passes: Arc::new(tokio::sync::Mutex::new(())),
         }
+    }
+
+    /// Sets how many tasks' events a pass publishes at the same time (at least 1; 1 publishes the
+    /// batch one event after the other, in outbox order).
+    #[must_use]
+    pub fn with_concurrency(mut self, tasks: usize) -> Self {
+        self.concurrency = tasks.max(1);
+        self
     }
 
     /// Sets the retry backoff.
@@ -92,8 +114,10 @@ impl OutboxRelay {
         self
     }
 
-    /// Publishes up to `batch` due messages once, and marks sent those the bus acknowledged. The
-    /// first failed publish ends the pass: it and the rest of the batch are given a retry time, so
+    /// Publishes up to `batch` due messages once, and marks sent those the bus acknowledged. Each
+    /// task's events are published in order, and a task's failed publish holds back its later events;
+    /// different tasks' events go concurrently. The first failed publish ends the pass: no publish
+    /// starts after it (those in flight finish), and what was not published is given a retry time, so
     /// per-task order is kept. Waits for a pass of a clone to finish first.
     #[tracing::instrument(skip(self))]
     pub async fn relay_once(&self, batch: usize) -> Result<RelayReport, TaskError> {
@@ -101,29 +125,37 @@ impl OutboxRelay {
         let now = self.clock.now();
         let lease_until = now + chrono::Duration::from_std(self.lease).unwrap_or_default();
         let entries = self.outbox.claim(now, lease_until, batch).await?;
-        let mut sent: Vec<EventId> = Vec::new();
-        let mut blocked_keys: HashSet<String> = HashSet::new();
-        let mut report = RelayReport::default();
+        // Each task's events in claim (outbox) order, the tasks in order of their first event; one
+        // at a time, simply the claim order (the first failure stops the pass anyway).
+        let mut by_key: Vec<Vec<OutboxEntry>> = Vec::new();
+        let mut index: HashMap<(String, String), usize> = HashMap::new();
+        for entry in entries {
+            if self.concurrency == 1 {
+                by_key.push(vec![entry]);
+                continue;
+            }
+            let key = (entry.message.topic.clone(), entry.message.key.clone());
+            let i = *index.entry(key).or_insert_with(|| {
+                by_key.push(Vec::new());
+                by_key.len() - 1
+            });
+            by_key[i].push(entry);
+        }
         // A failed publish ends the pass: the bus is most likely down for every key, and each
         // further attempt would cost another timeout (or, in process, another wait for a store that
         // is down). The rest of the batch is released with a retry time of its own.
-        let mut bus_failed = false;
-        for entry in entries {
-            let key = (entry.message.topic.clone(), entry.message.key.clone());
-            let result = if bus_failed {
-                Err("not attempted: an earlier publish of this pass failed".to_owned())
-            } else if blocked_keys.contains(&format!("{}/{}", key.0, key.1)) {
-                Err("an earlier event of this task is not yet published".to_owned())
-            } else {
-                self.bus.publish(&entry.message).await.map_err(|e| {
-                    bus_failed = true;
-                    chain(&e).to_string()
-                })
-            };
+        let bus_failed = AtomicBool::new(false);
+        let outcomes: Vec<Vec<(OutboxEntry, Result<(), String>)>> = stream::iter(by_key)
+            .map(|events| self.publish_in_order(events, &bus_failed))
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        let mut sent: Vec<EventId> = Vec::new();
+        let mut report = RelayReport::default();
+        for (entry, result) in outcomes.into_iter().flatten() {
             match result {
                 Ok(()) => sent.push(entry.message.id),
                 Err(error) => {
-                    blocked_keys.insert(format!("{}/{}", key.0, key.1));
                     report.failed += 1;
                     let delay = backoff_delay(self.backoff, entry.attempts, rand::random::<f64>());
                     let retry_at = retry_time(now, delay);
@@ -139,6 +171,32 @@ impl OutboxRelay {
         }
         report.sent = sent.len();
         Ok(report)
+    }
+
+    /// Publishes one task's `events` in order; after a failure (of this task's or, per `bus_failed`,
+    /// any other publish of the pass) the rest are not attempted.
+    async fn publish_in_order(
+        &self,
+        events: Vec<OutboxEntry>,
+        bus_failed: &AtomicBool,
+    ) -> Vec<(OutboxEntry, Result<(), String>)> {
+        let mut outcomes = Vec::with_capacity(events.len());
+        let mut blocked = false;
+        for entry in events {
+            let result = if blocked {
+                Err("an earlier event of this task is not yet published".to_owned())
+            } else if bus_failed.load(Ordering::SeqCst) {
+                Err("not attempted: an earlier publish of this pass failed".to_owned())
+            } else {
+                self.bus.publish(&entry.message).await.map_err(|e| {
+                    bus_failed.store(true, Ordering::SeqCst);
+                    chain(&e).to_string()
+                })
+            };
+            blocked |= result.is_err();
+            outcomes.push((entry, result));
+        }
+        outcomes
     }
 
     /// Relays until the outbox has nothing due (or `max_passes` passes), e.g. on shutdown.
@@ -163,6 +221,106 @@ fn retry_time(now: DateTime<Utc>, delay: Duration) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::Message;
+    use crate::memory::InMemoryTaskRepository;
+    use crate::ports::{Changes, PortResult, SystemClock, TaskRepository};
+
+    /// A bus on which the first events of three tasks wait for each other: only a relay that
+    /// publishes them at the same time gets past them.
+    struct MeetingBus {
+        first_events: tokio::sync::Barrier,
+        published: std::sync::Mutex<Vec<(String, u64)>>,
+    }
+
+    #[async_trait::async_trait]
+    impl EventBus for MeetingBus {
+        async fn publish(&self, message: &Message) -> PortResult<()> {
+            let n = message.payload["n"].as_u64().unwrap_or_default();
+            if n == 1 {
+                self.first_events.wait().await;
+            }
+            let mut published = self.published.lock().unwrap_or_else(|e| e.into_inner());
+            published.push((message.key.clone(), n));
+            Ok(())
+        }
+    }
+
+    fn event(key: &str, n: u64) -> Message {
+        Message {
+            id: EventId(uuid::Uuid::now_v7()),
+            topic: "task-events".to_owned(),
+            key: key.to_owned(),
+            event_type: "com.todo.task.updated".to_owned(),
+            payload: serde_json::json!({ "n": n }),
+        }
+    }
+
+    #[tokio::test]
+    async fn tasks_are_published_at_the_same_time_and_each_task_in_order() {
+        let repo = Arc::new(InMemoryTaskRepository::new());
+        let events = [("a", 1), ("b", 1), ("a", 2), ("c", 1), ("a", 3), ("b", 2)];
+        repo.commit(Changes {
+            outbox: events.iter().map(|&(key, n)| event(key, n)).collect(),
+            ..Changes::default()
+        })
+        .await
+        .expect("committing the events");
+        let bus = Arc::new(MeetingBus {
+            first_events: tokio::sync::Barrier::new(3),
+            published: std::sync::Mutex::default(),
+        });
+        let relay = OutboxRelay::new(repo.clone(), bus.clone(), Arc::new(SystemClock));
+        let report = tokio::time::timeout(Duration::from_secs(10), relay.relay_once(10))
+            .await
+            .expect("the first events of three tasks were published at the same time")
+            .expect("the pass succeeds");
+        assert_eq!(report, RelayReport { sent: 6, failed: 0 });
+        let published = bus
+            .published
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for key in ["a", "b", "c"] {
+            let order: Vec<u64> = published
+                .iter()
+                .filter(|(k, _)| k == key)
+                .map(|&(_, n)| n)
+                .collect();
+            let expected: Vec<u64> = events
+                .iter()
+                .filter(|(k, _)| *k == key)
+                .map(|&(_, n)| n)
+                .collect();
+            assert_eq!(order, expected, "task {key}'s events in outbox order");
+        }
+        assert_eq!(repo.backlog().await.expect("backlog").0, 0);
+    }
+
+    #[tokio::test]
+    async fn one_at_a_time_the_relay_publishes_in_outbox_order() {
+        let repo = Arc::new(InMemoryTaskRepository::new());
+        let events = [("a", 2), ("b", 2), ("a", 3), ("c", 2)];
+        repo.commit(Changes {
+            outbox: events.iter().map(|&(key, n)| event(key, n)).collect(),
+            ..Changes::default()
+        })
+        .await
+        .expect("committing the events");
+        let bus = Arc::new(MeetingBus {
+            first_events: tokio::sync::Barrier::new(1),
+            published: std::sync::Mutex::default(),
+        });
+        let relay =
+            OutboxRelay::new(repo.clone(), bus.clone(), Arc::new(SystemClock)).with_concurrency(1);
+        relay.relay_once(10).await.expect("the pass succeeds");
+        let published = bus
+            .published
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let expected: Vec<(String, u64)> = events.iter().map(|&(k, n)| (k.to_owned(), n)).collect();
+        assert_eq!(published, expected);
+    }
 
     #[test]
     fn backoff_doubles_is_capped_and_jittered_within_half() {
