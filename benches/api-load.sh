@@ -36,7 +36,7 @@ else
 fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
-env=(TODO_ADDR="127.0.0.1:$port" TODO_JWT_SECRET="bench-secret-bench-secret-bench-secret" TODO_LOG=warn TODO_AUTH_RATE_PER_MINUTE=100000)
+env=(${MALLOC_ARENA_MAX:+MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX} TODO_ADDR="127.0.0.1:$port" TODO_JWT_SECRET="bench-secret-bench-secret-bench-secret" TODO_LOG=warn TODO_AUTH_RATE_PER_MINUTE=100000)
 data=$(mktemp -d)
 case "$mode" in
   sqlite) env+=(TODO_DATA_DIR="$data" TODO_SQLITE_SYNC="${TODO_SQLITE_SYNC:-normal}") ;;
