@@ -164,15 +164,12 @@ pub(crate) async fn commit(
                 return inserts.insert(task, changes.outbox).await;
             }
         }
-        match changes.writes.as_slice() {
-            [TaskWrite::Update {
-                task,
-                expected_version,
-            }] => {
-                return write_with_outbox(pool, task, Some(*expected_version), &changes.outbox)
-                    .await
-            }
-            _ => {}
+        if let [TaskWrite::Update {
+            task,
+            expected_version,
+        }] = changes.writes.as_slice()
+        {
+            return write_with_outbox(pool, task, Some(*expected_version), &changes.outbox).await;
         }
     }
     let mut tx = pool.begin().await.map_err(port_error)?;
