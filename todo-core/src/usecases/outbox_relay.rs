@@ -255,10 +255,15 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn tasks_are_published_at_the_same_time_and_each_task_in_order() {
+    /// Commits `events` (task key, number) to a fresh outbox and relays them in one pass, through a
+    /// bus where the first events of `meeting` tasks wait for each other; what the bus received, in
+    /// order.
+    async fn relay_once_through_meeting_bus(
+        events: &[(&str, u64)],
+        meeting: usize,
+        concurrency: usize,
+    ) -> Vec<(String, u64)> {
         let repo = Arc::new(InMemoryTaskRepository::new());
-        let events = [("a", 1), ("b", 1), ("a", 2), ("c", 1), ("a", 3), ("b", 2)];
         repo.commit(Changes {
             outbox: events.iter().map(|&(key, n)| event(key, n)).collect(),
             ..Changes::default()
@@ -266,58 +271,52 @@ mod tests {
         .await
         .expect("committing the events");
         let bus = Arc::new(MeetingBus {
-            first_events: tokio::sync::Barrier::new(3),
+            first_events: tokio::sync::Barrier::new(meeting),
             published: std::sync::Mutex::default(),
         });
-        let relay = OutboxRelay::new(repo.clone(), bus.clone(), Arc::new(SystemClock));
+        let relay = OutboxRelay::new(repo.clone(), bus.clone(), Arc::new(SystemClock))
+            .with_concurrency(concurrency);
         let report = tokio::time::timeout(Duration::from_secs(10), relay.relay_once(10))
             .await
-            .expect("the first events of three tasks were published at the same time")
+            .expect("the first events of the meeting tasks were published at the same time")
             .expect("the pass succeeds");
-        assert_eq!(report, RelayReport { sent: 6, failed: 0 });
-        let published = bus
-            .published
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        for key in ["a", "b", "c"] {
-            let order: Vec<u64> = published
-                .iter()
-                .filter(|(k, _)| k == key)
-                .map(|&(_, n)| n)
-                .collect();
-            let expected: Vec<u64> = events
-                .iter()
-                .filter(|(k, _)| *k == key)
-                .map(|&(_, n)| n)
-                .collect();
-            assert_eq!(order, expected, "task {key}'s events in outbox order");
-        }
+        assert_eq!(
+            report,
+            RelayReport {
+                sent: events.len(),
+                failed: 0
+            }
+        );
         assert_eq!(repo.backlog().await.expect("backlog").0, 0);
+        let published = bus.published.lock().unwrap_or_else(|e| e.into_inner());
+        published.clone()
+    }
+
+    #[tokio::test]
+    async fn tasks_are_published_at_the_same_time_and_each_task_in_order() {
+        let events = [("a", 1), ("b", 1), ("a", 2), ("c", 1), ("a", 3), ("b", 2)];
+        let published =
+            relay_once_through_meeting_bus(&events, 3, OutboxRelay::DEFAULT_CONCURRENCY).await;
+        for key in ["a", "b", "c"] {
+            let of_task = |list: Vec<(String, u64)>| -> Vec<u64> {
+                list.into_iter()
+                    .filter(|(k, _)| k == key)
+                    .map(|(_, n)| n)
+                    .collect()
+            };
+            let expected = events.iter().map(|&(k, n)| (k.to_owned(), n)).collect();
+            assert_eq!(
+                of_task(published.clone()),
+                of_task(expected),
+                "task {key}'s events in outbox order"
+            );
+        }
     }
 
     #[tokio::test]
     async fn one_at_a_time_the_relay_publishes_in_outbox_order() {
-        let repo = Arc::new(InMemoryTaskRepository::new());
         let events = [("a", 2), ("b", 2), ("a", 3), ("c", 2)];
-        repo.commit(Changes {
-            outbox: events.iter().map(|&(key, n)| event(key, n)).collect(),
-            ..Changes::default()
-        })
-        .await
-        .expect("committing the events");
-        let bus = Arc::new(MeetingBus {
-            first_events: tokio::sync::Barrier::new(1),
-            published: std::sync::Mutex::default(),
-        });
-        let relay =
-            OutboxRelay::new(repo.clone(), bus.clone(), Arc::new(SystemClock)).with_concurrency(1);
-        relay.relay_once(10).await.expect("the pass succeeds");
-        let published = bus
-            .published
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let published = relay_once_through_meeting_bus(&events, 1, 1).await;
         let expected: Vec<(String, u64)> = events.iter().map(|&(k, n)| (k.to_owned(), n)).collect();
         assert_eq!(published, expected);
     }
