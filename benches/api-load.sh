@@ -87,16 +87,17 @@ LUA
 rss() { awk '/VmRSS/ {r = $2} /VmHWM/ {h = $2} END {print r/1024 " MiB (peak " h/1024 " MiB)"}' /proc/$server/status; }
 # CPU time (ms) of processes and their children's threads: utime + stime from /proc.
 cpu_ms() { for p in "$@"; do cat /proc/"$p"/stat 2>/dev/null; done | awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); t += $12 + $13 } END { printf "%d", t * 1000 / hz }'; }
-pg_pids() { [[ "$mode" = postgres* ]] || return 0; local pm; pm=$(head -1 "$(psql "$pg" -tAc 'show data_directory')/postmaster.pid"); echo "$pm" $(pgrep -P "$pm"); }
+pg_pids() { [[ "$mode" = postgres* ]] || return 0; local pm; pm=$(head -1 "$(psql "$pg" -tAc 'show data_directory')/postmaster.pid"); { echo "$pm"; pgrep -P "$pm"; } | tr '\n' ' '; }
+pg_cpu_ms() { local pids; read -ra pids <<< "$(pg_pids)"; cpu_ms "${pids[@]}"; }
 # Runs wrk with the given arguments and prints, beside its figures, the CPU each request cost the
 # server, PostgreSQL (every backend) and wrk itself, from their CPU times over the run.
 measure() {
   local pg_before server_before wrk_out requests
-  pg_before=$(cpu_ms $(pg_pids)); server_before=$(cpu_ms "$server")
+  pg_before=$(pg_cpu_ms); server_before=$(cpu_ms "$server")
   wrk_out=$(/usr/bin/time -f 'wrk_cpu_ms %e %U %S' wrk "$@" 2>&1)
   echo "$wrk_out" | grep -E 'Requests/sec|Latency|50%|99%|Non-2xx'
   requests=$(echo "$wrk_out" | awk '/requests in/ {print $1}')
-  echo "$wrk_out" | awk -v n="$requests" -v s="$(( $(cpu_ms "$server") - server_before ))" -v p="$(( $(cpu_ms $(pg_pids)) - pg_before ))" \
+  echo "$wrk_out" | awk -v n="$requests" -v s="$(( $(cpu_ms "$server") - server_before ))" -v p="$(( $(pg_cpu_ms) - pg_before ))" \
     '/^wrk_cpu_ms/ { printf "   CPU per request: server %.0f µs, PostgreSQL %.0f µs, wrk %.0f µs\n", s * 1000 / n, p * 1000 / n, ($3 + $4) * 1e6 / n }'
 }
 echo "RSS after seeding: $(rss)"

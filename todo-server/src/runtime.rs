@@ -20,6 +20,20 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+/// How often the outbox gauges are refreshed while the relay works through a backlog.
+const BACKLOG_GAUGES_EVERY: Duration = Duration::from_secs(1);
+
+/// Sets `todo_outbox_backlog` (unsent events) and `todo_outbox_oldest_age_seconds`.
+async fn record_backlog(outbox: &dyn OutboxStore, clock: &dyn Clock) {
+    if let Ok((backlog, oldest)) = outbox.backlog().await {
+        metrics::gauge!("todo_outbox_backlog").set(backlog as f64);
+        let age = oldest.map_or(0.0, |t| {
+            (clock.now() - t).num_milliseconds().max(0) as f64 / 1000.0
+        });
+        metrics::gauge!("todo_outbox_oldest_age_seconds").set(age);
+    }
+}
+
 /// Relays the outbox as soon as `wake` is signalled (a commit with events in this process) and at
 /// least every `interval` (rows of other writers, retries that fell due) until shutdown, then drains
 /// what is left.
@@ -57,9 +71,17 @@ pub async fn relay_outbox(
         // abandons it (nothing is marked sent that was not handled; its rows are relayed again once
         // their lease ends, at the latest on the next start).
         let passes = async {
+            // While full passes follow each other (a backlog), the gauges are refreshed every
+            // second rather than only once it is gone.
+            let mut gauges_at = tokio::time::Instant::now();
             loop {
                 match relay.relay_once(BATCH).await {
-                    Ok(report) if report.sent == BATCH => continue,
+                    Ok(report) if report.sent == BATCH => {
+                        if gauges_at.elapsed() >= BACKLOG_GAUGES_EVERY {
+                            record_backlog(outbox.as_ref(), clock.as_ref()).await;
+                            gauges_at = tokio::time::Instant::now();
+                        }
+                    }
                     Ok(_) => break,
                     Err(error) => {
                         warn!(error = %chain(&error), "outbox relay pass failed");
@@ -75,16 +97,9 @@ pub async fn relay_outbox(
             }
             () = passes => {}
         }
-        let backlog = tokio::select! {
+        tokio::select! {
             () = shutdown.cancelled() => break,
-            backlog = outbox.backlog() => backlog,
-        };
-        if let Ok((backlog, oldest)) = backlog {
-            metrics::gauge!("todo_outbox_backlog").set(backlog as f64);
-            let age = oldest.map_or(0.0, |t| {
-                (clock.now() - t).num_milliseconds().max(0) as f64 / 1000.0
-            });
-            metrics::gauge!("todo_outbox_oldest_age_seconds").set(age);
+            () = record_backlog(outbox.as_ref(), clock.as_ref()) => {}
         }
     }
     match tokio::time::timeout(DRAIN_LIMIT, relay.drain(BATCH, 50)).await {
