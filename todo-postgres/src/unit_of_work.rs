@@ -158,18 +158,18 @@ pub(crate) async fn commit(
     // The common case, one task write and its events: one statement, which is atomic on its own, in
     // place of BEGIN, the outbox insert, the write and COMMIT (four round trips). A create goes
     // through the insert queue, which writes concurrent creates together.
-    if changes.processed.is_none() && changes.audit.is_empty() {
-        if let [TaskWrite::Insert(_)] = changes.writes.as_slice() {
-            if let Some(TaskWrite::Insert(task)) = changes.writes.pop() {
-                return inserts.insert(task, changes.outbox).await;
+    if changes.processed.is_none() && changes.audit.is_empty() && changes.writes.len() == 1 {
+        match changes.writes.pop() {
+            Some(TaskWrite::Insert(task)) => return inserts.insert(task, changes.outbox).await,
+            Some(TaskWrite::Update {
+                task,
+                expected_version,
+            }) => {
+                return write_with_outbox(pool, &task, Some(expected_version), &changes.outbox)
+                    .await
             }
-        }
-        if let [TaskWrite::Update {
-            task,
-            expected_version,
-        }] = changes.writes.as_slice()
-        {
-            return write_with_outbox(pool, task, Some(*expected_version), &changes.outbox).await;
+            Some(other) => changes.writes.push(other),
+            None => {}
         }
     }
     let mut tx = pool.begin().await.map_err(port_error)?;

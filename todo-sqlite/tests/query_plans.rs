@@ -71,6 +71,11 @@ async fn plan_with(
         .fetch_all(repo.database().reader_pool())
         .await
         .expect("explaining the query");
+    plan_text(&rows)
+}
+
+/// The `detail` column of `EXPLAIN QUERY PLAN` rows, one line each.
+fn plan_text(rows: &[sqlx::sqlite::SqliteRow]) -> String {
     rows.iter()
         .map(|row| row.get::<String, _>("detail"))
         .collect::<Vec<_>>()
@@ -275,11 +280,7 @@ async fn a_reconciliation_page_is_one_range_of_the_reminder_window_index() {
     .fetch_all(repo.database().reader_pool())
     .await
     .expect("explaining the query");
-    let plan = rows
-        .iter()
-        .map(|row| row.get::<String, _>("detail"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let plan = plan_text(&rows);
     assert!(
         plan.contains(
             "SEARCH t USING COVERING INDEX tasks_reminder_window (<expr>>? AND <expr><?)"
@@ -302,11 +303,7 @@ async fn a_batch_of_processed_events_is_looked_up_by_the_primary_key() {
         .fetch_all(repo.database().reader_pool())
         .await
         .expect("explaining the query");
-    let plan = rows
-        .iter()
-        .map(|row| row.get::<String, _>("detail"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let plan = plan_text(&rows);
     assert!(
         plan.contains("SEARCH processed_events USING PRIMARY KEY (consumer=? AND event_id=?)"),
         "the lookup does not probe the primary key:\n{plan}"

@@ -453,6 +453,19 @@ mod tests {
         assert!(commits.lock().unwrap().is_empty());
     }
 
+    /// A reconciler at noon with its own in-process lock.
+    fn reconciler_at_noon(
+        repo: Arc<dyn TaskRepository>,
+        scheduler: Arc<dyn Scheduler>,
+    ) -> ReminderReconciler {
+        reconciler_over(
+            repo,
+            scheduler,
+            Arc::new(FixedClock(noon())),
+            Arc::new(InMemoryLocks::new()),
+        )
+    }
+
     fn reconciler_over(
         repo: Arc<dyn TaskRepository>,
         scheduler: Arc<dyn Scheduler>,
@@ -489,12 +502,7 @@ mod tests {
                     .collect())
             });
         let (sched, scheduled) = recording_scheduler();
-        let reconciler = reconciler_over(
-            Arc::new(repo),
-            Arc::new(sched),
-            Arc::new(FixedClock(noon())),
-            Arc::new(InMemoryLocks::new()),
-        );
+        let reconciler = reconciler_at_noon(Arc::new(repo), Arc::new(sched));
         assert_eq!(
             reconciler.reconcile().await.unwrap(),
             Reconciliation::Scheduled(1_200)
@@ -539,12 +547,7 @@ mod tests {
                     .collect())
             });
         let (sched, scheduled) = recording_scheduler();
-        let reconciler = reconciler_over(
-            Arc::new(repo),
-            Arc::new(sched),
-            Arc::new(FixedClock(noon())),
-            Arc::new(InMemoryLocks::new()),
-        );
+        let reconciler = reconciler_at_noon(Arc::new(repo), Arc::new(sched));
         assert_eq!(
             reconciler.reconcile().await.unwrap(),
             Reconciliation::Scheduled(1_200 - 350)
