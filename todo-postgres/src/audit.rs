@@ -1,5 +1,11 @@
 //! The audit log on PostgreSQL: `audit_log` is append-only (a trigger refuses updates and deletes) and
 //! holds each event once (`UNIQUE (event_id)`), so a redelivered event appends nothing.
+//!
+//! Appends are group-committed ([`crate::group_commit`]): events that consumers hand over concurrently
+//! (the outbox relay publishes several tasks' events at a time) are appended in one statement and one
+//! commit, rather than one commit, each waiting for the disk, per event.
+
+use std::collections::HashSet;
 
 use async_trait::async_trait;
 use sqlx::{PgPool, Row};
@@ -9,8 +15,42 @@ use todo_core::model::{EventId, TaskId, UserId};
 use todo_core::ports::{AuditEntry, AuditLog, PortResult};
 
 use crate::error::{corrupt, port_error};
+use crate::group_commit::{BatchWrite, GroupCommit};
 use crate::repository::PostgresTaskRepository;
 use crate::unit_of_work::append_audit;
+
+/// Audit appends, in batches.
+pub(crate) type AuditQueue = GroupCommit<AuditAppends>;
+
+/// Appends audit entries: many in one statement, or one alone. The output says whether the entry was
+/// appended (`false`: its event was recorded before).
+pub(crate) struct AuditAppends(pub(crate) PgPool);
+
+#[async_trait]
+impl BatchWrite for AuditAppends {
+    type Item = AuditEntry;
+    type Output = bool;
+
+    async fn write_all(&self, entries: &[AuditEntry]) -> PortResult<Vec<bool>> {
+        let mut conn = self.0.acquire().await.map_err(port_error)?;
+        let mut appended: HashSet<uuid::Uuid> = append_audit(&mut conn, entries)
+            .await?
+            .into_iter()
+            .collect();
+        // An event handed over twice in one batch is appended once: the first entry of it says so.
+        Ok(entries
+            .iter()
+            .map(|entry| appended.remove(&entry.event_id.0))
+            .collect())
+    }
+
+    async fn write_one(&self, entry: &AuditEntry) -> PortResult<bool> {
+        let mut conn = self.0.acquire().await.map_err(port_error)?;
+        Ok(!append_audit(&mut conn, std::slice::from_ref(entry))
+            .await?
+            .is_empty())
+    }
+}
 
 /// Oldest first; entries of the same instant in the order they were appended.
 const SELECT_HISTORY: &str = "\
@@ -22,8 +62,7 @@ ORDER BY at, id";
 #[async_trait]
 impl AuditLog for PostgresTaskRepository {
     async fn append(&self, entry: AuditEntry) -> PortResult<bool> {
-        let mut conn = self.pool.acquire().await.map_err(port_error)?;
-        Ok(append_audit(&mut conn, std::slice::from_ref(&entry)).await? == 1)
+        self.audit.write(entry).await
     }
 
     async fn history(&self, user_id: UserId, task_id: TaskId) -> PortResult<Vec<AuditEntry>> {

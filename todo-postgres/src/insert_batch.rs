@@ -1,39 +1,18 @@
-//! Group commit of task inserts: creates that arrive while earlier ones are being written are inserted
-//! together, in one statement and one commit.
-//!
-//! On durable storage a create is bound by PostgreSQL's work per statement (executor start-up, the
-//! check constraints and foreign-key triggers, the commit), not by its rows: one statement inserting
-//! ten tasks with their tags and outbox rows measured about four times the rows per second of ten
-//! statements (docs/benchmarks.md). So concurrent creates queue here, and at most [`FLUSHERS`]
-//! background tasks write what has queued, up to [`MAX_BATCH`] at a time. A create that finds a
-//! flusher free is written at once, alone, with the single-row statement: batching adds no wait when
-//! there is no queue, and batches grow with the load.
-//!
-//! The batch statement is atomic. If it fails (a duplicate id, say), nothing of it was written and
-//! each create of the batch is written again on its own, so each caller gets the result its own
-//! statement would have had. Flushers are spawned tasks: a caller that goes away (a closed HTTP
-//! connection) does not cancel a write that other callers wait for.
+//! Group commit of task inserts ([`crate::group_commit`]): creates that arrive while earlier ones are
+//! being written are inserted together, with their tags, recurrence rows and outbox rows, in one
+//! statement and one commit.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, PoisonError};
-
+use async_trait::async_trait;
 use sqlx::PgPool;
-use tokio::sync::{oneshot, Semaphore};
 
-use todo_core::error::PortError;
 use todo_core::events::Message;
 use todo_core::model::Task;
 use todo_core::ports::PortResult;
 
 use crate::error::port_error;
+use crate::group_commit::{BatchWrite, GroupCommit};
 use crate::row::TaskValues;
 use crate::unit_of_work::write_with_outbox;
-
-/// Background writers at most: statements in flight for creates.
-pub(crate) const FLUSHERS: usize = 4;
-
-/// Creates in one statement at most.
-pub(crate) const MAX_BATCH: usize = 64;
 
 /// Inserts `$1..` as arrays, one element per task: the task columns, then its tags and outbox messages
 /// flattened (each row names its task by index `n`), in the order of the batch.
@@ -73,130 +52,41 @@ WITH t AS (
 )
 SELECT 1";
 
-/// A create waiting to be written, and where its result goes.
-struct Pending {
-    task: Task,
-    messages: Vec<Message>,
-    done: oneshot::Sender<PortResult<()>>,
-}
+/// A create: the task and its outbox messages.
+pub(crate) type Create = (Task, Vec<Message>);
 
-impl std::fmt::Debug for InsertQueue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InsertQueue")
-            .field("queued", &self.queue().len())
-            .field("flushers_free", &self.flushers.available_permits())
-            .finish()
-    }
-}
+/// Task creates, in batches ([`GroupCommit`]).
+pub(crate) type InsertQueue = GroupCommit<TaskInserts>;
 
-/// The queue of creates and the flushers' permits; shared by the clones of a repository.
-pub(crate) struct InsertQueue {
-    pool: PgPool,
-    pending: Mutex<VecDeque<Pending>>,
-    flushers: Arc<Semaphore>,
-}
+/// Writes creates: in one statement ([`INSERT_TASKS_WITH_OUTBOX`]) or alone.
+pub(crate) struct TaskInserts(pub(crate) PgPool);
 
-impl InsertQueue {
-    pub(crate) fn new(pool: PgPool) -> Arc<Self> {
-        Arc::new(Self {
-            pool,
-            pending: Mutex::new(VecDeque::new()),
-            flushers: Arc::new(Semaphore::new(FLUSHERS)),
-        })
+#[async_trait]
+impl BatchWrite for TaskInserts {
+    type Item = Create;
+    type Output = ();
+
+    async fn write_all(&self, batch: &[Create]) -> PortResult<Vec<()>> {
+        insert_all(&self.0, batch).await?;
+        Ok(vec![(); batch.len()])
     }
 
-    /// Inserts `task` with its outbox `messages`, alone or with the creates queued beside it.
-    pub(crate) async fn insert(
-        self: &Arc<Self>,
-        task: Task,
-        messages: Vec<Message>,
-    ) -> PortResult<()> {
-        let (done, result) = oneshot::channel();
-        self.queue().push_back(Pending {
-            task,
-            messages,
-            done,
-        });
-        self.start_flusher();
-        result.await.unwrap_or_else(|_| {
-            Err(PortError::unavailable(
-                "the task insert was abandoned (the runtime is shutting down)",
-            ))
-        })
-    }
-
-    fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<Pending>> {
-        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Spawns a flusher if one is free; otherwise a running flusher takes the queue after its batch.
-    fn start_flusher(self: &Arc<Self>) {
-        let Ok(permit) = Arc::clone(&self.flushers).try_acquire_owned() else {
-            return;
-        };
-        let queue = Arc::clone(self);
-        tokio::spawn(async move {
-            let mut permit = permit;
-            loop {
-                loop {
-                    let batch: Vec<Pending> = {
-                        let mut pending = queue.queue();
-                        let n = pending.len().min(MAX_BATCH);
-                        pending.drain(..n).collect()
-                    };
-                    if batch.is_empty() {
-                        break;
-                    }
-                    queue.write(batch).await;
-                }
-                drop(permit);
-                // A create queued after the last look but before the permit was returned found no
-                // flusher free: take it up again.
-                if queue.queue().is_empty() {
-                    return;
-                }
-                match Arc::clone(&queue.flushers).try_acquire_owned() {
-                    Ok(again) => permit = again,
-                    Err(_) => return,
-                }
-            }
-        });
-    }
-
-    /// Writes `batch` in one statement, or each create on its own if that fails or it is one.
-    async fn write(&self, batch: Vec<Pending>) {
-        if batch.len() > 1 {
-            match insert_all(&self.pool, &batch).await {
-                Ok(()) => {
-                    for pending in batch {
-                        let _ = pending.done.send(Ok(()));
-                    }
-                    return;
-                }
-                Err(error) => {
-                    tracing::debug!(%error, creates = batch.len(), "a batch of creates failed; writing each alone");
-                }
-            }
-        }
-        for pending in batch {
-            let result =
-                write_with_outbox(&self.pool, &pending.task, None, &pending.messages).await;
-            let _ = pending.done.send(result);
-        }
+    async fn write_one(&self, (task, messages): &Create) -> PortResult<()> {
+        write_with_outbox(&self.0, task, None, messages).await
     }
 }
 
 /// Inserts every task of `batch` with its tags, recurrence row and outbox messages: one statement.
-async fn insert_all(pool: &PgPool, batch: &[Pending]) -> PortResult<()> {
+async fn insert_all(pool: &PgPool, batch: &[Create]) -> PortResult<()> {
     let values = batch
         .iter()
-        .map(|p| TaskValues::of(&p.task))
+        .map(|(task, _)| TaskValues::of(task))
         .collect::<PortResult<Vec<_>>>()?;
     let mut columns = Columns::default();
     for (n, v) in values.iter().enumerate() {
         columns.push(i64::try_from(n + 1).unwrap_or(i64::MAX), v);
     }
-    let messages = batch.iter().flat_map(|p| &p.messages);
+    let messages = batch.iter().flat_map(|(_, messages)| messages);
     let ids: Vec<_> = messages.clone().map(|m| m.id.0).collect();
     let topics: Vec<_> = messages.clone().map(|m| m.topic.as_str()).collect();
     let keys: Vec<_> = messages.clone().map(|m| m.key.as_str()).collect();

@@ -111,6 +111,7 @@ mod audit;
 mod calendar_feeds;
 mod deliveries;
 mod error;
+mod group_commit;
 mod insert_batch;
 mod locks;
 mod notifications;

@@ -141,7 +141,8 @@ SELECT a.event_id, a.task_id, a.user_id, a.action::audit_action, a.at, a.snapsho
 FROM unnest($1::uuid[], $2::int8[], $3::uuid[], $4::text[], $5::timestamptz[], $6::jsonb[])
     WITH ORDINALITY AS a(event_id, task_id, user_id, action, at, snapshot, n)
 ORDER BY a.n
-ON CONFLICT (event_id) DO NOTHING";
+ON CONFLICT (event_id) DO NOTHING
+RETURNING event_id";
 
 /// Marks an event processed by a consumer group; a second mark is a unique violation.
 const INSERT_PROCESSED: &str = "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2)";
@@ -160,7 +161,7 @@ pub(crate) async fn commit(
     // through the insert queue, which writes concurrent creates together.
     if changes.processed.is_none() && changes.audit.is_empty() && changes.writes.len() == 1 {
         match changes.writes.pop() {
-            Some(TaskWrite::Insert(task)) => return inserts.insert(task, changes.outbox).await,
+            Some(TaskWrite::Insert(task)) => return inserts.write((task, changes.outbox)).await,
             Some(TaskWrite::Update {
                 task,
                 expected_version,
@@ -278,28 +279,27 @@ async fn append_outbox(conn: &mut PgConnection, messages: &[Message]) -> PortRes
     Ok(())
 }
 
-/// Appends audit entries, skipping events already recorded; returns how many were appended.
+/// Appends audit entries, skipping events already recorded; returns the event ids appended.
 pub(crate) async fn append_audit(
     conn: &mut PgConnection,
     entries: &[AuditEntry],
-) -> PortResult<u64> {
+) -> PortResult<Vec<uuid::Uuid>> {
     let ids: Vec<_> = entries.iter().map(|e| e.event_id.0).collect();
     let tasks: Vec<_> = entries.iter().map(|e| e.task_id.0).collect();
     let users: Vec<_> = entries.iter().map(|e| e.user_id.0).collect();
     let actions: Vec<_> = entries.iter().map(|e| e.action.as_str()).collect();
     let times: Vec<_> = entries.iter().map(|e| e.at).collect();
     let snapshots: Vec<_> = entries.iter().map(|e| &e.snapshot).collect();
-    let done = sqlx::query(INSERT_AUDIT)
+    sqlx::query_scalar(INSERT_AUDIT)
         .bind(ids)
         .bind(tasks)
         .bind(users)
         .bind(actions)
         .bind(times)
         .bind(snapshots)
-        .execute(conn)
+        .fetch_all(conn)
         .await
-        .map_err(port_error)?;
-    Ok(done.rows_affected())
+        .map_err(port_error)
 }
 
 async fn apply(conn: &mut PgConnection, write: &TaskWrite) -> PortResult<()> {

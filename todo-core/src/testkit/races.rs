@@ -1,5 +1,6 @@
-//! Races on a task store: concurrent completions of one recurring task, duplicate and replayed
-//! `completed` events, and concurrent versioned updates. The store's unique constraints and version
+//! Races on a task store: concurrent creates, concurrent audit appends with duplicates, concurrent
+//! completions of one recurring task, duplicate and replayed `completed` events, and concurrent
+//! versioned updates. The store's unique constraints and version
 //! checks must decide each race, whatever the interleaving.
 //!
 //! Run each case on a multi-threaded runtime (`#[tokio::test(flavor = "multi_thread")]`), so the
@@ -16,18 +17,24 @@ use crate::error::{PortError, TaskError};
 use crate::events::{consumers, topics};
 use crate::events::{TaskEvent, TaskEventType};
 use crate::memory::{InMemoryEventBus, InMemoryScheduler, InMemoryStateStore};
-use crate::model::{EventId, NewTask, SeriesId, Status, Task, TaskInput, TaskPatch, Title, UserId};
-use crate::ports::{Changes, OutboxStore, SystemClock, TaskRepository, TaskWrite, UuidV7Generator};
+use crate::model::{
+    EventId, NewTask, SeriesId, Status, Task, TaskId, TaskInput, TaskPatch, Title, UserId,
+};
+use crate::ports::{
+    AuditEntry, AuditLog, Changes, OutboxStore, SystemClock, TaskRepository, TaskWrite,
+    UuidV7Generator,
+};
 use crate::query::TaskQuery;
 use crate::usecases::{
     OnCommit, OutboxRelay, RecurringConsumer, RecurringOutcome, RecurringTaskHandler,
     RelayOnCommit, TaskService,
 };
 
-/// The race cases, over one store implementing the task repository and its outbox.
+/// The race cases, over one store implementing the task repository, its outbox and the audit log.
 pub struct RaceSuite {
     repo: Arc<dyn TaskRepository>,
     outbox: Arc<dyn OutboxStore>,
+    audit: Arc<dyn AuditLog>,
 }
 
 fn daily_task_due_tomorrow() -> NewTask {
@@ -64,14 +71,15 @@ async fn join_all<T>(
 }
 
 impl RaceSuite {
-    /// A suite over one store implementing both ports (the usual shape: one database).
+    /// A suite over one store implementing the three ports (the usual shape: one database).
     pub fn new<S>(store: Arc<S>) -> Self
     where
-        S: TaskRepository + OutboxStore + 'static,
+        S: TaskRepository + OutboxStore + AuditLog + 'static,
     {
         Self {
             repo: store.clone(),
-            outbox: store,
+            outbox: store.clone(),
+            audit: store,
         }
     }
 
@@ -85,6 +93,69 @@ impl RaceSuite {
             .await;
         self.concurrent_creates_are_each_stored_once_and_a_duplicate_fails_alone()
             .await;
+        self.concurrent_audit_appends_record_each_event_once().await;
+    }
+
+    /// Forty audit entries appended at once, each event handed over twice at the same time (as a
+    /// redelivery racing the first delivery would), then all forty again. Each event is recorded
+    /// exactly once: one of its appends answers `true`, every other `false`, and each task's history
+    /// holds its entry once. A store that writes concurrent appends together must answer each one as
+    /// if it had been written alone.
+    pub async fn concurrent_audit_appends_record_each_event_once(&self) {
+        let user = UserId(Uuid::new_v4());
+        let entries: Vec<_> = (0..40_i64)
+            .map(|n| {
+                let task = fixtures::task(TaskId(1_000_000 + n), user, &format!("Audited {n}"));
+                fixtures::audit_entry(&task, TaskEventType::Created, fixtures::base_time())
+            })
+            .collect();
+        let append = |entry: AuditEntry| {
+            let audit = self.audit.clone();
+            tokio::spawn(async move { audit.append(entry).await })
+        };
+        let twice = entries.iter().flat_map(|e| [e.clone(), e.clone()]);
+        let first: Vec<bool> = join_all(twice.map(append))
+            .await
+            .into_iter()
+            .map(|joined| {
+                joined
+                    .expect("an append panicked")
+                    .expect("an append failed")
+            })
+            .collect();
+        for (n, pair) in first.chunks(2).enumerate() {
+            assert_eq!(
+                pair.iter().filter(|appended| **appended).count(),
+                1,
+                "entry {n}: exactly one of two racing appends records it ({pair:?})"
+            );
+        }
+        let again: Vec<bool> = join_all(entries.iter().cloned().map(append))
+            .await
+            .into_iter()
+            .map(|joined| {
+                joined
+                    .expect("an append panicked")
+                    .expect("an append failed")
+            })
+            .collect();
+        assert!(
+            again.iter().all(|appended| !appended),
+            "a recorded event is not recorded again: {again:?}"
+        );
+        for entry in &entries {
+            let history = self
+                .audit
+                .history(user, entry.task_id)
+                .await
+                .expect("reading a history");
+            assert_eq!(
+                history.iter().map(|h| h.event_id).collect::<Vec<_>>(),
+                vec![entry.event_id],
+                "task {}: its one entry",
+                entry.task_id
+            );
+        }
     }
 
     /// Sixty creates at once (tagged or not, due with a reminder or not, one recurring), each with

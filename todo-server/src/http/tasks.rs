@@ -7,7 +7,8 @@ use todo_core::model::{NewTask, TaskId, TaskInput, TaskPatch, TaskPatchInput};
 use todo_core::query::QueryParams;
 
 use super::dto::{
-    AuditEntryDto, CompletionDto, HistoryDto, TagCountDto, TagListDto, TaskDto, TaskPageDto,
+    AuditEntryDto, CompletionDto, HistoryDto, TagCountDto, TagListDto, TaskBody, TaskDto,
+    TaskPageBody, TaskPageDto,
 };
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, AuthUser};
@@ -40,13 +41,10 @@ pub async fn list_tasks(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     ApiQuery(params): ApiQuery<QueryParams>,
-) -> Result<Json<TaskPageDto>, ApiError> {
+) -> Result<Json<TaskPageBody>, ApiError> {
     let query = params.parse().map_err(ApiError::bad_parameter)?;
     let page = state.tasks.list_tasks(user, &query).await?;
-    Ok(Json(TaskPageDto {
-        items: page.items.iter().map(TaskDto::from).collect(),
-        next_cursor: page.next_cursor.map(|c| c.encode()),
-    }))
+    Ok(Json(TaskPageBody(page)))
 }
 
 /// Creates a task.
@@ -57,10 +55,10 @@ pub async fn create_task(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     ApiJson(input): ApiJson<TaskInput>,
-) -> Result<(StatusCode, Json<TaskDto>), ApiError> {
+) -> Result<(StatusCode, Json<TaskBody>), ApiError> {
     let new = NewTask::parse(input).map_err(ApiError::invalid)?;
     let task = state.tasks.create_task(user, new).await?;
-    Ok((StatusCode::CREATED, Json(TaskDto::from(&task))))
+    Ok((StatusCode::CREATED, Json(TaskBody(task))))
 }
 
 /// One of your tasks.
@@ -70,9 +68,9 @@ pub async fn get_task(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
-) -> Result<Json<TaskDto>, ApiError> {
+) -> Result<Json<TaskBody>, ApiError> {
     let task = state.tasks.get_task(user, task_id(&id)?).await?;
-    Ok(Json(TaskDto::from(&task)))
+    Ok(Json(TaskBody(task)))
 }
 
 /// Changes any writable field; `"due_date": null` clears the due date.
@@ -84,11 +82,11 @@ pub async fn update_task(
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<TaskPatchInput>,
-) -> Result<Json<TaskDto>, ApiError> {
+) -> Result<Json<TaskBody>, ApiError> {
     let id = task_id(&id)?;
     let patch = TaskPatch::parse(input).map_err(ApiError::invalid)?;
     let task = state.tasks.update_task(user, id, patch).await?;
-    Ok(Json(TaskDto::from(&task)))
+    Ok(Json(TaskBody(task)))
 }
 
 /// Deletes a task; deleting a recurring task ends its series.
@@ -125,9 +123,9 @@ pub async fn reopen_task(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
-) -> Result<Json<TaskDto>, ApiError> {
+) -> Result<Json<TaskBody>, ApiError> {
     let task = state.tasks.reopen_task(user, task_id(&id)?).await?;
-    Ok(Json(TaskDto::from(&task)))
+    Ok(Json(TaskBody(task)))
 }
 
 /// A task's audit history, oldest first.
