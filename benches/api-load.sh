@@ -92,7 +92,7 @@ pg_cpu_ms() { local pids; read -ra pids <<< "$(pg_pids)"; cpu_ms "${pids[@]}"; }
 # Runs wrk with the given arguments and prints, beside its figures, the CPU each request cost the
 # server, PostgreSQL (every backend) and wrk itself, from their CPU times over the run.
 measure() {
-  local pg_before server_before wrk_out requests
+  local pg_before server_before wrk_out
   pg_before=$(pg_cpu_ms); server_before=$(cpu_ms "$server")
   wrk_out=$(/usr/bin/time -f 'wrk_cpu_ms %e %U %S' wrk "$@" 2>&1)
   echo "$wrk_out" | grep -E 'Requests/sec|Latency|50%|99%|Non-2xx'
@@ -126,7 +126,10 @@ echo "RSS under load: $(rss)"
 backlog() { curl -sf "$base/metrics" | awk '/^todo_outbox_backlog / {print $2}'; }
 behind=$(backlog); drain_start=$(date +%s.%N)
 for _ in $(seq 1200); do [ "$(backlog)" = 0 ] && break; sleep 0.25; done
-echo "   outbox backlog at the end of the run: ${behind:-unknown} events; empty $(python3 -c "print(round($(date +%s.%N) - $drain_start, 1))") s later; RSS $(rss)"
+drained=$(python3 -c "print(round($(date +%s.%N) - $drain_start, 1))")
+echo "   outbox backlog at the end of the run: ${behind:-unknown} events; empty $drained s later; RSS $(rss)"
+# What the whole pipeline sustains: the creates over the run and the time the consumers needed after it.
+echo "   sustained: $(python3 -c "print(round($requests / (${create_duration%s} + $drained)))") creates/s with every event handled (the creates over the run plus the drain)"
 if [[ "$mode" = postgres* ]]; then
   echo "   pgbench floor, the same insert: $(floor --create "$(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" /tmp/todo-bench-create.lua)")"
 fi

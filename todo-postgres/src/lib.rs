@@ -34,9 +34,10 @@
 //! | `push_subscriptions` | the browsers each user registered for Web Push, unique per (user, endpoint) |
 //! | `state_store` | keyed JSON with ETags from one sequence (the state port without Dapr) |
 //!
-//! Two unique constraints make duplicate occurrences impossible whatever the callers do:
-//! `UNIQUE (series_id, due_date)` (one occurrence per due date in a series) and
-//! `UNIQUE (predecessor_id)` (one successor per completed occurrence). Fifty concurrent completions of
+//! Two unique indexes make duplicate occurrences impossible whatever the callers do:
+//! `tasks_one_occurrence_per_due_date` on `(series_id, due_date)` (one occurrence per due date in a
+//! series) and `tasks_one_successor` on `predecessor_id` (one successor per completed occurrence).
+//! Both cover only the tasks of a series (partial indexes), so a plain task's insert skips them. Fifty concurrent completions of
 //! one recurring task therefore create exactly one next occurrence (tested).
 //!
 //! `title_key` (the lower-cased title) and `search_text` (lower-cased title, a line feed, lower-cased

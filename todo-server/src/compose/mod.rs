@@ -233,7 +233,7 @@ pub async fn build(roles: &[Role], config: Config) -> Result<Service, BuildError
     };
     info!(service, bus = config.bus.name(), storage = %config.storage.redacted(), "starting");
     let relay = OutboxRelay::new(stores.outbox.clone(), transport.publisher(), clock.clone())
-        .with_concurrency(relay_concurrency(&config.bus));
+        .with_concurrency(relay_concurrency(&config));
     let mut parts = Parts {
         config,
         clock,
@@ -267,14 +267,15 @@ pub async fn build(roles: &[Role], config: Config) -> Result<Service, BuildError
     Ok(finish(parts, in_process_bus))
 }
 
-/// Tasks whose events the outbox relay publishes at the same time. In process, a publish is every
-/// consumer's commit, and the audit log group-commits the appends that arrive together: 32 at a time
-/// let its batches fill (measured on durable PostgreSQL: with 8, the audit trailed 10 s of creates by
-/// 10 000-15 000 events; with 32, by none). To a broker or sidecar, a publish is one round trip:
-/// [`OutboxRelay::DEFAULT_CONCURRENCY`].
-fn relay_concurrency(bus: &Bus) -> usize {
-    match bus {
-        Bus::InProcess => 32,
+/// Tasks whose events the outbox relay publishes at the same time. In process on PostgreSQL, a
+/// publish is every consumer's commit, and the audit log group-commits the appends that arrive
+/// together: 32 at a time let its batches fill (measured on durable PostgreSQL: with 8, the audit
+/// trailed 10 s of creates by 20 000-30 000 events; with 32, by none in three runs of four). SQLite has
+/// one writer, which more publishes at once would only queue for. To a broker or sidecar, a publish is
+/// one round trip: [`OutboxRelay::DEFAULT_CONCURRENCY`].
+fn relay_concurrency(config: &Config) -> usize {
+    match (&config.bus, &config.storage) {
+        (Bus::InProcess, Storage::Postgres(_)) => 32,
         _ => OutboxRelay::DEFAULT_CONCURRENCY,
     }
 }
