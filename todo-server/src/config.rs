@@ -309,6 +309,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     ("HOSTNAME", "default replica name"),
     (
+        "MALLOC_ARENA_MAX",
+        "read by glibc's malloc, not the server: arenas at most (the chart sets 2)",
+    ),
+    (
         "XDG_DATA_HOME",
         "platform data directory (Linux), for the default TODO_DATA_DIR",
     ),

@@ -109,20 +109,24 @@ impl RaceSuite {
                 fixtures::audit_entry(&task, TaskEventType::Created, fixtures::base_time())
             })
             .collect();
-        let append = |entry: AuditEntry| {
-            let audit = self.audit.clone();
-            tokio::spawn(async move { audit.append(entry).await })
+        // Appends every entry at once; what each append answered, in order.
+        let append_all = |entries: Vec<AuditEntry>| async move {
+            let appends = entries.into_iter().map(|entry| {
+                let audit = self.audit.clone();
+                tokio::spawn(async move { audit.append(entry).await })
+            });
+            join_all(appends)
+                .await
+                .into_iter()
+                .map(|joined| {
+                    joined
+                        .expect("an append panicked")
+                        .expect("an append failed")
+                })
+                .collect::<Vec<bool>>()
         };
         let twice = entries.iter().flat_map(|e| [e.clone(), e.clone()]);
-        let first: Vec<bool> = join_all(twice.map(append))
-            .await
-            .into_iter()
-            .map(|joined| {
-                joined
-                    .expect("an append panicked")
-                    .expect("an append failed")
-            })
-            .collect();
+        let first = append_all(twice.collect()).await;
         for (n, pair) in first.chunks(2).enumerate() {
             assert_eq!(
                 pair.iter().filter(|appended| **appended).count(),
@@ -130,15 +134,7 @@ impl RaceSuite {
                 "entry {n}: exactly one of two racing appends records it ({pair:?})"
             );
         }
-        let again: Vec<bool> = join_all(entries.iter().cloned().map(append))
-            .await
-            .into_iter()
-            .map(|joined| {
-                joined
-                    .expect("an append panicked")
-                    .expect("an append failed")
-            })
-            .collect();
+        let again = append_all(entries.clone()).await;
         assert!(
             again.iter().all(|appended| !appended),
             "a recorded event is not recorded again: {again:?}"
