@@ -223,13 +223,14 @@ mod tests {
             })
             .await;
         }
-        // These queue; one of them (0) makes their batch fail.
+        // These queue, in this order (each waits for the one before it); one of them (0) makes their
+        // batch fail.
         let mut queued = Vec::new();
-        for item in [2, 3, 0, 4, 5] {
+        for (n, item) in [2, 3, 0, 4, 5].into_iter().enumerate() {
             let writer = Arc::clone(&queue);
             queued.push(tokio::spawn(async move { writer.write(item).await }));
+            wait_for("a queued write", || queue.queue().len() == n + 1).await;
         }
-        wait_for("five queued writes", || queue.queue().len() == 5).await;
         recorder.gate.add_permits(FLUSHERS);
         for write in first {
             assert_eq!(write.await.unwrap().unwrap(), 10);

@@ -25,9 +25,9 @@
 //! |---|---|
 //! | `users` | accounts (e-mail unique case-insensitively, password hash) and every task owner (an owner is recorded on its first task, so tasks can reference it before sign-up or with an external identity provider) |
 //! | `tasks` | one row per task: SPEC §3 fields with `priority` and `status` as Postgres enums, the series fields of [`Series`](todo_core::model::Series) (`series_id`, `series_anchor`, `occurrence`, `predecessor_id`), the recurrence's storage text, `version`, its tags (a `text[]`, so a task is read from one row), and two derived columns `title_key` and `search_text` |
-//! | `task_tags` | one row per (task, tag) with the task's owner, `UNIQUE (task_id, tag)`, deleted with the task: the index of tag filters and tag counts, written by the same statements as `tasks.tags` |
+//! | `task_tags` | one row per (task, tag) with the task's owner, keyed by `(task_id, tag)`, deleted with the task: the index of tag filters and tag counts, written by the same statements as `tasks.tags` |
 //! | `task_recurrence` | per recurring task: the pattern (`daily`/`weekly`/`monthly`/`custom` + RRULE) and the due date of its next occurrence |
-//! | `outbox` | events committed with their change, until relayed (and for a retention period after) |
+//! | `outbox` | events committed with their change, until relayed (and for a retention period after); pages filled to 40 %, so a claim's lease is written beside the row without touching the indexes |
 //! | `processed_events` | (consumer group, event id) pairs: idempotent consumers |
 //! | `audit_log` | append-only history of task events, one row per event id |
 //! | `notifications` | the in-app inbox: one row per reminder firing (its event id), newest first per user |
@@ -91,7 +91,7 @@
 //!   the longest lead time) to the end of its horizon, in keyset pages. `reminder_at` is an immutable
 //!   SQL function (a due date less whole minutes does not depend on the time zone), so the index and
 //!   the query share one expression and no column has to be kept in step.
-//! - `task_tags (task_id, tag)` (the unique constraint) finds the rows an update replaces.
+//! - `task_tags (task_id, tag)` (the primary key) finds the rows an update replaces.
 //!
 //! The measurements behind these choices (1 000 000 tasks, 1 000 users) are in `docs/benchmarks.md`
 //! (PostgreSQL section), produced by `cargo bench -p todo-postgres --bench latency`.

@@ -18,7 +18,7 @@ use crate::error::port_error;
 
 /// The first key of every lock taken here ("todo" in ASCII). Two-key advisory locks never conflict
 /// with one-key ones, such as the migrations' [`crate::MIGRATION_LOCK_KEY`].
-const NAMESPACE: i32 = 0x746f_646f;
+pub(crate) const NAMESPACE: i32 = 0x746f_646f;
 
 const TRY_LOCK: &str = "SELECT pg_try_advisory_lock($1, hashtext($2))";
 const UNLOCK: &str = "SELECT pg_advisory_unlock($1, hashtext($2))";

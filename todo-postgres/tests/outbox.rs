@@ -107,3 +107,112 @@ async fn a_claim_probes_each_candidates_key_even_with_statistics_of_an_empty_out
     let claimed = plan[0]["Plan"]["Actual Rows"].as_u64();
     assert_eq!(claimed, Some(200), "a full batch is claimed: {text}");
 }
+
+/// A claim only sets `leased_until`, which no index holds; with the room migration 13 leaves on each
+/// page, PostgreSQL writes the leased rows beside the old ones (heap-only tuples) and adds no entry to
+/// the outbox's indexes. Without that room, nearly every lease is a new version elsewhere in the table
+/// and an entry in each of its four indexes.
+#[tokio::test]
+async fn a_claim_writes_its_leases_without_touching_the_indexes() {
+    let (db, _store) = support::fresh_store().await;
+    let pool = support::fresh_pool(&db, todo_postgres::PoolSettings::default()).await;
+    // Rows the size of a task event: its snapshot is about a kilobyte of JSON.
+    sqlx::query(
+        "INSERT INTO outbox (event_id, topic, key, event_type, payload, created_at) \
+         SELECT gen_random_uuid(), 'task-events', g::text, 'com.todo.task.created', \
+                jsonb_build_object('description', repeat('x', 900)), \
+                now() - interval '1 minute' + g * interval '1 millisecond' \
+         FROM generate_series(1, 300) g",
+    )
+    .execute(&pool)
+    .await
+    .expect("inserting outbox rows");
+    let now = chrono::Utc::now();
+    let mut tx = pool.begin().await.expect("BEGIN");
+    let claimed = sqlx::query(PostgresTaskRepository::OUTBOX_CLAIM)
+        .bind(now)
+        .bind(now + chrono::Duration::seconds(30))
+        .bind(200_i64)
+        .fetch_all(&mut *tx)
+        .await
+        .expect("claiming")
+        .len();
+    let (updated, heap_only): (i64, i64) = sqlx::query_as(
+        "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'outbox'",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .expect("reading the transaction's table statistics");
+    tx.rollback().await.expect("ROLLBACK");
+    assert_eq!((claimed, updated), (200, 200), "a full batch is leased");
+    assert!(
+        heap_only >= 190,
+        "{heap_only} of 200 leases were heap-only updates"
+    );
+}
+
+/// A claim that starts while another relay's claim is uncommitted waits for it, and then sees its
+/// leases: it leaves the other relay's task alone, and takes only other tasks' events. Without turns
+/// it would see the task's first event unleased, skip it because it is locked, and take the task's
+/// second event, to be sent at the same time as the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_waits_for_the_claim_before_it_and_sees_its_leases() {
+    use todo_core::ports::OutboxStore;
+
+    let (db, store) = support::fresh_store().await;
+    let pool = support::fresh_pool(&db, todo_postgres::PoolSettings::default()).await;
+    // Task 7's two events, then task 8's.
+    sqlx::query(
+        "INSERT INTO outbox (event_id, topic, key, event_type, payload, created_at) \
+         SELECT gen_random_uuid(), 'task-events', k, 'com.todo.task.updated', '{}'::jsonb, \
+                now() - interval '1 minute' + g * interval '1 millisecond' \
+         FROM unnest(ARRAY['7', '7', '8']) WITH ORDINALITY AS e(k, g)",
+    )
+    .execute(&pool)
+    .await
+    .expect("inserting outbox rows");
+    let now = chrono::Utc::now();
+    let lease = now + chrono::Duration::seconds(30);
+
+    // The first relay leases task 7's first event and has not committed yet.
+    let mut first = pool.begin().await.expect("BEGIN");
+    sqlx::query(PostgresTaskRepository::OUTBOX_CLAIM_TURN)
+        .execute(&mut *first)
+        .await
+        .expect("taking the claims' turn");
+    let keys: Vec<String> = sqlx::query(PostgresTaskRepository::OUTBOX_CLAIM)
+        .bind(now)
+        .bind(lease)
+        .bind(1_i64)
+        .fetch_all(&mut *first)
+        .await
+        .expect("the first relay's claim")
+        .iter()
+        .map(|row| sqlx::Row::get(row, "key"))
+        .collect();
+    assert_eq!(keys, ["7"]);
+
+    let second = tokio::spawn(async move { store.claim(now, lease, 10).await });
+    // Until the second claim is waiting for its turn (or, were there no turns, done).
+    for _ in 0..500 {
+        let waiting: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted)",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("reading pg_locks");
+        if waiting || second.is_finished() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    first.commit().await.expect("COMMIT");
+    let claimed: Vec<String> = second
+        .await
+        .expect("the second relay's claim")
+        .expect("claiming")
+        .into_iter()
+        .map(|entry| entry.message.key)
+        .collect();
+    assert_eq!(claimed, ["8"], "task 7's second event waits for its first");
+}
