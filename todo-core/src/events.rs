@@ -241,11 +241,11 @@ impl DomainEvent {
     /// Decodes a message's payload by its topic.
     pub fn decode(topic: &str, payload: &serde_json::Value) -> Result<DomainEvent, DecodeError> {
         let event = match topic {
-            topics::TASK_EVENTS => DomainEvent::Task(serde_json::from_value(payload.clone())?),
-            topics::REMINDERS => DomainEvent::Reminder(serde_json::from_value(payload.clone())?),
-            topics::TASK_UPDATES => {
-                DomainEvent::TaskUpdate(serde_json::from_value(payload.clone())?)
-            }
+            // Read from the borrowed value: every in-process consumer decodes each message, and
+            // `from_value` would first copy the whole tree (a fifth of the relay's CPU in a profile).
+            topics::TASK_EVENTS => DomainEvent::Task(TaskEvent::deserialize(payload)?),
+            topics::REMINDERS => DomainEvent::Reminder(ReminderEvent::deserialize(payload)?),
+            topics::TASK_UPDATES => DomainEvent::TaskUpdate(TaskUpdateEvent::deserialize(payload)?),
             other => {
                 return Err(DecodeError::UnknownTopic {
                     topic: other.to_owned(),

@@ -45,10 +45,9 @@ impl BatchWrite for AuditAppends {
     }
 
     async fn write_one(&self, entry: &AuditEntry) -> PortResult<bool> {
-        let mut conn = self.0.acquire().await.map_err(port_error)?;
-        Ok(!append_audit(&mut conn, std::slice::from_ref(entry))
-            .await?
-            .is_empty())
+        // The batch statement serves one entry as well: one statement to keep, not two.
+        let appended = self.write_all(std::slice::from_ref(entry)).await?;
+        Ok(appended.first().copied().unwrap_or(false))
     }
 }
 

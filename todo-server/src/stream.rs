@@ -35,8 +35,8 @@ pub struct StreamEvent {
     pub id: EventId,
     /// SSE `event:` name: `task-event`, `task-update` or `reminder`.
     pub kind: &'static str,
-    /// SSE `data:` (the topic's JSON).
-    pub data: serde_json::Value,
+    /// SSE `data:` (the topic's JSON), shared by the replay buffer and the live stream.
+    pub data: Arc<serde_json::Value>,
 }
 
 struct UserStream {
@@ -196,7 +196,7 @@ impl StreamHub {
             StreamEvent {
                 id: event.event_id(),
                 kind,
-                data: message.payload.clone(),
+                data: Arc::new(message.payload.clone()),
             },
         );
         if delivered && kind == "reminder" {
@@ -261,7 +261,7 @@ mod tests {
         StreamEvent {
             id: EventId(uuid::Uuid::from_u128(n)),
             kind: "task-update",
-            data: serde_json::json!(n),
+            data: Arc::new(serde_json::json!(n)),
         }
     }
 

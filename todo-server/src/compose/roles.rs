@@ -44,7 +44,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::{BuildError, Parts};
-use crate::app::{AppState, Readiness};
+use crate::app::{AppParts, AppState, Readiness};
 use crate::auth::Accounts;
 use crate::channels::email::EmailChannel;
 use crate::chat::Assistant;
@@ -184,7 +184,7 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
         tasks.clone(),
         parts.clock.clone(),
     );
-    let state = AppState {
+    let state = AppState::new(AppParts {
         tasks,
         accounts,
         hub,
@@ -198,7 +198,7 @@ pub(super) async fn api(parts: &mut Parts) -> Result<(), BuildError> {
         calendar,
         closing: CancellationToken::new(),
         push,
-    };
+    });
     let closing = state.closing.clone();
     let mut router = crate::http::router(state);
     if let Some(sidecar) = sidecar {
