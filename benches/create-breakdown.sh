@@ -44,7 +44,7 @@ env ${MALLOC_ARENA_MAX:+MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX} TODO_ADDR="127.0.0.1
   DATABASE_URL="$url" "$bin" > /tmp/todo-breakdown-server.log 2>&1 &
 server=$!
 cleanup() {
-  kill $server 2>/dev/null; wait $server 2>/dev/null || true
+  kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true
   psql "$pg" -qc "drop database if exists $db with (force)" >/dev/null 2>&1 || true
   psql "$pg" -qc "alter system reset shared_preload_libraries" && restart_pg
 }
@@ -68,11 +68,12 @@ wrk.body = '{"title":"Buy groceries","description":"milk and eggs","priority":"h
 LUA
 if [ -n "${PERF:-}" ]; then
   (sleep 1; perf record -F 999 -a -g -e cpu-clock -o /tmp/todo-breakdown.perf -- sleep 7 >/dev/null 2>&1) &
+  profiler=$!
 fi
 started=$(date +%s.%N)
 wrk -t2 -c32 -d"$duration" --latency -s /tmp/todo-breakdown-create.lua "$base/api/v1/tasks" | grep -E 'Requests/sec|99%'
 drain
-echo "creates (tasks added): $(psql "$url" -tAc "select count(*) - $seed from tasks"); run + drain $(python3 -c "print(round($(date +%s.%N) - $started, 1))") s; commits $(( $(commits) - before ))"
+echo "creates: $(psql "$url" -tAc "select count(*) - $seed from tasks"); run + drain $(python3 -c "print(round($(date +%s.%N) - $started, 1))") s; commits $(( $(commits) - before ))"
 psql "$url" -c "select wal_records, wal_fpi, pg_size_pretty(wal_bytes) as wal, wal_sync from pg_stat_wal"
 psql "$url" -c "
 select calls, round(total_exec_time) as ms, round(total_exec_time * 1000 / calls) as us_per_call,
@@ -85,7 +86,7 @@ where dbid = (select oid from pg_database where datname = current_database()) an
 order by total_exec_time desc limit 8"
 echo "(a batch insert returns one row per statement: its wal_per_row is per statement)"
 if [ -n "${PERF:-}" ]; then
-  wait
+  wait "$profiler"
   echo "CPU share by process (perf, all CPUs):"
   perf report -i /tmp/todo-breakdown.perf --no-children --sort comm -q -g none 2>/dev/null | head -6
   echo "PostgreSQL's samples by stage (inclusive):"
