@@ -25,18 +25,9 @@ create_duration=${CREATE_DURATION:-$duration}
 connections=${CONNECTIONS:-32}
 threads=${THREADS:-2}
 seed=${SEED:-10000}
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/todo/target}"
-command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null
-
-if [ -n "${TODO_SERVER_BIN:-}" ]; then
-  bin="$TODO_SERVER_BIN"
-else
-  cargo build --release -q -p todo-server
-  bin="$CARGO_TARGET_DIR/release/todo-server"
-fi
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port"
-env=(${MALLOC_ARENA_MAX:+MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX} TODO_ADDR="127.0.0.1:$port" TODO_JWT_SECRET="bench-secret-bench-secret-bench-secret" TODO_LOG=warn TODO_AUTH_RATE_PER_MINUTE=100000)
+# shellcheck source=benches/server-under-test.sh
+. benches/server-under-test.sh
+env=("${server_env[@]}")
 data=$(mktemp -d)
 case "$mode" in
   sqlite) env+=(TODO_DATA_DIR="$data" TODO_SQLITE_SYNC="${TODO_SQLITE_SYNC:-normal}") ;;
@@ -78,12 +69,7 @@ if [[ "$mode" = postgres* ]]; then
   psql "${pg%/*}/$db" -qc "analyze" >/dev/null
 fi
 
-cat > /tmp/todo-bench-create.lua <<LUA
-wrk.method = "POST"
-wrk.headers["content-type"] = "application/json"
-wrk.headers["authorization"] = "Bearer $token"
-wrk.body = '{"title":"Buy groceries","description":"milk and eggs","priority":"high","tags":["home"],"due_date":"2031-06-01T09:00:00Z"}'
-LUA
+create_script /tmp/todo-bench-create.lua "$token"
 rss() { awk '/VmRSS/ {r = $2} /VmHWM/ {h = $2} END {print r/1024 " MiB (peak " h/1024 " MiB)"}' /proc/$server/status; }
 # CPU time (ms) of processes and their children's threads: utime + stime from /proc.
 cpu_ms() { for p in "$@"; do cat /proc/"$p"/stat 2>/dev/null; done | awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); t += $12 + $13 } END { printf "%d", t * 1000 / hz }'; }

@@ -20,14 +20,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${DURATION:-10s}
 seed=${SEED:-2000}
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/todo/target}"
-command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null
-if [ -n "${TODO_SERVER_BIN:-}" ]; then
-  bin="$TODO_SERVER_BIN"
-else
-  cargo build --release -q -p todo-server
-  bin="$CARGO_TARGET_DIR/release/todo-server"
-fi
+# shellcheck source=benches/server-under-test.sh
+. benches/server-under-test.sh
 infra=(env TODO_PG_DURABILITY=durable infra/todo-infra --run-dir .run/bench-durable)
 "${infra[@]}" up postgres >/dev/null
 pg=$("${infra[@]}" env | sed -n 's/^export TODO_PG_URL=//p' | tr -d "'\"")
@@ -37,11 +31,7 @@ restart_pg
 db="breakdown_$(date +%s)"
 psql "$pg" -qc "create database $db"
 url="${pg%/*}/$db"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port"
-env ${MALLOC_ARENA_MAX:+MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX} TODO_ADDR="127.0.0.1:$port" \
-  TODO_JWT_SECRET=bench-secret-bench-secret-bench-secret TODO_LOG=warn TODO_AUTH_RATE_PER_MINUTE=100000 \
-  DATABASE_URL="$url" "$bin" > /tmp/todo-breakdown-server.log 2>&1 &
+env "${server_env[@]}" DATABASE_URL="$url" "$bin" > /tmp/todo-breakdown-server.log 2>&1 &
 server=$!
 cleanup() {
   kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true
@@ -60,12 +50,7 @@ psql "$url" -qc "analyze" -c "create extension if not exists pg_stat_statements"
   -c "select pg_stat_statements_reset()" -c "select pg_stat_reset_shared('wal')" >/dev/null
 commits() { psql "$url" -tAc "select xact_commit from pg_stat_database where datname = current_database()"; }
 before=$(commits)
-cat > /tmp/todo-breakdown-create.lua <<LUA
-wrk.method = "POST"
-wrk.headers["content-type"] = "application/json"
-wrk.headers["authorization"] = "Bearer $token"
-wrk.body = '{"title":"Buy groceries","description":"milk and eggs","priority":"high","tags":["home"],"due_date":"2031-06-01T09:00:00Z"}'
-LUA
+create_script /tmp/todo-breakdown-create.lua "$token"
 if [ -n "${PERF:-}" ]; then
   (sleep 1; perf record -F 999 -a -g -e cpu-clock -o /tmp/todo-breakdown.perf -- sleep 7 >/dev/null 2>&1) &
   profiler=$!
