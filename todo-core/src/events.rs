@@ -242,7 +242,8 @@ impl DomainEvent {
     pub fn decode(topic: &str, payload: &serde_json::Value) -> Result<DomainEvent, DecodeError> {
         let event = match topic {
             // Read from the borrowed value: every in-process consumer decodes each message, and
-            // `from_value` would first copy the whole tree (a fifth of the relay's CPU in a profile).
+            // `from_value` would first copy the whole tree (the copy and its drop were about 9 % of
+            // the server's CPU during creates).
             topics::TASK_EVENTS => DomainEvent::Task(TaskEvent::deserialize(payload)?),
             topics::REMINDERS => DomainEvent::Reminder(ReminderEvent::deserialize(payload)?),
             topics::TASK_UPDATES => DomainEvent::TaskUpdate(TaskUpdateEvent::deserialize(payload)?),

@@ -32,7 +32,7 @@
 //!
 //! A lease sets only `leased_until`, which no index holds, and the outbox's pages are filled to 40 %
 //! (migration 13), so PostgreSQL writes each leased row beside the old one, as a heap-only tuple,
-//! without an entry in any of the outbox's four indexes: a claimed row went from 6.6 WAL records to 2.1.
+//! without an entry in any of the outbox's four indexes: a claimed row went from 6.6 WAL records to 2.2.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
