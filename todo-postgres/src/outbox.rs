@@ -28,7 +28,9 @@
 //! because the other relay had it locked), took the task's second event, and the two relays sent the
 //! two events at once, in either order. The concurrent relays' conformance case caught that about
 //! once in eight runs once leases got cheaper (below). A turn lasts one statement, about 2 ms for 200
-//! rows; the publishing that follows runs in parallel.
+//! rows; the publishing that follows runs in parallel. A relay that stops in the middle of its turn
+//! (frozen, or cut off from the database) holds it no longer than a statement may run: the pool's
+//! connections end a transaction left idle that long ([`crate::PoolSettings::statement_timeout`]).
 //!
 //! A lease sets only `leased_until`, which no index holds, and the outbox's pages are filled to 40 %
 //! (migration 13), so PostgreSQL writes each leased row beside the old one, as a heap-only tuple,

@@ -25,7 +25,10 @@ pub struct PoolSettings {
     pub max_connections: u32,
     /// How long a caller waits for a free connection before the call is `Unavailable`.
     pub acquire_timeout: Duration,
-    /// Server-side limit of one statement (`statement_timeout`); `None` leaves the server's default.
+    /// Server-side limit of one statement (`statement_timeout`), and of the time a transaction may
+    /// sit idle between statements (`idle_in_transaction_session_timeout`: the server ends such a
+    /// session, and with it the transaction's locks, such as the outbox claims' turn); `None` leaves
+    /// the server's defaults.
     pub statement_timeout: Option<Duration>,
     /// Shown in `pg_stat_activity`.
     pub application_name: String,
@@ -46,7 +49,11 @@ impl Default for PoolSettings {
 pub fn connect_options(url: &str, settings: &PoolSettings) -> Result<PgConnectOptions, SetupError> {
     let mut options = PgConnectOptions::from_str(url)?.application_name(&settings.application_name);
     if let Some(timeout) = settings.statement_timeout {
-        options = options.options([("statement_timeout", format!("{}ms", timeout.as_millis()))]);
+        let timeout = format!("{}ms", timeout.as_millis());
+        options = options.options([
+            ("statement_timeout", timeout.clone()),
+            ("idle_in_transaction_session_timeout", timeout),
+        ]);
     }
     Ok(options)
 }

@@ -116,6 +116,37 @@ async fn a_write_stuck_past_the_statement_timeout_is_unavailable_and_changes_not
     assert_eq!(repo.get(user, task.id).await.unwrap(), Some(task));
 }
 
+/// A transaction left idle between statements (a frozen or partitioned caller) does not keep its
+/// locks for ever: the server ends its session once it has been idle as long as a statement may run.
+/// Here the lock is the outbox claims' turn, which every relay waits for.
+#[tokio::test]
+async fn a_transaction_left_idle_is_ended_and_its_locks_released() {
+    let (db, _repo) = support::fresh_store().await;
+    let frozen = support::fresh_pool(
+        &db,
+        PoolSettings {
+            statement_timeout: Some(Duration::from_millis(300)),
+            ..PoolSettings::default()
+        },
+    )
+    .await;
+    let mut held = frozen.begin().await.unwrap();
+    sqlx::query(PostgresTaskRepository::OUTBOX_CLAIM_TURN)
+        .execute(&mut *held)
+        .await
+        .unwrap();
+    // Another relay (statements may run 10 s) gets the turn once the idle session is ended.
+    let other = support::fresh_pool(&db, PoolSettings::default()).await;
+    let mut next = other.begin().await.unwrap();
+    sqlx::query(PostgresTaskRepository::OUTBOX_CLAIM_TURN)
+        .execute(&mut *next)
+        .await
+        .expect("the turn is free again before the statement timeout");
+    next.commit().await.unwrap();
+    let after = sqlx::query("SELECT 1").execute(&mut *held).await;
+    assert!(after.is_err(), "the idle transaction was ended: {after:?}");
+}
+
 #[tokio::test]
 async fn an_owner_recorded_by_its_tasks_can_sign_up_later() {
     let (_db, repo) = support::fresh_store().await;
