@@ -13,6 +13,7 @@ use todo_core::model::{Title, UserId};
 use todo_core::ports::{Changes, TaskRepository, TaskWrite};
 use todo_core::testkit::{store_task, TaskRepositorySuite, UserRepositorySuite};
 use todo_postgres::{connect_options, PoolSettings, PostgresTaskRepository};
+use todo_testkit::TestDatabase;
 
 #[tokio::test]
 async fn rows_the_domain_rejects_are_corrupt_not_a_panic() {
@@ -78,15 +79,7 @@ async fn a_write_stuck_past_the_statement_timeout_is_unavailable_and_changes_not
     let user = UserId(Uuid::new_v4());
     let task = store_task(&*repo, user, "Buy milk").await;
 
-    let impatient = support::fresh_pool(
-        &db,
-        PoolSettings {
-            statement_timeout: Some(Duration::from_millis(300)),
-            ..PoolSettings::default()
-        },
-    )
-    .await;
-    let impatient = PostgresTaskRepository::new(impatient);
+    let impatient = PostgresTaskRepository::new(pool_timing_out_after_300_ms(&db).await);
 
     // Another transaction holds the task's row lock.
     let mut blocker = repo.pool().begin().await.unwrap();
@@ -122,14 +115,7 @@ async fn a_write_stuck_past_the_statement_timeout_is_unavailable_and_changes_not
 #[tokio::test]
 async fn a_transaction_left_idle_is_ended_and_its_locks_released() {
     let (db, _repo) = support::fresh_store().await;
-    let frozen = support::fresh_pool(
-        &db,
-        PoolSettings {
-            statement_timeout: Some(Duration::from_millis(300)),
-            ..PoolSettings::default()
-        },
-    )
-    .await;
+    let frozen = pool_timing_out_after_300_ms(&db).await;
     let mut held = frozen.begin().await.unwrap();
     sqlx::query(PostgresTaskRepository::OUTBOX_CLAIM_TURN)
         .execute(&mut *held)
@@ -153,4 +139,16 @@ async fn an_owner_recorded_by_its_tasks_can_sign_up_later() {
     UserRepositorySuite::new(repo.clone())
         .an_owner_recorded_by_its_tasks_can_sign_up_later(&*repo)
         .await;
+}
+
+/// A pool whose statements, and transactions left idle, end after 300 ms.
+async fn pool_timing_out_after_300_ms(db: &TestDatabase) -> sqlx::PgPool {
+    support::fresh_pool(
+        db,
+        PoolSettings {
+            statement_timeout: Some(Duration::from_millis(300)),
+            ..PoolSettings::default()
+        },
+    )
+    .await
 }

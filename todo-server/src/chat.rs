@@ -24,7 +24,7 @@ use todo_core::usecases::{ChatReply, ChatService};
 use todo_dapr::ServiceInvoker;
 use utoipa::ToSchema;
 
-use crate::http::{ApiError, TaskDto};
+use crate::http::{ApiError, TaskBody, TaskDto};
 
 /// The method of the MCP service that the API invokes.
 pub const CHAT_METHOD: &str = "chat";
@@ -45,14 +45,15 @@ pub struct ChatReplyDto {
     #[schema(example = "Added \"call mum\", due Sun 29 Mar 18:00.")]
     pub reply: String,
     /// The tasks it created, changed or found.
-    pub tasks: Vec<TaskDto>,
+    #[schema(value_type = Vec<TaskDto>)]
+    pub tasks: Vec<TaskBody>,
 }
 
 impl From<&ChatReply> for ChatReplyDto {
     fn from(reply: &ChatReply) -> Self {
         Self {
             reply: reply.reply.clone(),
-            tasks: reply.tasks.iter().map(TaskDto::from).collect(),
+            tasks: reply.tasks.iter().cloned().map(TaskBody).collect(),
         }
     }
 }

@@ -49,29 +49,6 @@ pub struct TaskDto {
     pub version: i64,
 }
 
-impl From<&Task> for TaskDto {
-    fn from(t: &Task) -> Self {
-        TaskDto {
-            id: t.id.0,
-            title: t.title.as_str().to_owned(),
-            description: t.description.as_str().to_owned(),
-            status: t.status.as_str().to_owned(),
-            priority: t.priority.as_str().to_owned(),
-            tags: t.tags.iter().map(|tag| tag.as_str().to_owned()).collect(),
-            due_date: t.due_date,
-            timezone: t.timezone.name().to_owned(),
-            remind_before: t.remind_before.map(|r| i64::from(r.minutes())),
-            remind_at: t.remind_at(),
-            recurrence: serde_json::to_value(&t.recurrence).unwrap_or(serde_json::Value::Null),
-            series_id: t.series.map(|s| s.id.0),
-            created_at: t.created_at,
-            updated_at: t.updated_at,
-            completed_at: t.completed_at,
-            version: t.version,
-        }
-    }
-}
-
 /// A task written as [`TaskDto`]'s JSON straight from the task, without copying its text first: the
 /// form of the task answers, where a page of 50 tasks would otherwise copy each title, description,
 /// tag and time zone once more before writing it.
@@ -146,12 +123,23 @@ impl Serialize for TaskPageBody {
 }
 
 /// The answer of `POST /api/v1/tasks/{id}/complete`.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CompletionDto {
     /// The completed task.
-    pub task: TaskDto,
+    #[schema(value_type = TaskDto)]
+    pub task: TaskBody,
     /// Its next occurrence, when it already exists.
-    pub next: Option<TaskDto>,
+    #[schema(value_type = Option<TaskDto>)]
+    pub next: Option<TaskBody>,
+}
+
+impl From<todo_core::usecases::Completion> for CompletionDto {
+    fn from(done: todo_core::usecases::Completion) -> Self {
+        Self {
+            task: TaskBody(done.task),
+            next: done.next.map(TaskBody),
+        }
+    }
 }
 
 /// One page of tasks.
@@ -329,11 +317,33 @@ mod tests {
         vec![plain, recurring, done]
     }
 
+    /// The mapping TaskJson must agree with, written field by field into the schema type.
+    fn dto(t: &Task) -> TaskDto {
+        TaskDto {
+            id: t.id.0,
+            title: t.title.as_str().to_owned(),
+            description: t.description.as_str().to_owned(),
+            status: t.status.as_str().to_owned(),
+            priority: t.priority.as_str().to_owned(),
+            tags: t.tags.iter().map(|tag| tag.as_str().to_owned()).collect(),
+            due_date: t.due_date,
+            timezone: t.timezone.name().to_owned(),
+            remind_before: t.remind_before.map(|r| i64::from(r.minutes())),
+            remind_at: t.remind_at(),
+            recurrence: serde_json::to_value(&t.recurrence).unwrap_or(serde_json::Value::Null),
+            series_id: t.series.map(|s| s.id.0),
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+            completed_at: t.completed_at,
+            version: t.version,
+        }
+    }
+
     #[test]
     fn task_json_writes_exactly_what_task_dto_writes() {
         for task in tasks() {
             let view = serde_json::to_value(TaskJson(&task)).unwrap();
-            let dto = serde_json::to_value(TaskDto::from(&task)).unwrap();
+            let dto = serde_json::to_value(dto(&task)).unwrap();
             assert_eq!(view, dto, "task {}", task.id);
             let body = serde_json::to_value(TaskBody(task.clone())).unwrap();
             assert_eq!(body, dto, "task {}", task.id);
@@ -355,7 +365,7 @@ mod tests {
                 next_cursor: next_cursor.clone(),
             };
             let dto = TaskPageDto {
-                items: items.iter().map(TaskDto::from).collect(),
+                items: items.iter().map(dto).collect(),
                 next_cursor: next_cursor.map(|c| c.encode()),
             };
             assert_eq!(

@@ -31,7 +31,10 @@ use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-pub use dto::{AuthResponse, CompletionDto, TagCountDto, TagListDto, TaskDto, TaskPageDto};
+pub use dto::{
+    AuthResponse, CompletionDto, TagCountDto, TagListDto, TaskBody, TaskDto, TaskJson,
+    TaskPageBody, TaskPageDto,
+};
 pub use error::ApiError;
 pub(crate) use extract::{bearer, ApiJson};
 pub use ops::routes as operations_routes;

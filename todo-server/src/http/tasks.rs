@@ -110,10 +110,7 @@ pub async fn complete_task(
     Path(id): Path<String>,
 ) -> Result<Json<CompletionDto>, ApiError> {
     let done = state.tasks.complete_task(user, task_id(&id)?).await?;
-    Ok(Json(CompletionDto {
-        task: TaskDto::from(&done.task),
-        next: done.next.as_ref().map(TaskDto::from),
-    }))
+    Ok(Json(CompletionDto::from(done)))
 }
 
 /// Marks a completed task pending again.

@@ -20,7 +20,7 @@ use todo_core::ports::Clock;
 use todo_core::query::QueryParams;
 use todo_core::usecases::TaskService;
 
-use crate::http::{ApiError, CompletionDto, TagCountDto, TagListDto, TaskDto, TaskPageDto};
+use crate::http::{ApiError, CompletionDto, TagCountDto, TagListDto, TaskJson, TaskPageBody};
 
 /// What a successful tool call answers: the REST JSON and a line for people.
 #[derive(Debug)]
@@ -199,15 +199,11 @@ pub(super) async fn call(
             let query = params.parse().map_err(ApiError::bad_parameter)?;
             let page = tasks.list_tasks(user, &query).await?;
             let summary = listed(&page.items, page.next_cursor.is_some());
-            let page = TaskPageDto {
-                items: page.items.iter().map(TaskDto::from).collect(),
-                next_cursor: page.next_cursor.map(|c| c.encode()),
-            };
-            answer(&page, summary)
+            answer(&TaskPageBody(page), summary)
         }
         "get_task" => {
             let task = tasks.get_task(user, task_id(arguments)?).await?;
-            answer(&TaskDto::from(&task), format!("Task {}", described(&task)))
+            answer(&TaskJson(&task), format!("Task {}", described(&task)))
         }
         "update_task" => {
             let mut arguments = arguments;
@@ -220,7 +216,7 @@ pub(super) async fn call(
             let patch = TaskPatch::parse(parse(arguments)?).map_err(ApiError::invalid)?;
             let task = tasks.update_task(user, id, patch).await?;
             answer(
-                &TaskDto::from(&task),
+                &TaskJson(&task),
                 format!("Updated task {}", described(&task)),
             )
         }
@@ -230,16 +226,12 @@ pub(super) async fn call(
             if let Some(next) = &done.next {
                 summary.push_str(&format!("; next occurrence: task {}", described(next)));
             }
-            let completion = CompletionDto {
-                task: TaskDto::from(&done.task),
-                next: done.next.as_ref().map(TaskDto::from),
-            };
-            answer(&completion, summary)
+            answer(&CompletionDto::from(done), summary)
         }
         "reopen_task" => {
             let task = tasks.reopen_task(user, task_id(arguments)?).await?;
             answer(
-                &TaskDto::from(&task),
+                &TaskJson(&task),
                 format!("Reopened task {}", described(&task)),
             )
         }
@@ -315,10 +307,7 @@ fn answer(value: &impl serde::Serialize, summary: String) -> ToolAnswer {
 }
 
 fn created(task: &Task) -> ToolAnswer {
-    answer(
-        &TaskDto::from(task),
-        format!("Created task {}", described(task)),
-    )
+    answer(&TaskJson(task), format!("Created task {}", described(task)))
 }
 
 /// `12: Pay rent, due Mon 7 Dec 09:00` (the due date in the task's time zone), plus `(completed)`.
