@@ -19,8 +19,7 @@ use todo_core::ports::{
 };
 use todo_core::query::{sort_value, Cursor, TaskQuery};
 
-use crate::audit::history;
-use crate::audit::{AuditAppends, AuditQueue};
+use crate::audit::{history, AuditAppends, AuditQueue};
 use crate::error::{corrupt, port_error};
 use crate::group_commit::GroupCommit;
 use crate::insert_batch::{InsertQueue, TaskInserts};

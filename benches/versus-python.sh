@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Issue 19's yardstick, measured side by side: todo-server against a typical async FastAPI + SQLModel
+# + asyncpg implementation of the same two endpoints (benches/python-baseline/app.py), on one durable
+# PostgreSQL (fsync and synchronous_commit on: .run/bench-durable), same data, same wrk workloads.
+#
+#   benches/versus-python.sh
+#
+# Each side gets a database of its own in the cluster, a user and 10 000 tasks seeded through its
+# own API (benches/seed-tasks.py), then ANALYZE. Then ROUNDS rounds, the two sides alternating (and
+# which goes first alternating by round, so the machine's drift falls on both): a search page
+# (q=groceries&priority=high&sort=due_date&limit=50) and creates, wrk -t2 -c32 for DURATION each.
+# After todo-server's create run it waits for its outbox to empty (the Python side has no events)
+# and prints the sustained rate too. Memory: the resident set of todo-server, and of the uvicorn
+# master and its workers together, after the creates.
+#
+# Env: DURATION (10s), ROUNDS (3), SEED (10000), PY_WORKERS (2: one per core, as deployed),
+# TODO_SERVER_BIN (the server to measure; else the release build), MALLOC_ARENA_MAX (for todo-server,
+# as the chart sets it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${DURATION:-10s}
+rounds=${ROUNDS:-3}
+seed=${SEED:-10000}
+py_workers=${PY_WORKERS:-2}
+# shellcheck source=benches/server-under-test.sh
+. benches/server-under-test.sh
+
+# The baseline's virtualenv, cached outside the clone and rebuilt when its pins change.
+venv="$HOME/.cache/todo/python-baseline"
+pins=benches/python-baseline/requirements.txt
+if ! cmp -s "$pins" "$venv/requirements.txt" 2>/dev/null; then
+  echo "installing the Python baseline's packages into $venv…"
+  rm -rf "$venv" && python3 -m venv "$venv"
+  "$venv/bin/pip" install -q -r "$pins"
+  cp "$pins" "$venv/requirements.txt"
+fi
+
+run_dir=.run/bench-durable
+infra=(env TODO_PG_DURABILITY=durable infra/todo-infra --run-dir "$run_dir")
+"${infra[@]}" up postgres >/dev/null
+pg=$("${infra[@]}" env | sed -n 's/^export TODO_PG_URL=//p' | tr -d "'\"")
+echo "PostgreSQL settings: $(psql "$pg" -tAc "select string_agg(name || '=' || setting, ', ' order by name) from pg_settings where name in ('fsync','synchronous_commit','full_page_writes','shared_buffers','max_connections')")"
+stamp=$(date +%s)
+for db in "rust_$stamp" "python_$stamp"; do psql "$pg" -qc "create database $db" >/dev/null; done
+
+py_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+py_base="http://127.0.0.1:$py_port"
+env "${server_env[@]}" DATABASE_URL="${pg%/*}/rust_$stamp" "$bin" >/tmp/todo-versus-rust.log 2>&1 &
+rust=$!
+py_env=(DATABASE_URL="$(echo "${pg%/*}/python_$stamp" | sed 's|^postgres[a-z]*://|postgresql+asyncpg://|')"
+  JWT_SECRET=bench-secret-bench-secret-bench-secret)
+(cd benches/python-baseline && env "${py_env[@]}" "$venv/bin/python" app.py)
+(cd benches/python-baseline && exec env "${py_env[@]}" "$venv/bin/uvicorn" app:app --host 127.0.0.1 --port "$py_port" --workers "$py_workers" \
+  --no-access-log --log-level warning) >/tmp/todo-versus-python.log 2>&1 &
+python=$!
+trap 'kill $rust $python 2>/dev/null; wait $rust $python 2>/dev/null || true' EXIT
+
+up() { for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.2; done; echo "$1 did not start" >&2; exit 1; }
+up "$base/healthz"; up "$py_base/docs"
+signup() { curl -sf "$1/api/v1/auth/signup" -H 'content-type: application/json' \
+  -d '{"email":"bench@example.com","password":"bench password"}' | python3 -c 'import sys,json; print(json.load(sys.stdin)["token"])'; }
+rust_token=$(signup "$base"); py_token=$(signup "$py_base")
+
+echo "seeding $seed tasks into each…"
+python3 benches/seed-tasks.py "$base" "$rust_token" "$seed"
+python3 benches/seed-tasks.py "$py_base" "$py_token" "$seed"
+backlog() { curl -sf "$base/metrics" | awk '/^todo_outbox_backlog / {print $2}'; }
+for _ in $(seq 600); do [ "$(backlog)" = 0 ] && break; sleep 0.5; done
+for db in "rust_$stamp" "python_$stamp"; do psql "${pg%/*}/$db" -qc analyze; done
+
+create_script /tmp/todo-versus-rust.lua "$rust_token"
+create_script /tmp/todo-versus-python.lua "$py_token"
+search="/api/v1/tasks?q=groceries&priority=high&sort=due_date&limit=50"
+# Both answer the search with the same number of matches (the same seeded tasks).
+count() { curl -sf -H "authorization: Bearer $2" "$1/api/v1/tasks?q=groceries&priority=high&sort=due_date&limit=200" | python3 -c 'import sys,json; print(len(json.load(sys.stdin)["items"]))'; }
+echo "search page's first 200 matches: todo-server $(count "$base" "$rust_token"), Python $(count "$py_base" "$py_token")"
+
+rss_of() { for p in "$@"; do cat /proc/"$p"/status 2>/dev/null; done | awk '/VmRSS/ {r += $2} END {printf "%.1f", r/1024}'; }
+# The uvicorn master and every process it started (its workers).
+rss_python() { local children; read -ra children <<< "$(pgrep -P "$python" | tr '\n' ' ')"; rss_of "$python" "${children[@]}"; }
+# Prints "req/s p99" of a wrk run.
+load() { wrk -t2 -c32 -d"$duration" --latency "$@" 2>&1 | awk '/Requests\/sec/ {r = $2} /^ +99%/ {p = $2} /Non-2xx/ {bad = $NF} END {if (bad) {print "wrk: " bad " answers were not 2xx" > "/dev/stderr"; exit 1} printf "%s %s\n", r, p}'; }
+
+results=$(mktemp)
+side() { # side NAME BASE TOKEN LUA
+  local s c drain="" started
+  s=$(load -H "authorization: Bearer $3" "$2$search")
+  started=$(date +%s.%N)
+  c=$(load -s "$4" "$2/api/v1/tasks")
+  if [ "$1" = todo-server ]; then
+    for _ in $(seq 1200); do [ "$(backlog)" = 0 ] && break; sleep 0.25; done
+    drain=$(python3 -c "print(round($(date +%s.%N) - $started - ${duration%s}, 1))")
+  fi
+  local rss
+  if [ "$1" = python ]; then rss=$(rss_python); else rss=$(rss_of "$rust"); fi
+  echo "$1 $s $c ${drain:-0} $rss" | tee -a "$results"
+}
+echo "round side search_req/s search_p99 create_req/s create_p99 drain_s rss_MiB"
+for r in $(seq "$rounds"); do
+  if (( r % 2 )); then order=(python todo-server); else order=(todo-server python); fi
+  for who in "${order[@]}"; do
+    echo -n "$r "
+    if [ "$who" = python ]; then side python "$py_base" "$py_token" /tmp/todo-versus-python.lua
+    else side todo-server "$base" "$rust_token" /tmp/todo-versus-rust.lua; fi
+  done
+done
+
+python3 - "$results" "${duration%s}" <<'PY'
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1])]
+duration = float(sys.argv[2])
+def med(side, i):
+    return statistics.median(float(r[i]) for r in rows if r[0] == side)
+def sustained(r):
+    return float(r[3]) * duration / (duration + float(r[5]))
+py, rs = "python", "todo-server"
+rs_sustained = statistics.median(sustained(r) for r in rows if r[0] == rs)
+print(f"medians over {sum(r[0] == py for r in rows)} rounds:")
+print(f"  search page/s: Python {med(py, 1):.0f}, todo-server {med(rs, 1):.0f} -> {med(rs, 1) / med(py, 1):.1f}x")
+print(f"  creates/s:     Python {med(py, 3):.0f}, todo-server {med(rs, 3):.0f} -> {med(rs, 3) / med(py, 3):.1f}x"
+      f" (sustained with every event handled: {rs_sustained:.0f} -> {rs_sustained / med(py, 3):.1f}x)")
+print(f"  RSS after creates: Python {med(py, 6):.1f} MiB, todo-server {med(rs, 6):.1f} MiB")
+PY
