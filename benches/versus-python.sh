@@ -71,9 +71,14 @@ for db in "rust_$stamp" "python_$stamp"; do psql "${pg%/*}/$db" -qc analyze; don
 create_script /tmp/todo-versus-rust.lua "$rust_token"
 create_script /tmp/todo-versus-python.lua "$py_token"
 search="/api/v1/tasks?q=groceries&priority=high&sort=due_date&limit=50"
-# Both answer the search with the same number of matches (the same seeded tasks).
+# Both must answer the search with the same matches (the same seeded tasks), or the comparison is void.
 count() { curl -sf -H "authorization: Bearer $2" "$1/api/v1/tasks?q=groceries&priority=high&sort=due_date&limit=200" | python3 -c 'import sys,json; print(len(json.load(sys.stdin)["items"]))'; }
-echo "search page's first 200 matches: todo-server $(count "$base" "$rust_token"), Python $(count "$py_base" "$py_token")"
+rust_matches=$(count "$base" "$rust_token"); py_matches=$(count "$py_base" "$py_token")
+echo "search page's first 200 matches: todo-server $rust_matches, Python $py_matches"
+if [ "$rust_matches" != "$py_matches" ] || [ "$rust_matches" = 0 ]; then
+  echo "versus-python: the two implementations answer the search differently; not comparing" >&2
+  exit 1
+fi
 
 rss_of() { for p in "$@"; do cat /proc/"$p"/status 2>/dev/null; done | awk '/VmRSS/ {r += $2} END {printf "%.1f", r/1024}'; }
 # The uvicorn master and every process it started (its workers).
