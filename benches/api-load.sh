@@ -49,8 +49,7 @@ server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 50); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.2; done
 
-token=$(curl -sf "$base/api/v1/auth/signup" -H 'content-type: application/json' \
-  -d '{"email":"bench@example.com","password":"bench password"}' | python3 -c 'import sys,json; print(json.load(sys.stdin)["token"])')
+token=$(signup)
 
 echo "seeding $seed tasks ($mode)…"
 python3 benches/seed-tasks.py "$base" "$token" "$seed"
@@ -58,11 +57,11 @@ python3 benches/seed-tasks.py "$base" "$token" "$seed"
 # Measure the steady state: the outbox relay has delivered the seeding's events (the audit log and
 # the other consumers have caught up).
 for _ in $(seq 600); do
-  backlog=$(curl -sf "$base/metrics" | awk '/^todo_outbox_backlog / {print $2}')
-  [ "${backlog:-1}" = 0 ] && break
+  pending=$(backlog)
+  [ "${pending:-1}" = 0 ] && break
   sleep 0.5
 done
-echo "outbox backlog before measuring: ${backlog:-unknown}"
+echo "outbox backlog before measuring: ${pending:-unknown}"
 
 if [[ "$mode" = postgres* ]]; then
   # Fresh statistics, as autovacuum would have them on a database that has lived a while.
@@ -109,7 +108,6 @@ fi
 echo "RSS under load: $(rss)"
 # The consumers (audit, recurring, notifications) may trail the creates: how far, and how long they
 # take to catch up. Creates/s that the consumers cannot follow are not sustainable.
-backlog() { curl -sf "$base/metrics" | awk '/^todo_outbox_backlog / {print $2}'; }
 behind=$(backlog); drain_start=$(date +%s.%N)
 for _ in $(seq 1200); do [ "$(backlog)" = 0 ] && break; sleep 0.25; done
 drained=$(python3 -c "print(round($(date +%s.%N) - $drain_start, 1))")

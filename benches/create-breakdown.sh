@@ -40,10 +40,8 @@ cleanup() {
 }
 trap cleanup EXIT
 for _ in $(seq 50); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.2; done
-token=$(curl -sf "$base/api/v1/auth/signup" -H 'content-type: application/json' \
-  -d '{"email":"bench@example.com","password":"bench password"}' | python3 -c 'import sys,json; print(json.load(sys.stdin)["token"])')
+token=$(signup)
 python3 benches/seed-tasks.py "$base" "$token" "$seed" >/dev/null
-backlog() { curl -sf "$base/metrics" | awk '/^todo_outbox_backlog / {print $2}'; }
 drain() { for _ in $(seq 1200); do [ "$(backlog)" = 0 ] && return; sleep 0.25; done; }
 drain
 psql "$url" -qc "analyze" -c "create extension if not exists pg_stat_statements" \

@@ -1,9 +1,9 @@
-# Sourced by the load scripts (api-load.sh, create-breakdown.sh): wrk, the todo-server binary to
-# measure and a free loopback port for it.
+# Sourced by the load scripts (api-load.sh, create-breakdown.sh, versus-python.sh): wrk, the
+# todo-server binary to measure and a free loopback port for it.
 #
 # Sets bin (TODO_SERVER_BIN, or the release build, built here), port, base (its URL) and server_env
 # (the settings every measured server runs with: a fixed JWT secret, warnings only, no login rate
-# limit in the way, and MALLOC_ARENA_MAX when it is set); defines create_script.
+# limit in the way, and MALLOC_ARENA_MAX when it is set); defines create_script, signup and backlog.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/todo/target}"
 command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null
 if [ -n "${TODO_SERVER_BIN:-}" ]; then
@@ -26,3 +26,13 @@ wrk.headers["authorization"] = "Bearer $2"
 wrk.body = '{"title":"Buy groceries","description":"milk and eggs","priority":"high","tags":["home"],"due_date":"2031-06-01T09:00:00Z"}'
 LUA
 }
+
+# Signs the bench user up on the server at $1 (default: the one measured) and prints its token.
+signup() {
+  curl -sf "${1:-$base}/api/v1/auth/signup" -H 'content-type: application/json' \
+    -d '{"email":"bench@example.com","password":"bench password"}' |
+    python3 -c 'import sys,json; print(json.load(sys.stdin)["token"])'
+}
+
+# The measured server's outbox backlog (events committed, not yet relayed), from its metrics.
+backlog() { curl -sf "$base/metrics" | awk '/^todo_outbox_backlog / {print $2}'; }

@@ -57,22 +57,20 @@ trap 'kill $rust $python 2>/dev/null; wait $rust $python 2>/dev/null || true' EX
 
 up() { for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.2; done; echo "$1 did not start" >&2; exit 1; }
 up "$base/healthz"; up "$py_base/docs"
-signup() { curl -sf "$1/api/v1/auth/signup" -H 'content-type: application/json' \
-  -d '{"email":"bench@example.com","password":"bench password"}' | python3 -c 'import sys,json; print(json.load(sys.stdin)["token"])'; }
 rust_token=$(signup "$base"); py_token=$(signup "$py_base")
 
 echo "seeding $seed tasks into each…"
 python3 benches/seed-tasks.py "$base" "$rust_token" "$seed"
 python3 benches/seed-tasks.py "$py_base" "$py_token" "$seed"
-backlog() { curl -sf "$base/metrics" | awk '/^todo_outbox_backlog / {print $2}'; }
 for _ in $(seq 600); do [ "$(backlog)" = 0 ] && break; sleep 0.5; done
 for db in "rust_$stamp" "python_$stamp"; do psql "${pg%/*}/$db" -qc analyze; done
 
 create_script /tmp/todo-versus-rust.lua "$rust_token"
 create_script /tmp/todo-versus-python.lua "$py_token"
 search="/api/v1/tasks?q=groceries&priority=high&sort=due_date&limit=50"
-# Both must answer the search with the same matches (the same seeded tasks), or the comparison is void.
-count() { curl -sf -H "authorization: Bearer $2" "$1/api/v1/tasks?q=groceries&priority=high&sort=due_date&limit=200" | python3 -c 'import sys,json; print(len(json.load(sys.stdin)["items"]))'; }
+# Both must find the same number of matches for the search (the same seeded tasks), or the comparison
+# is void: the first 200 of them, through the same query.
+count() { curl -sf -H "authorization: Bearer $2" "$1${search/limit=50/limit=200}" | python3 -c 'import sys,json; print(len(json.load(sys.stdin)["items"]))'; }
 rust_matches=$(count "$base" "$rust_token"); py_matches=$(count "$py_base" "$py_token")
 echo "search page's first 200 matches: todo-server $rust_matches, Python $py_matches"
 if [ "$rust_matches" != "$py_matches" ] || [ "$rust_matches" = 0 ]; then
