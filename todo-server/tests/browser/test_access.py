@@ -51,6 +51,30 @@ def test_keyboard_alone_signs_up_adds_completes_and_edits(page, server, browser_
     browser_errors.assert_none()
 
 
+def test_focus_returns_to_the_redrawn_opener_when_a_live_update_lands_while_a_dialog_is_open(
+        page, server, browser_errors):
+    sign_up(page)
+    add_task(page, "Changed elsewhere", priority="Medium")
+    edit = task_item(page, "Changed elsewhere").get_by_role("button", name="Edit")
+    edit.focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Edit task")
+    expect(dialog.get_by_label("Title")).to_be_focused()
+    opener = edit.element_handle()
+
+    # Another client changes the task: the live update re-draws its item behind the open dialog.
+    token = page.evaluate("localStorage.getItem('todo.token')")
+    [task] = server.api("GET", "/api/v1/tasks", token=token).json["items"]
+    server.api("PATCH", f"/api/v1/tasks/{task['id']}", token=token, json={"priority": "low"})
+    expect(task_item(page, "Changed elsewhere").get_by_text("Low", exact=True)).to_be_visible()
+    assert not opener.evaluate("e => e.isConnected"), "the item was re-drawn, so the opener is gone"
+
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(edit).to_be_focused()  # the re-drawn item's Edit button
+    browser_errors.assert_none()
+
+
 def test_it_works_at_360_px(new_page, server, browser_errors, screenshot):
     page = new_page(base_url=server.url, viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
     sign_up(page)

@@ -291,13 +291,14 @@ async function showHistory(task) {
  * (a live update), focus goes to the new one, or to the list when the task has left it.
  */
 function openFor(dialog, task, key) {
+  const opener = document.activeElement;
   dialog.addEventListener("close", () => {
-    // The browser has restored focus already when the opener still exists.
-    setTimeout(() => {
-      if (document.activeElement && document.activeElement !== document.body) return;
-      const control = tasks.items.get(task.id)?.li.querySelector(`[data-key="${key}"]`);
-      (control ?? byId("tasks-title")).focus();
-    });
+    // The browser has put the focus back on the opener before this event when the opener is still
+    // in the page. When it is not, where the focus is now depends on whether the browser has run its
+    // focus fixup yet, so it is decided here rather than read.
+    if (opener?.isConnected) return;
+    const control = tasks.items.get(task.id)?.li.querySelector(`[data-key="${key}"]`);
+    (control ?? byId("tasks-title")).focus();
   }, { once: true });
   dialog.showModal();
 }
