@@ -5,9 +5,12 @@
 //! (executor start-up, triggers, the WAL flush), not by its rows: one statement inserting ten tasks
 //! with their tags and outbox rows measured about four times the rows per second of ten statements
 //! (docs/benchmarks.md). So concurrent writes queue here, and at most a set number of background tasks
-//! (flushers) write what has queued, up to [`MAX_BATCH`] at a time. A write that finds a flusher free is written
-//! at once, alone, with the one-item statement: batching adds no wait when there is no queue, and
-//! batches grow with the load.
+//! (flushers) write what has queued, up to [`MAX_BATCH`] at a time. A write that finds a flusher free
+//! starts one, which first yields once, so that the requests already running on the runtime queue
+//! their writes beside it (on a tokio worker a freshly spawned task otherwise runs next, and would
+//! take the first write alone: 14-15 % of creates were written alone under load, 5 % with the yield).
+//! A write that is still alone then is written with the one-item statement: batching adds no timed
+//! wait when there is no queue, and batches grow with the load.
 //!
 //! A batch statement is atomic. If it fails (a duplicate id, say), nothing of it was written and each
 //! item of the batch is written again on its own, so each caller gets the result its own statement
@@ -98,6 +101,9 @@ impl<W: BatchWrite> GroupCommit<W> {
         };
         let queue = Arc::clone(self);
         tokio::spawn(async move {
+            // The writes of requests already running on this runtime join the first batch: a
+            // create written alone costs PostgreSQL about three times one written in a batch.
+            tokio::task::yield_now().await;
             let mut permit = permit;
             loop {
                 loop {
@@ -202,6 +208,42 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         panic!("{what} never happened");
+    }
+
+    /// A flusher spawned by the first of several writes that are ready at once does not take that
+    /// write alone: on a tokio worker a freshly spawned task runs next, before the other writers.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn writes_ready_at_once_go_in_one_batch_though_flushers_are_free() {
+        let recorder = Arc::new(Recorder {
+            batches: Mutex::default(),
+            alone: AtomicUsize::new(0),
+            gate: Semaphore::new(0),
+        });
+        let queue = GroupCommit::new(Arc::clone(&recorder), 4);
+        let results = tokio::spawn(async move {
+            let writes: Vec<_> = (2..=9)
+                .map(|item| {
+                    let writer = Arc::clone(&queue);
+                    tokio::spawn(async move { writer.write(item).await })
+                })
+                .collect();
+            let mut results = Vec::new();
+            for write in writes {
+                results.push(write.await.unwrap().unwrap());
+            }
+            results
+        })
+        .await
+        .unwrap();
+        assert_eq!(results, (2..=9).map(|i| i * 10).collect::<Vec<_>>());
+        assert_eq!(recorder.alone.load(Ordering::SeqCst), 0, "no write alone");
+        let mut batches = recorder.batches.lock().unwrap().clone();
+        batches.iter_mut().for_each(|batch| batch.sort_unstable());
+        assert_eq!(
+            batches,
+            vec![(2..=9).collect::<Vec<_>>()],
+            "one batch of all"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
