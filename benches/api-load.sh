@@ -46,8 +46,9 @@ if [[ "$mode" = postgres* ]]; then
 fi
 env "${env[@]}" "$bin" >/tmp/todo-bench-server.log 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true; rm -rf "$data"' EXIT
-for _ in $(seq 50); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.2; done
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true; rm -rf "$data"
+  [ -n "${db:-}" ] && psql "$pg" -qc "drop database if exists $db with (force)" >/dev/null 2>&1' EXIT
+wait_up "$base/healthz" /tmp/todo-bench-server.log
 
 token=$(signup)
 

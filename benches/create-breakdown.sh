@@ -39,7 +39,7 @@ cleanup() {
   psql "$pg" -qc "alter system reset shared_preload_libraries" && restart_pg
 }
 trap cleanup EXIT
-for _ in $(seq 50); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.2; done
+wait_up "$base/healthz" /tmp/todo-breakdown-server.log
 token=$(signup)
 python3 benches/seed-tasks.py "$base" "$token" "$seed" >/dev/null
 drain() { for _ in $(seq 1200); do [ "$(backlog)" = 0 ] && return; sleep 0.25; done; }

@@ -24,6 +24,7 @@ cleanup() {
   [ -n "$sampling" ] && kill "$sampling" 2>/dev/null
   [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
   rm -f "/tmp/todo-mixed-peak.$$"
+  [ -n "${db:-}" ] && psql "$pg" -qc "drop database if exists $db with (force)" >/dev/null 2>&1
   return 0
 }
 trap cleanup EXIT

@@ -3,7 +3,8 @@
 #
 # Sets bin (TODO_SERVER_BIN, or the release build, built here), port, base (its URL) and server_env
 # (the settings every measured server runs with: a fixed JWT secret, warnings only, no login rate
-# limit in the way, and MALLOC_ARENA_MAX when it is set); defines create_script, signup and backlog.
+# limit in the way, and MALLOC_ARENA_MAX when it is set); defines create_script, signup, backlog and
+# wait_up.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/todo/target}"
 command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null
 if [ -n "${TODO_SERVER_BIN:-}" ]; then
@@ -36,3 +37,10 @@ signup() {
 
 # The measured server's outbox backlog (events committed, not yet relayed), from its metrics.
 backlog() { curl -sf "$base/metrics" | awk '/^todo_outbox_backlog / {print $2}'; }
+
+# Waits up to 20 s for $1 to answer with a success; stops the script if it never does.
+wait_up() {
+  for _ in $(seq 100); do curl -sf -o /dev/null "$1" && return 0; sleep 0.2; done
+  echo "nothing answers at $1${2:+ (log: $2)}" >&2
+  exit 1
+}

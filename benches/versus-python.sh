@@ -53,10 +53,14 @@ py_env=(DATABASE_URL="$(echo "${pg%/*}/python_$stamp" | sed 's|^postgres[a-z]*:/
 (cd benches/python-baseline && exec env "${py_env[@]}" "$venv/bin/uvicorn" app:app --host 127.0.0.1 --port "$py_port" --workers "$py_workers" \
   --no-access-log --log-level warning) >/tmp/todo-versus-python.log 2>&1 &
 python=$!
-trap 'kill $rust $python 2>/dev/null; wait $rust $python 2>/dev/null || true' EXIT
+cleanup() {
+  kill $rust $python 2>/dev/null; wait $rust $python 2>/dev/null || true
+  for db in "rust_$stamp" "python_$stamp"; do psql "$pg" -qc "drop database if exists $db with (force)" >/dev/null 2>&1; done
+  return 0
+}
+trap cleanup EXIT
 
-up() { for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.2; done; echo "$1 did not start" >&2; exit 1; }
-up "$base/healthz"; up "$py_base/docs"
+wait_up "$base/healthz" /tmp/todo-versus-rust.log; wait_up "$py_base/docs" /tmp/todo-versus-python.log
 rust_token=$(signup "$base"); py_token=$(signup "$py_base")
 
 echo "seeding $seed tasks into each…"
