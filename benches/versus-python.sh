@@ -41,6 +41,14 @@ infra=(env TODO_PG_DURABILITY=durable infra/todo-infra --run-dir "$run_dir")
 pg=$("${infra[@]}" env | sed -n 's/^export TODO_PG_URL=//p' | tr -d "'\"")
 echo "PostgreSQL settings: $(psql "$pg" -tAc "select string_agg(name || '=' || setting, ', ' order by name) from pg_settings where name in ('fsync','synchronous_commit','full_page_writes','shared_buffers','max_connections')")"
 stamp=$(date +%s)
+rust="" python=""
+cleanup() {
+  # shellcheck disable=SC2086 # no pid is an empty word
+  kill $rust $python 2>/dev/null; wait $rust $python 2>/dev/null || true
+  for db in "rust_$stamp" "python_$stamp"; do psql "$pg" -qc "drop database if exists $db with (force)" >/dev/null 2>&1; done
+  return 0
+}
+trap cleanup EXIT
 for db in "rust_$stamp" "python_$stamp"; do psql "$pg" -qc "create database $db" >/dev/null; done
 
 py_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -53,13 +61,6 @@ py_env=(DATABASE_URL="$(echo "${pg%/*}/python_$stamp" | sed 's|^postgres[a-z]*:/
 (cd benches/python-baseline && exec env "${py_env[@]}" "$venv/bin/uvicorn" app:app --host 127.0.0.1 --port "$py_port" --workers "$py_workers" \
   --no-access-log --log-level warning) >/tmp/todo-versus-python.log 2>&1 &
 python=$!
-cleanup() {
-  kill $rust $python 2>/dev/null; wait $rust $python 2>/dev/null || true
-  for db in "rust_$stamp" "python_$stamp"; do psql "$pg" -qc "drop database if exists $db with (force)" >/dev/null 2>&1; done
-  return 0
-}
-trap cleanup EXIT
-
 wait_up "$base/healthz" /tmp/todo-versus-rust.log; wait_up "$py_base/docs" /tmp/todo-versus-python.log
 rust_token=$(signup "$base"); py_token=$(signup "$py_base")
 
