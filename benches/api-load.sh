@@ -47,7 +47,7 @@ fi
 env "${env[@]}" "$bin" >/tmp/todo-bench-server.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true; rm -rf "$data"
-  [ -n "${db:-}" ] && psql "$pg" -qc "drop database if exists $db with (force)" >/dev/null 2>&1' EXIT
+  [ -z "${db:-}" ] || drop_databases "$pg" "$db"' EXIT
 wait_up "$base/healthz" /tmp/todo-bench-server.log
 
 token=$(signup)

@@ -35,7 +35,7 @@ env "${server_env[@]}" DATABASE_URL="$url" "$bin" > /tmp/todo-breakdown-server.l
 server=$!
 cleanup() {
   kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true
-  psql "$pg" -qc "drop database if exists $db with (force)" >/dev/null 2>&1 || true
+  drop_databases "$pg" "$db"
   psql "$pg" -qc "alter system reset shared_preload_libraries" && restart_pg
 }
 trap cleanup EXIT

@@ -3,8 +3,8 @@
 #
 # Sets bin (TODO_SERVER_BIN, or the release build, built here), port, base (its URL) and server_env
 # (the settings every measured server runs with: a fixed JWT secret, warnings only, no login rate
-# limit in the way, and MALLOC_ARENA_MAX when it is set); defines create_script, signup, backlog and
-# wait_up.
+# limit in the way, and MALLOC_ARENA_MAX when it is set); defines create_script, signup, backlog,
+# wait_up and drop_databases.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/todo/target}"
 command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null
 if [ -n "${TODO_SERVER_BIN:-}" ]; then
@@ -43,4 +43,11 @@ wait_up() {
   for _ in $(seq 100); do curl -sf -o /dev/null "$1" && return 0; sleep 0.2; done
   echo "nothing answers at $1${2:+ (log: $2)}" >&2
   exit 1
+}
+
+# Drops the databases named $2... from the cluster at URL $1, if they exist (for the exit traps).
+drop_databases() {
+  local cluster=$1 db; shift
+  for db in "$@"; do psql "$cluster" -qc "drop database if exists $db with (force)" >/dev/null 2>&1; done
+  return 0
 }

@@ -45,8 +45,7 @@ rust="" python=""
 cleanup() {
   # shellcheck disable=SC2086 # no pid is an empty word
   kill $rust $python 2>/dev/null; wait $rust $python 2>/dev/null || true
-  for db in "rust_$stamp" "python_$stamp"; do psql "$pg" -qc "drop database if exists $db with (force)" >/dev/null 2>&1; done
-  return 0
+  drop_databases "$pg" "rust_$stamp" "python_$stamp"
 }
 trap cleanup EXIT
 for db in "rust_$stamp" "python_$stamp"; do psql "$pg" -qc "create database $db" >/dev/null; done

@@ -175,6 +175,17 @@ mod tests {
         gate: Semaphore,
     }
 
+    impl Recorder {
+        /// No batch recorded yet, and the gate closed.
+        fn new() -> Arc<Self> {
+            Arc::new(Self {
+                batches: Mutex::default(),
+                alone: AtomicUsize::new(0),
+                gate: Semaphore::new(0),
+            })
+        }
+    }
+
     #[async_trait]
     impl BatchWrite for Arc<Recorder> {
         type Item = u32;
@@ -214,11 +225,7 @@ mod tests {
     /// write alone: on a tokio worker a freshly spawned task runs next, before the other writers.
     #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
     async fn writes_ready_at_once_go_in_one_batch_though_flushers_are_free() {
-        let recorder = Arc::new(Recorder {
-            batches: Mutex::default(),
-            alone: AtomicUsize::new(0),
-            gate: Semaphore::new(0),
-        });
+        let recorder = Recorder::new();
         let queue = GroupCommit::new(Arc::clone(&recorder), 4);
         let results = tokio::spawn(async move {
             let writes: Vec<_> = (2..=9)
@@ -248,11 +255,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn writes_queued_behind_busy_flushers_go_in_one_batch_and_a_failed_batch_falls_back() {
-        let recorder = Arc::new(Recorder {
-            batches: Mutex::default(),
-            alone: AtomicUsize::new(0),
-            gate: Semaphore::new(0),
-        });
+        let recorder = Recorder::new();
         const FLUSHERS: usize = 3;
         let queue = GroupCommit::new(Arc::clone(&recorder), FLUSHERS);
         // Every flusher busy with a write alone, held at the gate.
