@@ -11,6 +11,7 @@ use todo_core::ports::PortResult;
 
 use crate::error::port_error;
 use crate::group_commit::{BatchWrite, GroupCommit};
+use crate::json_text::JsonText;
 use crate::row::TaskValues;
 use crate::unit_of_work::write_with_outbox;
 
@@ -46,7 +47,7 @@ WITH t AS (
 ), outbox AS (
     INSERT INTO outbox (event_id, topic, key, event_type, payload)
     SELECT m.event_id, m.topic, m.key, m.event_type, m.payload
-    FROM unnest($26::uuid[], $27::text[], $28::text[], $29::text[], $30::jsonb[])
+    FROM unnest($26::uuid[], $27::text[], $28::text[], $29::text[], $30::json[])
         WITH ORDINALITY AS m(event_id, topic, key, event_type, payload, n)
     ORDER BY m.n
 )
@@ -91,7 +92,7 @@ async fn insert_all(pool: &PgPool, batch: &[Create]) -> PortResult<()> {
     let topics: Vec<_> = messages.clone().map(|m| m.topic.as_str()).collect();
     let keys: Vec<_> = messages.clone().map(|m| m.key.as_str()).collect();
     let types: Vec<_> = messages.clone().map(|m| m.event_type.as_str()).collect();
-    let payloads: Vec<_> = messages.map(|m| &m.payload).collect();
+    let payloads: Vec<_> = messages.map(|m| JsonText(&m.payload)).collect();
     columns
         .bind(sqlx::query(INSERT_TASKS_WITH_OUTBOX))
         .bind(ids)

@@ -114,6 +114,7 @@ mod deliveries;
 mod error;
 mod group_commit;
 mod insert_batch;
+mod json_text;
 mod locks;
 mod notifications;
 pub mod outbox;

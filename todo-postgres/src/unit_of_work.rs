@@ -17,6 +17,7 @@ use todo_core::ports::{stale_write, AuditEntry, Changes, PortResult, ProcessedEv
 
 use crate::error::port_error;
 use crate::insert_batch::InsertQueue;
+use crate::json_text::JsonText;
 use crate::row::TaskValues;
 
 /// The data-modifying CTEs that insert a task (its tags on its row and in `task_tags`), its owner (on
@@ -99,7 +100,7 @@ const INSERT_TASK: &str = concat!(insert_task_ctes!(), "\nSELECT 1");
 const INSERT_TASK_WITH_OUTBOX: &str = concat!(
     insert_task_ctes!(),
     outbox_cte!(
-        "$25::uuid[], $26::text[], $27::text[], $28::text[], $29::jsonb[]",
+        "$25::uuid[], $26::text[], $27::text[], $28::text[], $29::json[]",
         ""
     ),
     "\nSELECT 1"
@@ -114,7 +115,7 @@ const UPDATE_TASK: &str = concat!(update_task_ctes!(), "\nSELECT count(*) FROM u
 const UPDATE_TASK_WITH_OUTBOX: &str = concat!(
     update_task_ctes!(),
     outbox_cte!(
-        "$26::uuid[], $27::text[], $28::text[], $29::text[], $30::jsonb[]",
+        "$26::uuid[], $27::text[], $28::text[], $29::text[], $30::json[]",
         "WHERE EXISTS (SELECT 1 FROM updated)"
     ),
     "\nSELECT count(*) FROM updated"
@@ -130,7 +131,7 @@ const STORED_VERSION: &str = "SELECT version FROM tasks WHERE id = $1 AND user_i
 const INSERT_OUTBOX: &str = "\
 INSERT INTO outbox (event_id, topic, key, event_type, payload)
 SELECT m.event_id, m.topic, m.key, m.event_type, m.payload
-FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::json[])
     WITH ORDINALITY AS m(event_id, topic, key, event_type, payload, n)
 ORDER BY m.n";
 
@@ -138,7 +139,7 @@ ORDER BY m.n";
 pub(crate) const INSERT_AUDIT: &str = "\
 INSERT INTO audit_log (event_id, task_id, user_id, action, at, snapshot)
 SELECT a.event_id, a.task_id, a.user_id, a.action::audit_action, a.at, a.snapshot
-FROM unnest($1::uuid[], $2::int8[], $3::uuid[], $4::text[], $5::timestamptz[], $6::jsonb[])
+FROM unnest($1::uuid[], $2::int8[], $3::uuid[], $4::text[], $5::timestamptz[], $6::json[])
     WITH ORDINALITY AS a(event_id, task_id, user_id, action, at, snapshot, n)
 ORDER BY a.n
 ON CONFLICT (event_id) DO NOTHING
@@ -205,7 +206,7 @@ pub(crate) async fn write_with_outbox(
     let topics: Vec<_> = messages.iter().map(|m| m.topic.as_str()).collect();
     let keys: Vec<_> = messages.iter().map(|m| m.key.as_str()).collect();
     let types: Vec<_> = messages.iter().map(|m| m.event_type.as_str()).collect();
-    let payloads: Vec<_> = messages.iter().map(|m| &m.payload).collect();
+    let payloads: Vec<_> = messages.iter().map(|m| JsonText(&m.payload)).collect();
     let mut conn = pool.acquire().await.map_err(port_error)?;
     let query = match expected_version {
         None => values.bind(sqlx::query(INSERT_TASK_WITH_OUTBOX)),
@@ -266,7 +267,7 @@ async fn append_outbox(conn: &mut PgConnection, messages: &[Message]) -> PortRes
     let topics: Vec<_> = messages.iter().map(|m| m.topic.as_str()).collect();
     let keys: Vec<_> = messages.iter().map(|m| m.key.as_str()).collect();
     let types: Vec<_> = messages.iter().map(|m| m.event_type.as_str()).collect();
-    let payloads: Vec<_> = messages.iter().map(|m| &m.payload).collect();
+    let payloads: Vec<_> = messages.iter().map(|m| JsonText(&m.payload)).collect();
     sqlx::query(INSERT_OUTBOX)
         .bind(ids)
         .bind(topics)
@@ -289,7 +290,7 @@ pub(crate) async fn append_audit(
     let users: Vec<_> = entries.iter().map(|e| e.user_id.0).collect();
     let actions: Vec<_> = entries.iter().map(|e| e.action.as_str()).collect();
     let times: Vec<_> = entries.iter().map(|e| e.at).collect();
-    let snapshots: Vec<_> = entries.iter().map(|e| &e.snapshot).collect();
+    let snapshots: Vec<_> = entries.iter().map(|e| JsonText(&e.snapshot)).collect();
     sqlx::query_scalar(INSERT_AUDIT)
         .bind(ids)
         .bind(tasks)
