@@ -1,4 +1,4 @@
--- Event payloads and audit snapshots as `json`, not `jsonb` (docs/benchmarks.md, "Payloads as json").
+-- Event payloads and audit snapshots as `json`, not `jsonb` (docs/benchmarks.md, "Cheaper event bookkeeping").
 --
 -- Both are written once, read back whole by the relay and the audit endpoint, and never queried inside
 -- by SQL. `jsonb` parsed each one into its binary form on the way in and printed it back on the way out;

@@ -12,7 +12,7 @@ use sqlx::{PgPool, Row};
 
 use todo_core::events::TaskEventType;
 use todo_core::model::{EventId, TaskId, UserId};
-use todo_core::ports::{AuditEntry, AuditLog, PortResult};
+use todo_core::ports::{AuditEntry, AuditLog, PortResult, TaskSnapshot};
 
 use crate::error::{corrupt, port_error};
 use crate::group_commit::{BatchWrite, GroupCommit};
@@ -91,7 +91,10 @@ pub(crate) async fn history(
                 action: parse_action(&action)
                     .ok_or_else(|| corrupt("audit row", format!("unknown action `{action}`")))?,
                 at: row.try_get("at").map_err(port_error)?,
-                snapshot: row.try_get("snapshot").map_err(port_error)?,
+                snapshot: row
+                    .try_get::<sqlx::types::Json<TaskSnapshot>, _>("snapshot")
+                    .map_err(port_error)?
+                    .0,
             })
         })
         .collect()

@@ -60,6 +60,15 @@ async fn a_weekly_task_completed_has_exactly_one_next_weeks_task() {
         .map(|e| e["action"].as_str().unwrap())
         .collect();
     assert_eq!(actions, vec!["created", "completed"]);
+    // Each entry carries the task as it was then, as a JSON object.
+    let statuses: Vec<&str> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["task"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, vec!["pending", "completed"], "{history}");
+    assert_eq!(history["items"][0]["task"]["id"], id);
     server.stop().await;
 }
 

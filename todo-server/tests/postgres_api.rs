@@ -103,5 +103,6 @@ async fn completing_a_recurring_task_on_postgres_creates_one_next_occurrence() {
         Some(2),
         "{history}"
     );
+    assert_eq!(history["items"][0]["task"]["id"], task["id"], "{history}");
     server.stop().await;
 }

@@ -5,11 +5,11 @@ use async_trait::async_trait;
 
 use todo_core::events::TaskEventType;
 use todo_core::model::{EventId, TaskId, UserId};
-use todo_core::ports::{AuditEntry, AuditLog, PortResult};
+use todo_core::ports::{AuditEntry, AuditLog, PortResult, TaskSnapshot};
 
 use crate::error::{corrupt, port_error};
 use crate::repository::SqliteTaskRepository;
-use crate::row::{get, get_instant, get_json, get_uuid};
+use crate::row::{get, get_instant, get_uuid};
 use crate::setup::Database;
 
 /// Oldest first; entries of the same instant in the order they were appended.
@@ -53,7 +53,8 @@ pub(crate) async fn history(
                 action: parse_action(&action)
                     .ok_or_else(|| corrupt("audit row", format!("unknown action `{action}`")))?,
                 at: get_instant(row, "at")?,
-                snapshot: get_json(row, "snapshot")?,
+                snapshot: TaskSnapshot::from_json(get(row, "snapshot")?)
+                    .map_err(|e| corrupt("stored snapshot", e))?,
             })
         })
         .collect()

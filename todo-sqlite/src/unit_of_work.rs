@@ -241,11 +241,7 @@ async fn run_audit(
     conn: &mut SqliteConnection,
     entry: &AuditEntry,
 ) -> Result<PortResult<bool>, PortError> {
-    let snapshot = match snapshot_text(entry) {
-        Ok(snapshot) => snapshot,
-        Err(e) => return Ok(Err(e)),
-    };
-    let appended = bind_audit(sqlx::query(SCRIPT_APPEND_AUDIT), entry, &snapshot)
+    let appended = bind_audit(sqlx::query(SCRIPT_APPEND_AUDIT), entry)
         .fetch_all(&mut *conn)
         .await;
     match appended {
@@ -295,18 +291,14 @@ fn bind_outbox<'q>(
 }
 
 /// Binds [`INSERT_AUDIT`]'s (and [`SCRIPT_APPEND_AUDIT`]'s) values.
-fn bind_audit<'q>(
-    query: SqliteQuery<'q>,
-    entry: &'q AuditEntry,
-    snapshot: &'q str,
-) -> SqliteQuery<'q> {
+fn bind_audit<'q>(query: SqliteQuery<'q>, entry: &'q AuditEntry) -> SqliteQuery<'q> {
     query
         .bind(entry.event_id.0)
         .bind(entry.task_id.0)
         .bind(entry.user_id.0)
         .bind(entry.action.as_str())
         .bind(micros(entry.at))
-        .bind(snapshot)
+        .bind(entry.snapshot.as_str())
 }
 
 /// Binds [`INSERT_TAG`]'s values.
@@ -327,11 +319,6 @@ fn bind_recurrence<'q>(
         .bind(*next_due_date)
 }
 
-/// The JSON text of an audit entry's snapshot.
-fn snapshot_text(entry: &AuditEntry) -> PortResult<String> {
-    serde_json::to_string(&entry.snapshot)
-        .map_err(|e| PortError::other(format!("audit entry {}: snapshot", entry.event_id), e))
-}
 
 /// The JSON text of an outbox message's payload.
 fn payload_text(message: &Message) -> PortResult<String> {
@@ -353,7 +340,6 @@ struct Script<'a> {
     changes: &'a Changes,
     tasks: Vec<TaskValues<'a>>,
     payloads: Vec<String>,
-    snapshots: Vec<String>,
     sql: String,
 }
 
@@ -371,11 +357,6 @@ impl<'a> Script<'a> {
             .outbox
             .iter()
             .map(|m| payload_text(m).ok())
-            .collect::<Option<Vec<_>>>()?;
-        let snapshots = changes
-            .audit
-            .iter()
-            .map(|a| snapshot_text(a).ok())
             .collect::<Option<Vec<_>>>()?;
         // The same order as `write_all`.
         let mut sql = String::from("SAVEPOINT unit;");
@@ -403,7 +384,6 @@ impl<'a> Script<'a> {
             changes,
             tasks,
             payloads,
-            snapshots,
             sql,
         })
     }
@@ -428,8 +408,8 @@ impl<'a> Script<'a> {
                 query = bind_recurrence(query, task, row);
             }
         }
-        for (entry, snapshot) in self.changes.audit.iter().zip(&self.snapshots) {
-            query = bind_audit(query, entry, snapshot);
+        for entry in &self.changes.audit {
+            query = bind_audit(query, entry);
         }
         query.execute(conn).await.map(drop).map_err(port_error)
     }
@@ -535,8 +515,7 @@ pub(crate) async fn append_audit(
 ) -> PortResult<u64> {
     let mut appended = 0;
     for entry in entries {
-        let snapshot = snapshot_text(entry)?;
-        appended += bind_audit(sqlx::query(INSERT_AUDIT), entry, &snapshot)
+        appended += bind_audit(sqlx::query(INSERT_AUDIT), entry)
             .execute(&mut *conn)
             .await
             .map_err(port_error)?

@@ -126,7 +126,7 @@ mod tests {
 
     use super::*;
     use crate::events::TaskEventType;
-    use crate::ports::{Changes, TaskRepository};
+    use crate::ports::{Changes, TaskRepository, TaskSnapshot};
 
     fn t0() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
@@ -142,7 +142,7 @@ mod tests {
             user_id,
             action: TaskEventType::Updated,
             at: t0() + Duration::minutes(i64::try_from(n).unwrap()),
-            snapshot: serde_json::json!({ "n": n.to_string() }),
+            snapshot: TaskSnapshot::from_value(&serde_json::json!({ "n": n.to_string() })),
         }
     }
 

@@ -20,7 +20,7 @@ mod secret_store;
 mod state_store;
 mod users;
 
-pub use audit::{AuditEntry, AuditLog};
+pub use audit::{AuditEntry, AuditLog, TaskSnapshot};
 pub use calendar_feeds::CalendarFeeds;
 pub use channels::{ChannelError, ChannelKind, Delivered, Reminder, ReminderChannel};
 pub use clock::{Clock, IdGenerator, NoWait, SystemClock, Timer, UuidV7Generator};

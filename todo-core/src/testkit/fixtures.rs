@@ -7,7 +7,7 @@ use crate::events::{Message, TaskEventType};
 use crate::model::{
     EventId, NewTask, Priority, RemindBefore, SeriesId, Status, Tags, Task, TaskId, UserId,
 };
-use crate::ports::{AuditEntry, Changes, TaskRepository, TaskWrite};
+use crate::ports::{AuditEntry, Changes, TaskRepository, TaskSnapshot, TaskWrite};
 
 /// A user no earlier run has seen.
 pub(super) fn fresh_user() -> UserId {
@@ -119,6 +119,8 @@ pub(super) fn audit_entry(task: &Task, action: TaskEventType, at: DateTime<Utc>)
         user_id: task.user_id,
         action,
         at,
-        snapshot: serde_json::json!({ "id": task.id.0, "title": task.title.as_str(), "tags": ["a", "b"] }),
+        snapshot: TaskSnapshot::from_value(
+            &serde_json::json!({ "id": task.id.0, "title": task.title.as_str(), "tags": ["a", "b"] }),
+        ),
     }
 }

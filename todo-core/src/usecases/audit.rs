@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::error::TaskError;
 use crate::events::TaskEvent;
-use crate::ports::{AuditEntry, AuditLog};
+use crate::ports::{AuditEntry, AuditLog, TaskSnapshot};
 
 /// Handles `task-events` for the audit service.
 #[derive(Clone)]
@@ -27,8 +27,7 @@ impl AuditHandler {
             user_id: event.user_id,
             action: event.event_type,
             at: event.timestamp,
-            snapshot: serde_json::to_value(&event.task_data)
-                .expect("a task serialises: plain values only"),
+            snapshot: TaskSnapshot::of(&event.task_data),
         };
         Ok(self.log.append(entry).await?)
     }

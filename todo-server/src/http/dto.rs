@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 use todo_core::model::Task;
-use todo_core::ports::{AuditEntry, Page, TagCount, User};
+use todo_core::ports::{AuditEntry, Page, TagCount, TaskSnapshot, User};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -187,7 +187,7 @@ pub struct AuditEntryDto {
     pub at: DateTime<Utc>,
     /// The task after the change.
     #[schema(value_type = Object)]
-    pub task: serde_json::Value,
+    pub task: TaskSnapshot,
 }
 
 impl From<&AuditEntry> for AuditEntryDto {
