@@ -319,7 +319,6 @@ fn bind_recurrence<'q>(
         .bind(*next_due_date)
 }
 
-
 /// The JSON text of an outbox message's payload.
 fn payload_text(message: &Message) -> PortResult<String> {
     serde_json::to_string(&message.payload)
