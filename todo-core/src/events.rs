@@ -265,6 +265,57 @@ impl DomainEvent {
     }
 }
 
+/// What every event carries at its top level, whatever its topic: enough to route it (to its user's
+/// live stream) without decoding the rest, such as a task event's whole task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventHeader {
+    /// The event id.
+    pub event_id: EventId,
+    /// The task it is about.
+    pub task_id: TaskId,
+    /// The task's owner.
+    pub user_id: UserId,
+}
+
+impl EventHeader {
+    /// Reads the header of a message on one of the event topics, refusing an unknown topic or
+    /// schema version as [`DomainEvent::decode`] does.
+    pub fn decode(topic: &str, payload: &serde_json::Value) -> Result<EventHeader, DecodeError> {
+        if ![topics::TASK_EVENTS, topics::REMINDERS, topics::TASK_UPDATES].contains(&topic) {
+            return Err(DecodeError::UnknownTopic {
+                topic: topic.to_owned(),
+            });
+        }
+        #[derive(Deserialize)]
+        struct Versioned {
+            event_id: EventId,
+            schema_version: u32,
+            task_id: TaskId,
+            user_id: UserId,
+        }
+        let read = Versioned::deserialize(payload)?;
+        if read.schema_version != SCHEMA_VERSION {
+            return Err(DecodeError::UnsupportedVersion(read.schema_version));
+        }
+        Ok(EventHeader {
+            event_id: read.event_id,
+            task_id: read.task_id,
+            user_id: read.user_id,
+        })
+    }
+}
+
+impl TaskEventType {
+    /// The `event_type` of a `task-events` payload, read without decoding the rest: a consumer that
+    /// acts on some types only decodes the events it acts on. `None` when it cannot be read (the
+    /// full decode then reports why).
+    pub fn peek(payload: &serde_json::Value) -> Option<TaskEventType> {
+        payload
+            .get("event_type")
+            .and_then(|t| TaskEventType::deserialize(t).ok())
+    }
+}
+
 /// A message could not be decoded into an event; such a message is poison and goes to a dead letter.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
@@ -382,5 +433,81 @@ mod tests {
         ));
         reminder["schema_version"] = json!(1);
         assert!(DomainEvent::decode("reminders", &reminder).is_ok());
+    }
+
+    #[test]
+    fn the_header_and_the_peeked_type_agree_with_the_full_decode() {
+        let at = Utc.with_ymd_and_hms(2025, 12, 30, 12, 0, 0).unwrap();
+        let owner = UserId(uuid::Uuid::from_u128(7));
+        let task = Task::create(
+            TaskId(9),
+            owner,
+            NewTask::titled("Buy groceries").unwrap(),
+            SeriesId(uuid::Uuid::nil()),
+            at,
+        );
+        let events = [
+            DomainEvent::Task(TaskEvent::new(
+                EventId(uuid::Uuid::now_v7()),
+                TaskEventType::Deleted,
+                &task,
+                at,
+            )),
+            DomainEvent::TaskUpdate(TaskUpdateEvent {
+                event_id: EventId(uuid::Uuid::now_v7()),
+                schema_version: SCHEMA_VERSION,
+                event_type: TaskUpdateType::StatusChanged,
+                task_id: task.id,
+                user_id: owner,
+                old_status: Status::Pending,
+                new_status: Status::Completed,
+                timestamp: at,
+            }),
+            DomainEvent::Reminder(ReminderEvent {
+                event_id: EventId(uuid::Uuid::now_v7()),
+                schema_version: SCHEMA_VERSION,
+                task_id: task.id,
+                user_id: owner,
+                title: "Buy groceries".into(),
+                due_at: at,
+                remind_at: at,
+            }),
+        ];
+        for event in events {
+            let message = event.to_message();
+            let header = EventHeader::decode(&message.topic, &message.payload).unwrap();
+            assert_eq!(header.event_id, event.event_id(), "{}", message.topic);
+            assert_eq!(header.user_id, owner, "{}", message.topic);
+            assert_eq!(header.task_id, task.id, "{}", message.topic);
+        }
+        let deleted = TaskEvent::new(
+            EventId(uuid::Uuid::now_v7()),
+            TaskEventType::Deleted,
+            &task,
+            at,
+        );
+        let payload = DomainEvent::Task(deleted).to_message().payload;
+        assert_eq!(TaskEventType::peek(&payload), Some(TaskEventType::Deleted));
+        assert_eq!(
+            TaskEventType::peek(&json!({"event_type": "exploded"})),
+            None
+        );
+        assert_eq!(TaskEventType::peek(&json!([1])), None);
+
+        // The header refuses what the full decode refuses.
+        let mut payload = payload;
+        assert!(matches!(
+            EventHeader::decode("other", &payload),
+            Err(DecodeError::UnknownTopic { .. })
+        ));
+        payload["schema_version"] = json!(2);
+        assert!(matches!(
+            EventHeader::decode(topics::TASK_EVENTS, &payload),
+            Err(DecodeError::UnsupportedVersion(2))
+        ));
+        assert!(matches!(
+            EventHeader::decode(topics::TASK_EVENTS, &json!({"user_id": 1})),
+            Err(DecodeError::Malformed(_))
+        ));
     }
 }

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use todo_core::events::{topics, DomainEvent, Message};
+use todo_core::events::{topics, EventHeader, Message};
 use todo_core::model::{EventId, UserId};
 use todo_core::ports::{EventBus, HandleError, MessageHandler, PortResult};
 use tokio::sync::broadcast;
@@ -35,8 +35,8 @@ pub struct StreamEvent {
     pub id: EventId,
     /// SSE `event:` name: `task-event`, `task-update` or `reminder`.
     pub kind: &'static str,
-    /// SSE `data:` (the topic's JSON), shared by the replay buffer and the live stream.
-    pub data: Arc<serde_json::Value>,
+    /// SSE `data:` (the topic's JSON text), shared by the replay buffer and the live stream.
+    pub data: Arc<str>,
 }
 
 struct UserStream {
@@ -178,7 +178,8 @@ impl MessageHandler for StreamConsumer {
 impl StreamHub {
     /// Hands a topic message to its user's streams.
     fn deliver(&self, message: &Message) -> Result<(), HandleError> {
-        let event = DomainEvent::decode(&message.topic, &message.payload)
+        // The hub needs whose event it is and its id, not the rest: the header alone is decoded.
+        let header = EventHeader::decode(&message.topic, &message.payload)
             .map_err(|e| HandleError::dropped("decoding a stream event", e))?;
         let kind = match message.topic.as_str() {
             topics::TASK_EVENTS => "task-event",
@@ -192,11 +193,11 @@ impl StreamHub {
             }
         };
         let delivered = self.publish(
-            event.user_id(),
+            header.user_id,
             StreamEvent {
-                id: event.event_id(),
+                id: header.event_id,
                 kind,
-                data: Arc::new(message.payload.clone()),
+                data: message.payload.to_string().into(),
             },
         );
         if delivered && kind == "reminder" {
@@ -256,12 +257,13 @@ impl EventBus for StreamEcho {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use todo_core::events::DomainEvent;
 
     fn event(n: u128) -> StreamEvent {
         StreamEvent {
             id: EventId(uuid::Uuid::from_u128(n)),
             kind: "task-update",
-            data: Arc::new(serde_json::json!(n)),
+            data: n.to_string().into(),
         }
     }
 

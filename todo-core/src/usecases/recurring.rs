@@ -64,6 +64,15 @@ impl RecurringTaskHandler {
         }
     }
 
+    /// Whether events of this type can concern a series at all: completions (the next occurrence)
+    /// and deletions (the end of the series). The others are ignored.
+    pub fn acts_on(event_type: TaskEventType) -> bool {
+        matches!(
+            event_type,
+            TaskEventType::Completed | TaskEventType::Deleted
+        )
+    }
+
     /// Handles one `task-events` event.
     #[tracing::instrument(name = "recurring_task", skip_all, fields(event_id = %event.event_id, task_id = %event.task_id, user_id = %event.user_id), err(level = "debug"))]
     pub async fn handle(&self, event: &TaskEvent) -> Result<RecurringOutcome, TaskError> {
@@ -71,11 +80,10 @@ impl RecurringTaskHandler {
         let Some(series) = task.series.filter(|_| task.recurrence.is_some()) else {
             return Ok(RecurringOutcome::Ignored);
         };
-        let acts = match event.event_type {
-            TaskEventType::Completed => true,
-            TaskEventType::Deleted => task.status == Status::Pending,
-            TaskEventType::Created | TaskEventType::Updated => false,
-        };
+        // A deletion ends the series only while the task was pending: a completed one had its next
+        // occurrence already.
+        let acts = Self::acts_on(event.event_type)
+            && (event.event_type == TaskEventType::Completed || task.status == Status::Pending);
         if !acts {
             return Ok(RecurringOutcome::Ignored);
         }

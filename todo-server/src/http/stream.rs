@@ -20,7 +20,7 @@ fn to_sse(event: StreamEvent) -> Event {
     Event::default()
         .id(event.id.to_string())
         .event(event.kind)
-        .data(event.data.to_string())
+        .data(&*event.data)
 }
 
 /// Your live events, from which an open client stays in sync.
