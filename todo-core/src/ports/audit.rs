@@ -26,8 +26,9 @@ pub struct AuditEntry {
 }
 
 /// A task as JSON text, kept as written: the audit log stores and serves it whole, so it is never
-/// built as a tree of values (the tree and its drop were about a tenth of the server's CPU during a
-/// run of creates, with the event payloads). Two snapshots are equal when their texts are.
+/// built as a tree of `serde_json::Value`s (building, writing and dropping such trees, for these
+/// snapshots and the event payloads, took over a tenth of the server's CPU under creates:
+/// docs/benchmarks.md). Two snapshots are equal when their texts are.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct TaskSnapshot(Box<serde_json::value::RawValue>);
