@@ -53,8 +53,8 @@
 //! deletes carry `WHERE version = $expected`; when they change nothing, a read tells `NotFound` from
 //! `Conflict`, so a stale write never overwrites. Unique violations are `AlreadyExists`.
 //!
-//! The outbox relay ([`todo_core::usecases::OutboxRelay`]) claims due rows with
-//! `FOR UPDATE SKIP LOCKED` and a lease, publishes them and marks them sent only after the broker
+//! The outbox relay ([`todo_core::usecases::OutboxRelay`]) claims due rows in turns (an advisory
+//! lock) with a lease, publishes them and marks them sent only after the broker
 //! acknowledged; see [`outbox`] for the details and for how per-task order is kept.
 //!
 //! # Queries and indexes

@@ -216,3 +216,63 @@ async fn a_claim_waits_for_the_claim_before_it_and_sees_its_leases() {
         .collect();
     assert_eq!(claimed, ["8"], "task 7's second event waits for its first");
 }
+
+/// A claim locks no rows before it leases them (its turn keeps claims apart), so a row that a relay
+/// whose lease ran out is marking sent at that moment makes the claim wait for it, not skip it; the
+/// lease then checks the row again and leaves it alone, sent as it now is, instead of sending it twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_leaves_alone_a_row_marked_sent_while_it_waited() {
+    use todo_core::ports::OutboxStore;
+
+    let (db, store) = support::fresh_store().await;
+    let pool = support::fresh_pool(&db, todo_postgres::PoolSettings::default()).await;
+    sqlx::query(
+        "INSERT INTO outbox (event_id, topic, key, event_type, payload, created_at) \
+         SELECT gen_random_uuid(), 'task-events', k, 'com.todo.task.updated', '{}'::json, \
+                now() - interval '1 minute' + g * interval '1 millisecond' \
+         FROM unnest(ARRAY['late', 'other']) WITH ORDINALITY AS e(k, g)",
+    )
+    .execute(&pool)
+    .await
+    .expect("inserting outbox rows");
+
+    // A relay whose lease ran out marks its event sent and has not committed yet.
+    let mut late = pool.begin().await.expect("BEGIN");
+    sqlx::query("UPDATE outbox SET sent_at = now(), leased_until = NULL WHERE key = 'late'")
+        .execute(&mut *late)
+        .await
+        .expect("marking the late relay's event sent");
+
+    let now = chrono::Utc::now();
+    let claim = tokio::spawn(async move {
+        store
+            .claim(now, now + chrono::Duration::seconds(30), 10)
+            .await
+    });
+    // Until the claim waits for the late relay's row (or, were it skipping locked rows, is done).
+    for _ in 0..500 {
+        let waiting: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted)",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("reading pg_locks");
+        if waiting || claim.is_finished() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    late.commit().await.expect("COMMIT");
+    let claimed: Vec<String> = claim
+        .await
+        .expect("the claim")
+        .expect("claiming")
+        .into_iter()
+        .map(|entry| entry.message.key)
+        .collect();
+    assert_eq!(
+        claimed,
+        ["other"],
+        "the event sent meanwhile is not leased again"
+    );
+}
