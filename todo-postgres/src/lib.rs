@@ -24,8 +24,7 @@
 //! | table | holds |
 //! |---|---|
 //! | `users` | accounts (e-mail unique case-insensitively, password hash) and every task owner (an owner is recorded on its first task, so tasks can reference it before sign-up or with an external identity provider) |
-//! | `tasks` | one row per task: SPEC §3 fields with `priority` and `status` as Postgres enums, the series fields of [`Series`](todo_core::model::Series) (`series_id`, `series_anchor`, `occurrence`, `predecessor_id`), the recurrence's storage text, `version`, its tags (a `text[]`, so a task is read from one row), and two derived columns `title_key` and `search_text` |
-//! | `task_tags` | one row per (task, tag) with the task's owner, keyed by `(task_id, tag)`, deleted with the task: the index of tag filters and tag counts, written by the same statements as `tasks.tags` |
+//! | `tasks` | one row per task: SPEC §3 fields with `priority` and `status` as Postgres enums, the series fields of [`Series`](todo_core::model::Series) (`series_id`, `series_anchor`, `occurrence`, `predecessor_id`), the recurrence's storage text, `version`, its tags (a sorted `text[]`: a task is read from one row, and tag filters and counts read it there), and two derived columns `title_key` and `search_text` |
 //! | `task_recurrence` | per recurring task: the pattern (`daily`/`weekly`/`monthly`/`custom` + RRULE) and the due date of its next occurrence |
 //! | `outbox` | events committed with their change, until relayed (and for a retention period after); pages filled to 40 %, so a claim's lease is written beside the row without touching the indexes |
 //! | `processed_events` | (consumer group, event id) pairs: idempotent consumers |
@@ -53,8 +52,8 @@
 //! deletes carry `WHERE version = $expected`; when they change nothing, a read tells `NotFound` from
 //! `Conflict`, so a stale write never overwrites. Unique violations are `AlreadyExists`.
 //!
-//! The outbox relay ([`todo_core::usecases::OutboxRelay`]) claims due rows in turns (an advisory
-//! lock) with a lease, publishes them and marks them sent only after the broker
+//! The outbox relay ([`todo_core::usecases::OutboxRelay`]) claims due rows with
+//! `FOR UPDATE SKIP LOCKED` and a lease, publishes them and marks them sent only after the broker
 //! acknowledged; see [`outbox`] for the details and for how per-task order is kept.
 //!
 //! # Queries and indexes
@@ -68,14 +67,16 @@
 //!   one range scan in the requested order (from the start, or from a keyset cursor) that stops after
 //!   `limit + 1` matches. A filtered listing without search words runs in two steps: an inner query
 //!   picks the page's ids checking the status, priority, due-range and overdue filters on the index
-//!   entries (and tags, below), and the outer one reads only those rows; rows that miss the page are
-//!   never read. (An unfiltered page reads its rows directly: the extra step would only add
+//!   entries, and the outer one reads only those rows; rows that miss the page are never read (a tag
+//!   filter needs the row, so with one the page is read in one step). (An unfiltered page reads its rows directly: the extra step would only add
 //!   lookups, measured 0.9 → 1.7 ms at the median.) The due-date
 //!   sort uses `coalesce(due_date, ±infinity)` so tasks without a due date come last in both orders,
 //!   which takes one index per direction; the other keys scan backwards for `desc`.
-//! - `task_tags_user_tag`: `task_tags (user_id, tag, task_id)`. `task_tags` carries its task's owner
-//!   (kept equal by a composite foreign key to `tasks (id, user_id)`), so a tag filter is one range
-//!   of this index, hashed once per query, and the tag counts of a user are an index-only scan.
+//! - `tasks_user_tags`: a GIN index on `(user_id, tags)`. A tag filter is `tags && ..` (any of) or
+//!   `tags @> ..` (all of) on the row: checked on the rows an ordered scan reads for a common tag,
+//!   and found through this index for a rare one. Tags used to have a table of their own, one row
+//!   per tag with two indexes and a foreign key; writing it was 5 of the 32 WAL records of a create
+//!   (migration 15). A user's tag counts read the tags of the user's rows.
 //! - `tasks_user_search_trgm`: a GIN index on `(user_id, search_text gin_trgm_ops)` (`btree_gin`
 //!   provides the uuid column). The reference search is a substring match of each word, which
 //!   full-text search (whole, normalised words) cannot reproduce, so search uses trigrams: each word
@@ -91,7 +92,6 @@
 //!   the longest lead time) to the end of its horizon, in keyset pages. `reminder_at` is an immutable
 //!   SQL function (a due date less whole minutes does not depend on the time zone), so the index and
 //!   the query share one expression and no column has to be kept in step.
-//! - `task_tags (task_id, tag)` (the primary key) finds the rows an update replaces.
 //!
 //! The measurements behind these choices (1 000 000 tasks, 1 000 users) are in `docs/benchmarks.md`
 //! (PostgreSQL section), produced by `cargo bench -p todo-postgres --bench latency`.

@@ -2,9 +2,9 @@
 //! in the transaction of their change (see [`crate::PostgresTaskRepository`]),
 //! and relayed from here.
 //!
-//! A claim is one statement: it picks due, unleased rows oldest first and leases them, in its turn
-//! (below), so relays running in several API replicas never claim the same row at the same time and,
-//! in the normal case, never publish an event twice. A crashed relay's lease simply runs
+//! A claim is one statement: it picks due, unleased rows oldest first with `FOR UPDATE SKIP LOCKED`
+//! and leases them, so relays running in several API replicas never claim the same row at the same
+//! time and, in the normal case, never publish an event twice. A crashed relay's lease simply runs
 //! out and another relay picks the rows up: nothing is lost, at the price of a possible duplicate
 //! (delivery is at-least-once; consumers are idempotent).
 //!
@@ -35,12 +35,6 @@
 //! A lease sets only `leased_until`, which no index holds, and the outbox's pages are filled to 40 %
 //! (migration 13), so PostgreSQL writes each leased row beside the old one, as a heap-only tuple,
 //! without an entry in any of the outbox's four indexes: a claimed row went from 6.6 WAL records to 2.2.
-//!
-//! The claim takes no row locks of its own (`FOR UPDATE SKIP LOCKED`, which each claimed row paid
-//! for with one more WAL record, 1 of the 32 a create cost): the turns already keep claims apart. The
-//! only other writers of an unsent row are a relay marking it sent or failed after its lease ran out;
-//! the lease's `UPDATE` repeats the claim's conditions, which PostgreSQL checks again on a row changed
-//! since the claim's snapshot, so such a row is left alone rather than leased again.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -68,13 +62,11 @@ WITH due AS (
           OFFSET 0)
     ORDER BY o.created_at, o.seq
     LIMIT $3
+    FOR UPDATE SKIP LOCKED
 )
 UPDATE outbox o SET leased_until = $2
 FROM due
 WHERE o.seq = due.seq
-  AND o.sent_at IS NULL
-  AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $1)
-  AND (o.leased_until IS NULL OR o.leased_until <= $1)
 RETURNING o.seq, o.event_id, o.topic, o.key, o.event_type, o.payload, o.attempts, o.created_at";
 
 /// Waits for the claims' turn: a transaction-level advisory lock in the namespace of

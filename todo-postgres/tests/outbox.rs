@@ -217,9 +217,8 @@ async fn a_claim_waits_for_the_claim_before_it_and_sees_its_leases() {
     assert_eq!(claimed, ["8"], "task 7's second event waits for its first");
 }
 
-/// A claim locks no rows before it leases them (its turn keeps claims apart), so a row that a relay
-/// whose lease ran out is marking sent at that moment makes the claim wait for it, not skip it; the
-/// lease then checks the row again and leaves it alone, sent as it now is, instead of sending it twice.
+/// A row that a relay whose lease ran out is marking sent at the moment of a claim is left alone
+/// (the claim skips rows locked by others), not leased and sent a second time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_claim_leaves_alone_a_row_marked_sent_while_it_waited() {
     use todo_core::ports::OutboxStore;
@@ -249,7 +248,7 @@ async fn a_claim_leaves_alone_a_row_marked_sent_while_it_waited() {
             .claim(now, now + chrono::Duration::seconds(30), 10)
             .await
     });
-    // Until the claim waits for the late relay's row (or, were it skipping locked rows, is done).
+    // Until the claim is done (it skips locked rows) or, were it to wait for them, waits.
     for _ in 0..500 {
         let waiting: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted)",
