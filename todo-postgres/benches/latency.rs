@@ -40,7 +40,7 @@ use todo_core::query::{Order, SortKey, StatusFilter, TaskQuery};
 use todo_core::usecases::TaskService;
 use todo_postgres::{connect, migrate, PoolSettings, PostgresTaskRepository};
 
-const DATASET_VERSION: i32 = 3;
+const DATASET_VERSION: i32 = 4;
 const TASKS: i64 = 1_000_000;
 const USERS: i64 = 1_000;
 const HEAVY_USER_TASKS: i64 = 10_000;
@@ -252,7 +252,7 @@ async fn load_dataset(pool: &PgPool) -> anyhow::Result<()> {
         .await?;
     let indexes: Vec<(String, String)> = sqlx::query_as(
         "SELECT i.indexname, i.indexdef FROM pg_indexes i
-         WHERE i.schemaname = 'public' AND i.tablename IN ('tasks', 'task_tags')
+         WHERE i.schemaname = 'public' AND i.tablename = 'tasks'
            AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
     )
     .fetch_all(&mut *conn)
@@ -277,11 +277,12 @@ async fn load_dataset(pool: &PgPool) -> anyhow::Result<()> {
     sqlx::query(
         "WITH vocab AS (SELECT $1::text[] AS w, cardinality($1::text[]) AS size)
          INSERT INTO tasks (id, user_id, title, description, status, priority, due_date, timezone,
-             remind_before, created_at, updated_at, completed_at, version, title_key, search_text)
+             remind_before, created_at, updated_at, completed_at, version, title_key, search_text,
+             tags)
          SELECT n, owner, title, description, status, priority, due, 'UTC',
                 CASE WHEN due IS NOT NULL THEN 60 END, created, created,
                 CASE WHEN status = 'completed' THEN created + interval '1 day' END, 1,
-                lower(title), lower(title) || E'\\n' || lower(description)
+                lower(title), lower(title) || E'\\n' || lower(description), tags
          FROM vocab, generate_series(1, $2::bigint) AS n,
          LATERAL (SELECT
              md5('bench-user-' || CASE WHEN n <= $3 THEN 0 ELSE 1 + n % ($4 - 1) END)::uuid AS owner,
@@ -298,27 +299,20 @@ async fn load_dataset(pool: &PgPool) -> anyhow::Result<()> {
                   THEN date_trunc('second', now() - interval '30 days' + random() * interval '120 days')
              END AS due,
              date_trunc('milliseconds', now() - interval '300 days' + random() * interval '299 days')
-                 AS created
+                 AS created,
+             (SELECT coalesce(array_agg(DISTINCT tag ORDER BY tag), '{}')
+              FROM (SELECT ($5::text[])[1 + floor(random() * cardinality($5::text[]) + 0 * k)::int]
+                    FROM generate_series(1, (n * 7 % 4)::int) AS k) AS drawn(tag)) AS tags
          ) AS generated",
     )
     .bind(vocabulary())
     .bind(TASKS)
     .bind(HEAVY_USER_TASKS)
     .bind(USERS)
-    .execute(&mut *conn)
-    .await?;
-    eprintln!("  tasks inserted in {:.1} s", step.elapsed().as_secs_f64());
-
-    let step = Instant::now();
-    sqlx::query(
-        "INSERT INTO task_tags (task_id, user_id, tag)
-         SELECT DISTINCT t.id, t.user_id, ($1::text[])[1 + floor(random() * cardinality($1::text[]))::int]
-         FROM tasks t, generate_series(1, (t.id * 7 % 4)::int) AS k",
-    )
     .bind(TAGS.to_vec())
     .execute(&mut *conn)
     .await?;
-    eprintln!("  tags inserted in {:.1} s", step.elapsed().as_secs_f64());
+    eprintln!("  tasks inserted in {:.1} s", step.elapsed().as_secs_f64());
 
     support::build_indexes(&mut conn, &indexes).await?;
     // One statement per call: VACUUM cannot run in the implicit transaction of a multi-statement call.
@@ -326,7 +320,6 @@ async fn load_dataset(pool: &PgPool) -> anyhow::Result<()> {
         "SELECT setval('tasks_id_seq', (SELECT max(id) FROM tasks))",
         "VACUUM (ANALYZE) users",
         "VACUUM (ANALYZE) tasks",
-        "VACUUM (ANALYZE) task_tags",
         "CREATE TABLE bench_dataset (version int NOT NULL, loaded_at timestamptz NOT NULL DEFAULT now())",
         "CHECKPOINT",
     ] {
@@ -342,7 +335,7 @@ async fn load_dataset(pool: &PgPool) -> anyhow::Result<()> {
 
 async fn print_environment(pool: &PgPool) -> anyhow::Result<()> {
     let row = sqlx::query(
-        "SELECT version(), (SELECT count(*) FROM tasks), (SELECT count(*) FROM task_tags),
+        "SELECT version(), (SELECT count(*) FROM tasks), (SELECT sum(cardinality(tags))::int8 FROM tasks),
                 pg_size_pretty(pg_total_relation_size('tasks')),
                 current_setting('shared_buffers'), current_setting('fsync'),
                 current_setting('synchronous_commit')",
@@ -353,7 +346,7 @@ async fn print_environment(pool: &PgPool) -> anyhow::Result<()> {
     println!("- load average at start: {}", load_average());
     println!("- server: {}", row.get::<String, _>(0));
     println!(
-        "- data: {} tasks, {} tag rows; tasks table with indexes {}",
+        "- data: {} tasks, {} tags; tasks table with indexes {}",
         row.get::<i64, _>(1),
         row.get::<i64, _>(2),
         row.get::<String, _>(3)
@@ -366,7 +359,7 @@ async fn print_environment(pool: &PgPool) -> anyhow::Result<()> {
     );
     let sizes: Vec<(String, String)> = sqlx::query_as(
         "SELECT indexrelname::text, pg_size_pretty(pg_relation_size(indexrelid))
-         FROM pg_stat_user_indexes WHERE relname IN ('tasks', 'task_tags') ORDER BY indexrelname",
+         FROM pg_stat_user_indexes WHERE relname = 'tasks' ORDER BY indexrelname",
     )
     .fetch_all(pool)
     .await?;
@@ -391,12 +384,16 @@ enum Scenario {
     HeavyFilteredSorted,
     /// Title sort, descending, for the heavy user.
     HeavyTitleSort,
+    /// Tasks with both of two tags, any status, default sort, for the heavy user.
+    HeavyTagsAll,
+    /// The heavy user's tags with their task counts (`GET /api/v1/tags`).
+    HeavyTagCounts,
     /// Create a task through `TaskService` (id, insert + outbox event in one transaction).
     Create,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 8] = [
+    const ALL: [Scenario; 10] = [
         Scenario::Search,
         Scenario::SearchTwoWords,
         Scenario::FilteredSorted,
@@ -404,6 +401,8 @@ impl Scenario {
         Scenario::HeavySearchFiltered,
         Scenario::HeavyFilteredSorted,
         Scenario::HeavyTitleSort,
+        Scenario::HeavyTagsAll,
+        Scenario::HeavyTagCounts,
         Scenario::Create,
     ];
 
@@ -418,6 +417,8 @@ impl Scenario {
                 "pending + 2 priorities + tag, by due date (10 000 tasks)"
             }
             Scenario::HeavyTitleSort => "all tasks by title desc (10 000 tasks)",
+            Scenario::HeavyTagsAll => "tasks with both of 2 tags, by due date (10 000 tasks)",
+            Scenario::HeavyTagCounts => "tag counts (10 000 tasks)",
             Scenario::Create => "create task (id + insert + outbox event)",
         }
     }
@@ -567,6 +568,21 @@ impl Bench {
                     ..TaskQuery::default()
                 },
             ),
+            Scenario::HeavyTagsAll => {
+                let mut tags = Self::tag(rng);
+                while tags.len() < 2 {
+                    tags.extend(Self::tag(rng));
+                }
+                (
+                    heavy,
+                    TaskQuery {
+                        status: StatusFilter::All,
+                        tags_all: tags,
+                        ..TaskQuery::default()
+                    },
+                )
+            }
+            Scenario::HeavyTagCounts => return Ok(self.repo.tags(heavy).await?.len()),
         };
         // The next-page scenario times only the second page.
         let page = self.repo.query(user, &query, self.now).await?;

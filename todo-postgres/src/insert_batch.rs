@@ -39,8 +39,6 @@ WITH t AS (
         created_at, updated_at, completed_at, version, title_key, search_text,
         ARRAY(SELECT g.tag FROM g WHERE g.n = t.n ORDER BY g.tag)
     FROM t ORDER BY n
-), tags AS (
-    INSERT INTO task_tags (task_id, user_id, tag) SELECT t.id, t.user_id, g.tag FROM g JOIN t USING (n)
 ), recurrence AS (
     INSERT INTO task_recurrence (task_id, pattern, rrule, next_due_date)
     SELECT id, pattern::recurrence_pattern, rrule, next_due_date FROM t WHERE pattern IS NOT NULL

@@ -75,8 +75,10 @@
 //! - `tasks_user_tags`: a GIN index on `(user_id, tags)`. A tag filter is `tags && ..` (any of) or
 //!   `tags @> ..` (all of) on the row: checked on the rows an ordered scan reads for a common tag,
 //!   and found through this index for a rare one. Tags used to have a table of their own, one row
-//!   per tag with two indexes and a foreign key; writing it was 5 of the 32 WAL records of a create
-//!   (migration 15). A user's tag counts read the tags of the user's rows.
+//!   per tag with two indexes and a foreign key: a create wrote 4 WAL records more with it, and an
+//!   update deleted and re-inserted its tag rows (migration 15). The price is the tag counts, which
+//!   now read the tags of every row of the user: about 12 ms for 10 000 tasks, against 2 ms as an
+//!   index-only scan of that table (`cargo bench -p todo-postgres --bench latency`).
 //! - `tasks_user_search_trgm`: a GIN index on `(user_id, search_text gin_trgm_ops)` (`btree_gin`
 //!   provides the uuid column). The reference search is a substring match of each word, which
 //!   full-text search (whole, normalised words) cannot reproduce, so search uses trigrams: each word

@@ -6,8 +6,8 @@
 //! | reference | SQL |
 //! |---|---|
 //! | every word in the lower-cased title or description | per word, `search_text LIKE '%word%'` with `%`, `_` and `\` escaped, or `strpos(search_text, word) > 0` for a word without three letters or digits in a row (which no trigram index can serve); `search_text` is lower-cased in Rust |
-//! | priorities / tags any of | `priority = ANY(..)` / `id IN` the user's `task_tags` rows with one of the tags |
-//! | tags all of | `id IN` the user's `task_tags` rows with the tags, grouped, as many as there are tags |
+//! | priorities / tags any of | `priority = ANY(..)` / `tags && ..` (the row's tags overlap them) |
+//! | tags all of | `tags @> ..` (the row's tags contain them) |
 //! | due range excludes tasks without a due date | `due_date >= ..`, `due_date <= ..` (NULL fails both) |
 //! | overdue | `status = 'pending' AND due_date < now` |
 //! | no due date sorts last in both orders | sort on `coalesce(due_date, ±infinity)` |
@@ -89,14 +89,14 @@ fn statement(
         Order::Asc => (" > ", " ASC"),
         Order::Desc => (" < ", " DESC"),
     };
-    // With filters the sort indexes can check (and no search word, which needs the row), two steps:
-    // an inner query picks the page's ids from index entries alone, the outer one reads only those
-    // rows. Otherwise one step: the rows read are the page's rows anyway.
+    // With filters the sort indexes can check (and no search word or tag, which need the row), two
+    // steps: an inner query picks the page's ids from index entries alone, the outer one reads only
+    // those rows. Otherwise one step: the rows read are the page's rows anyway.
     let two_step = query.words.is_empty()
+        && query.tags_any.is_empty()
+        && query.tags_all.is_empty()
         && (query.status != StatusFilter::All
             || !query.priorities.is_empty()
-            || !query.tags_any.is_empty()
-            || !query.tags_all.is_empty()
             || query.due_from.is_some()
             || query.due_to.is_some()
             || query.overdue);
@@ -125,23 +125,16 @@ fn statement(
             .push_bind(labels)
             .push("::task_priority[])");
     }
-    // Tag filters read one range of task_tags (user_id, tag, task_id), hashed once per query.
+    // Tag filters check the row's tags; for rare tags, `tasks_user_tags` (GIN) finds the rows.
     if !query.tags_any.is_empty() {
-        sql.push(" AND t.id IN (SELECT g.task_id FROM task_tags g WHERE g.user_id = ")
-            .push_bind(user.0)
-            .push(" AND g.tag = ANY(")
+        sql.push(" AND t.tags && ")
             .push_bind(tag_names(&query.tags_any))
-            .push("::text[]))");
+            .push("::text[]");
     }
     if !query.tags_all.is_empty() {
-        let count = i64::try_from(query.tags_all.len()).unwrap_or(i64::MAX);
-        sql.push(" AND t.id IN (SELECT g.task_id FROM task_tags g WHERE g.user_id = ")
-            .push_bind(user.0)
-            .push(" AND g.tag = ANY(")
+        sql.push(" AND t.tags @> ")
             .push_bind(tag_names(&query.tags_all))
-            .push("::text[]) GROUP BY g.task_id HAVING count(*) = ")
-            .push_bind(count)
-            .push(")");
+            .push("::text[]");
     }
     if let Some(from) = query.due_from {
         sql.push(" AND t.due_date >= ").push_bind(from);

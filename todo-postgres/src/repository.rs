@@ -44,10 +44,11 @@ const SELECT_PENDING_IN_SERIES: &str = concat!(
     " FROM tasks t WHERE t.series_id = $1 AND t.user_id = $2 AND t.status = 'pending' ORDER BY t.id"
 );
 
+/// Reads the tags of every task of the user: one pass over the user's rows.
 const SELECT_TAG_COUNTS: &str = "\
 SELECT g.tag, count(*) AS tasks
-FROM task_tags g
-WHERE g.user_id = $1
+FROM tasks t, unnest(t.tags) AS g(tag)
+WHERE t.user_id = $1
 GROUP BY g.tag
 ORDER BY g.tag COLLATE \"C\"";
 

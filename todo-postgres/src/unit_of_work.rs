@@ -20,8 +20,8 @@ use crate::insert_batch::InsertQueue;
 use crate::json_text::JsonText;
 use crate::row::TaskValues;
 
-/// The data-modifying CTEs that insert a task (its tags on its row and in `task_tags`), its owner (on
-/// first use) and its recurrence row (`$1..$24`).
+/// The data-modifying CTEs that insert a task (its tags on its row), its owner (on first use) and its
+/// recurrence row (`$1..$24`).
 macro_rules! insert_task_ctes {
     () => {
         "\
@@ -33,8 +33,6 @@ WITH owner AS (
         updated_at, completed_at, version, title_key, search_text, tags)
     VALUES ($1, $2, $3, $4, $5::task_status, $6::task_priority, $7, $8, $9, $10, $11, $12, $13, $14,
         $15, $16, $17, $18, $19, $20, $21::text[])
-), tags AS (
-    INSERT INTO task_tags (task_id, user_id, tag) SELECT $1, $2, tag FROM unnest($21::text[]) AS tag
 ), recurrence AS (
     INSERT INTO task_recurrence (task_id, pattern, rrule, next_due_date)
     SELECT $1, $22::recurrence_pattern, $23, $24 WHERE $22 IS NOT NULL
@@ -42,8 +40,8 @@ WITH owner AS (
     };
 }
 
-/// The data-modifying CTEs that replace a task at the expected version (`$25`), with its tags and
-/// recurrence row; `updated` holds the id of the task changed, if any.
+/// The data-modifying CTEs that replace a task at the expected version (`$25`), with its recurrence
+/// row; `updated` holds the id of the task changed, if any.
 macro_rules! update_task_ctes {
     () => {
         "\
@@ -55,13 +53,6 @@ WITH updated AS (
         title_key = $19, search_text = $20, tags = $21::text[]
     WHERE id = $1 AND user_id = $2 AND version = $25
     RETURNING id
-), removed_tags AS (
-    DELETE FROM task_tags g USING updated u
-    WHERE g.task_id = u.id AND g.tag <> ALL ($21::text[])
-), added_tags AS (
-    INSERT INTO task_tags (task_id, user_id, tag)
-    SELECT u.id, $2, tag FROM updated u, unnest($21::text[]) AS tag
-    ON CONFLICT (task_id, tag) DO NOTHING
 ), recurrence_ended AS (
     DELETE FROM task_recurrence r USING updated u WHERE r.task_id = u.id AND $22::text IS NULL
 ), recurrence_set AS (
@@ -121,7 +112,7 @@ const UPDATE_TASK_WITH_OUTBOX: &str = concat!(
     "\nSELECT count(*) FROM updated"
 );
 
-/// Deletes a task at the expected version; tags and recurrence go with it (ON DELETE CASCADE).
+/// Deletes a task at the expected version; its recurrence row goes with it (ON DELETE CASCADE).
 const DELETE_TASK: &str = "DELETE FROM tasks WHERE id = $1 AND user_id = $2 AND version = $3";
 
 /// The stored version of a user's task, to tell a stale write from a missing task.

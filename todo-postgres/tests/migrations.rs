@@ -8,7 +8,6 @@ use todo_testkit::TestDatabase;
 const TABLES: &[&str] = &[
     "users",
     "tasks",
-    "task_tags",
     "task_recurrence",
     "outbox",
     "processed_events",
