@@ -35,8 +35,9 @@ signup() {
     python3 -c 'import sys,json; print(json.load(sys.stdin)["token"])'
 }
 
-# The measured server's outbox backlog (events committed, not yet relayed), from its metrics.
-backlog() { curl -sf "$base/metrics" | awk '/^todo_outbox_backlog / {print $2}'; }
+# The outbox backlog (events committed, not yet relayed) of the server at $1 (default: the one
+# measured), from its metrics.
+backlog() { curl -sf "${1:-$base}/metrics" | awk '/^todo_outbox_backlog / {print $2}'; }
 
 # Waits up to 20 s for $1 to answer with a success; stops the script if it never does.
 wait_up() {
