@@ -7,7 +7,8 @@
 --
 -- `btree_gin` (migration 2) gives the uuid column a GIN operator class, so a tag filter's index scan
 -- intersects the user's posting list with the tags'. The pending list is kept small, as the trigram
--- index's is, because every scan of the index reads all of it.
+-- index's is, because every scan of the index reads all of it. Building it blocks writes to tasks
+-- meanwhile: 0.9 s for 1 000 000 tasks on the benchmark machine.
 CREATE INDEX tasks_user_tags ON tasks USING gin (user_id, tags) WITH (gin_pending_list_limit = 1024);
 DROP TABLE task_tags;
 ALTER TABLE tasks DROP CONSTRAINT tasks_id_user_key;

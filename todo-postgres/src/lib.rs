@@ -68,10 +68,10 @@
 //!   `limit + 1` matches. A filtered listing without search words runs in two steps: an inner query
 //!   picks the page's ids checking the status, priority, due-range and overdue filters on the index
 //!   entries, and the outer one reads only those rows; rows that miss the page are never read (a tag
-//!   filter needs the row, so with one the page is read in one step). (An unfiltered page reads its rows directly: the extra step would only add
-//!   lookups, measured 0.9 → 1.7 ms at the median.) The due-date
-//!   sort uses `coalesce(due_date, ±infinity)` so tasks without a due date come last in both orders,
-//!   which takes one index per direction; the other keys scan backwards for `desc`.
+//!   filter needs the row, so with one the page is read in one step). (An unfiltered page reads its
+//!   rows directly: the extra step would only add lookups, measured 0.9 → 1.7 ms at the median.) The
+//!   due-date sort uses `coalesce(due_date, ±infinity)` so tasks without a due date come last in
+//!   both orders, which takes one index per direction; the other keys scan backwards for `desc`.
 //! - `tasks_user_tags`: a GIN index on `(user_id, tags)`. A tag filter is `tags && ..` (any of) or
 //!   `tags @> ..` (all of) on the row: checked on the rows an ordered scan reads for a common tag,
 //!   and found through this index for a rare one. Tags used to have a table of their own, one row

@@ -194,18 +194,7 @@ async fn a_claim_waits_for_the_claim_before_it_and_sees_its_leases() {
 
     let second = tokio::spawn(async move { store.claim(now, lease, 10).await });
     // Until the second claim is waiting for its turn (or, were there no turns, done).
-    for _ in 0..500 {
-        let waiting: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted)",
-        )
-        .fetch_one(&pool)
-        .await
-        .expect("reading pg_locks");
-        if waiting || second.is_finished() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    wait_for_lock_or_end(&pool, "advisory", &second).await;
     first.commit().await.expect("COMMIT");
     let claimed: Vec<String> = second
         .await
@@ -249,18 +238,7 @@ async fn a_claim_leaves_alone_a_row_marked_sent_while_it_waited() {
             .await
     });
     // Until the claim is done (it skips locked rows) or, were it to wait for them, waits.
-    for _ in 0..500 {
-        let waiting: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted)",
-        )
-        .fetch_one(&pool)
-        .await
-        .expect("reading pg_locks");
-        if waiting || claim.is_finished() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    wait_for_lock_or_end(&pool, "transactionid", &claim).await;
     late.commit().await.expect("COMMIT");
     let claimed: Vec<String> = claim
         .await
@@ -274,4 +252,25 @@ async fn a_claim_leaves_alone_a_row_marked_sent_while_it_waited() {
         ["other"],
         "the event sent meanwhile is not leased again"
     );
+}
+
+/// Waits (up to 5 s) until some session waits for a lock of `locktype` (`pg_locks`), or `task` ends.
+async fn wait_for_lock_or_end<T>(
+    pool: &sqlx::PgPool,
+    locktype: &str,
+    task: &tokio::task::JoinHandle<T>,
+) {
+    for _ in 0..500 {
+        let waiting: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = $1 AND NOT granted)",
+        )
+        .bind(locktype)
+        .fetch_one(pool)
+        .await
+        .expect("reading pg_locks");
+        if waiting || task.is_finished() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }

@@ -447,7 +447,10 @@ async fn deleting_a_recurring_task_leaves_no_occurrence_and_no_reminder() {
         .await
         .unwrap()
         .bytes_stream();
-    let task = ada.create(json!({"title": "Gym", "due_date": in_future(61), "remind_before": 1, "recurrence": "daily"})).await;
+    // Due in 63 s (whole seconds, so 62–63 s): its reminder is 2–3 s ahead, time enough to delete
+    // the task first. At 61 s, the reminder could be due at the moment of the create (`in_future`
+    // drops the fraction of a second), and it fired before the delete (seen in CI).
+    let task = ada.create(json!({"title": "Gym", "due_date": in_future(63), "remind_before": 1, "recurrence": "daily"})).await;
     let (status, _) = ada
         .call(
             reqwest::Method::DELETE,
@@ -459,7 +462,7 @@ async fn deleting_a_recurring_task_leaves_no_occurrence_and_no_reminder() {
     // A sentinel reminder due two seconds after the deleted one: once it has fired, the deleted
     // one would have fired before it.
     let sentinel = ada
-        .create(json!({"title": "Stretch", "due_date": in_future(63), "remind_before": 1}))
+        .create(json!({"title": "Stretch", "due_date": in_future(65), "remind_before": 1}))
         .await;
     assert!(sentinel["remind_at"].as_str() > task["remind_at"].as_str());
     let text = read_until_event(
