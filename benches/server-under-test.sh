@@ -46,6 +46,31 @@ wait_up() {
   exit 1
 }
 
+# Waits until the machine is quiet: at most 10 % of its CPU busy over two seconds in a row (at most
+# 60 s). What one side's run left behind (PostgreSQL's checkpoint and autovacuum after its inserts,
+# a server's consumers) then does not run during the next side's measurement. Prints how long it
+# waited and the CPU share it found, or that it gave up.
+wait_quiet() {
+  local waited=0 quiet=0 busy before after
+  before=$(cpu_ticks)
+  while [ "$waited" -lt 60 ]; do
+    sleep 1
+    after=$(cpu_ticks)
+    busy=$(echo "$before $after" | awk '{d = $4 - $2; printf "%d\n", (d > 0 ? 100 * ($3 - $1) / d : 0)}')
+    before=$after
+    waited=$((waited + 1))
+    if [ "$busy" -le 10 ]; then quiet=$((quiet + 1)); else quiet=0; fi
+    if [ "$quiet" -ge 2 ]; then
+      echo "quiet after ${waited} s (CPU ${busy} % busy)" >&2
+      return 0
+    fi
+  done
+  echo "not quiet after ${waited} s (CPU ${busy} % busy); measuring anyway" >&2
+}
+
+# The machine's CPU time so far, in ticks: busy, then total.
+cpu_ticks() { awk '/^cpu / {print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat; }
+
 # Drops the databases named $2... from the cluster at URL $1, if they exist (for the exit traps).
 drop_databases() {
   local cluster=$1 db; shift

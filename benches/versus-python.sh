@@ -12,8 +12,10 @@
 # which goes first alternating by round, so the machine's drift falls on both): a search page
 # (q=groceries&priority=high&sort=due_date&limit=50) and creates, wrk -t2 -c32 for DURATION each.
 # After todo-server's create run it waits for its outbox to empty (the Python side has no events)
-# and prints the sustained rate too. Memory: the resident set of todo-server, and of the uvicorn
-# master and its workers together, after the creates.
+# and prints the sustained rate too. Before each workload it waits for the machine to be quiet
+# (wait_quiet), so that one side's leftovers (PostgreSQL's checkpoint and autovacuum after the
+# creates) do not run during another side's measurement. Memory: the resident set of todo-server,
+# and of the uvicorn master and its workers together, after the creates.
 #
 # Env: DURATION (10s), ROUNDS (3), SEED (10000), PY_WORKERS (2: one per core, as deployed), EMBEDDED
 # (1: also the embedded side; 0 leaves it out),
@@ -120,7 +122,9 @@ load() { wrk -t2 -c32 -d"$duration" --latency "$@" 2>&1 | awk '/Requests\/sec/ {
 results=$(mktemp)
 side() { # side NAME BASE TOKEN LUA
   local s c drain="" started
+  wait_quiet
   s=$(load -H "authorization: Bearer $3" "$2$search")
+  wait_quiet
   started=$(date +%s.%N)
   c=$(load -s "$4" "$2/api/v1/tasks")
   if [ "$1" != python ]; then

@@ -154,6 +154,23 @@
 //! read the per-user indexes (tests/query_plans.rs); [`query::explain_statement`] gives the plan of
 //! any query.
 //!
+//! # Build settings
+//!
+//! SQLite is compiled into the binary by `libsqlite3-sys`. The workspace's `.cargo/config.toml`
+//! builds it with
+//! `LIBSQLITE3_FLAGS = "SQLITE_DEFAULT_MEMSTATUS=0 -USQLITE_ENABLE_MEMORY_MANAGEMENT"`:
+//!
+//! - without memory statistics, an allocation inside SQLite no longer takes one process-wide mutex;
+//! - without memory management, every connection has its own page cache (and its own lock on it).
+//!   With it, SQLite pools all connections' caches into one, with one least-recently-used list: after
+//!   a burst of writes the readers' pages were evicted while they were in use, and a search page
+//!   re-read about 300 pages from the file.
+//!
+//! Together with the 2 MiB page cache per connection ([`OpenOptions::cache_kib`]), search pages on
+//! the embedded default went from about 1 900 to 2 800 per second, and to 2 600 instead of
+//! 1 500 right after a burst of creates (docs/benchmarks.md). An application that embeds this crate
+//! sets the same in its own `.cargo/config.toml`; without it everything works, only slower.
+//!
 //! # Durability
 //!
 //! The database runs in WAL mode. With [`Durability::Normal`] (the default, `synchronous = NORMAL`) a

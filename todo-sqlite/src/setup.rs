@@ -47,9 +47,11 @@ pub struct OpenOptions {
     pub acquire_timeout: Duration,
     /// When commits reach the disk.
     pub durability: Durability,
-    /// SQLite's page cache per connection, in KiB. Pages not cached come from the operating
-    /// system's file cache (one `pread` each), so a small cache costs little; every connection has
-    /// its own, so it multiplies by `readers + 1` in the process's memory.
+    /// SQLite's page cache per connection, in KiB; every connection has its own, so it multiplies
+    /// by `readers + 1` in the process's memory (at most: a cache grows as pages are read). The
+    /// default 2 MiB holds what a search page reads (about 160 pages of 4 KiB on 10 000 tasks);
+    /// with 512 KiB each page of results re-read 130 pages from the operating system's file cache,
+    /// one `pread` each (docs/benchmarks.md).
     pub cache_kib: u32,
 }
 
@@ -60,7 +62,7 @@ impl Default for OpenOptions {
             busy_timeout: Duration::from_secs(5),
             acquire_timeout: Duration::from_secs(5),
             durability: Durability::Normal,
-            cache_kib: 512,
+            cache_kib: 2048,
         }
     }
 }
