@@ -20,8 +20,9 @@
 #   reads the system store, /etc/ssl/certs/ca-certificates.crt, which the distroless base ships.
 # - Time zones: chrono-tz compiles the IANA database in; the process itself runs in UTC.
 # - The web UI (todo-server/web/) is compiled in by rust-embed; SQL migrations by sqlx::migrate!.
-# - SQLite is compiled in (bundled); PostgreSQL is spoken in pure Rust; no OpenSSL, no librdkafka
-#   (the default features of todo-server have no Kafka client: the cluster's bus is Dapr).
+# - SQLite is compiled in (bundled, with the flags of .cargo/config.toml); PostgreSQL is spoken in
+#   pure Rust; no OpenSSL, no librdkafka (the default features of todo-server have no Kafka
+#   client: the cluster's bus is Dapr).
 # - Shared libraries: glibc and libgcc_s only, both in distroless/cc-debian12. The builder is on
 #   Debian 12 (bookworm) too, so the binary needs no newer glibc than the runtime has.
 
@@ -52,6 +53,9 @@ ENV CARGO_PROFILE_RELEASE_STRIP=symbols \
     CARGO_INCREMENTAL=0 \
     CARGO_TERM_COLOR=never
 COPY --from=planner /src/recipe.json recipe.json
+# The workspace's build settings (SQLite's compile flags) before `cook`: the recipe does not carry
+# them, and dependencies cooked without them would be built again by `build`.
+COPY .cargo/config.toml .cargo/config.toml
 # The dependencies of todo-server with its default features only: this layer is reused until
 # a manifest or Cargo.lock changes. The registry is a cache mount (downloads are kept across
 # builds on one builder, and kept out of the layer).
