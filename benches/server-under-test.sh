@@ -4,7 +4,7 @@
 # Sets bin (TODO_SERVER_BIN, or the release build, built here), port, base (its URL) and server_env
 # (the settings every measured server runs with: a fixed JWT secret, warnings only, no login rate
 # limit in the way, and MALLOC_ARENA_MAX when it is set); defines create_script, signup, backlog,
-# wait_up and drop_databases.
+# wait_up, wait_quiet (and its cpu_ticks) and drop_databases.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/todo/target}"
 command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null
 if [ -n "${TODO_SERVER_BIN:-}" ]; then
