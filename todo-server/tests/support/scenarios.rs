@@ -481,8 +481,25 @@ pub async fn the_reminder_goes_out_as_one_email_from_the_notification_service_ev
         .find(|(event, data)| event == "reminder" && data.contains(title))
         .expect("the reminder event on the stream");
     let event: Value = serde_json::from_str(&data).unwrap();
+    // The notification service's count of handled reminders tells when it has taken the duplicate;
+    // a second email would have gone out before that.
+    let notification = deployment.url("notification");
+    let handled = |m: &str| {
+        counter(
+            m,
+            "todo_events_consumed_total",
+            &["group=\"notification-service\"", "outcome=\"ok\""],
+        )
+    };
+    let before = handled(&metrics(&notification).await);
     deployment.redeliver("reminders", &event).await;
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    wait_until("the duplicate handled", Duration::from_secs(60), || async {
+        match handled(&metrics(&notification).await) {
+            now if now > before => Ok(()),
+            now => Err(format!("{now} handled, as before")),
+        }
+    })
+    .await;
     assert_eq!(
         smtp.mentioning(title).len(),
         1,
