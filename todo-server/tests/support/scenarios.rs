@@ -7,7 +7,7 @@ use futures_util::{Stream, StreamExt};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use todo_core::events::topics;
+use todo_core::events::{consumers, topics};
 use todo_testkit::sqlx::{self, PgPool};
 use todo_testkit::wait_until;
 
@@ -146,6 +146,29 @@ pub async fn history(user: &User, id: &Value) -> Vec<Value> {
     body["items"].as_array().unwrap().clone()
 }
 
+/// Publishes `event` of `topic` again and waits until `group`, in `service`, counts one more
+/// message handled (`todo_events_consumed_total`, outcome `ok`): the duplicate has been taken.
+pub async fn redeliver_and_wait_until_handled(
+    deployment: &Deployment,
+    topic: &str,
+    event: &Value,
+    service: &str,
+    group: &str,
+) {
+    let url = deployment.url(service);
+    let group = format!("group=\"{group}\"");
+    let handled = |m: &str| counter(m, "todo_events_consumed_total", &[&group, "outcome=\"ok\""]);
+    let before = handled(&metrics(&url).await);
+    deployment.redeliver(topic, event).await;
+    wait_until("the duplicate handled", Duration::from_secs(60), || async {
+        match handled(&metrics(&url).await) {
+            now if now > before => Ok(()),
+            now => Err(format!("{now} handled, as before")),
+        }
+    })
+    .await;
+}
+
 pub async fn metrics(url: &str) -> String {
     reqwest::get(format!("{url}/metrics"))
         .await
@@ -229,22 +252,13 @@ pub async fn a_weekly_task_completed_has_one_next_occurrence_even_when_the_event
         "task_data": completed["task"],
         "timestamp": completed["at"],
     });
-    let recurring = deployment.url("recurring");
-    let handled = |m: &str| {
-        counter(
-            m,
-            "todo_events_consumed_total",
-            &["group=\"recurring-task-service\"", "outcome=\"ok\""],
-        )
-    };
-    let before = handled(&metrics(&recurring).await);
-    deployment.redeliver("task-events", &event).await;
-    wait_until("the duplicate handled", Duration::from_secs(60), || async {
-        match handled(&metrics(&recurring).await) {
-            now if now > before => Ok(()),
-            now => Err(format!("{now} handled, as before")),
-        }
-    })
+    redeliver_and_wait_until_handled(
+        deployment,
+        "task-events",
+        &event,
+        "recurring",
+        consumers::RECURRING,
+    )
     .await;
     let pending = ada.list("q=weekly&status=pending").await;
     assert_eq!(pending.len(), 1, "still one next occurrence: {pending:?}");
@@ -481,24 +495,14 @@ pub async fn the_reminder_goes_out_as_one_email_from_the_notification_service_ev
         .find(|(event, data)| event == "reminder" && data.contains(title))
         .expect("the reminder event on the stream");
     let event: Value = serde_json::from_str(&data).unwrap();
-    // The notification service's count of handled reminders tells when it has taken the duplicate;
-    // a second email would have gone out before that.
-    let notification = deployment.url("notification");
-    let handled = |m: &str| {
-        counter(
-            m,
-            "todo_events_consumed_total",
-            &["group=\"notification-service\"", "outcome=\"ok\""],
-        )
-    };
-    let before = handled(&metrics(&notification).await);
-    deployment.redeliver("reminders", &event).await;
-    wait_until("the duplicate handled", Duration::from_secs(60), || async {
-        match handled(&metrics(&notification).await) {
-            now if now > before => Ok(()),
-            now => Err(format!("{now} handled, as before")),
-        }
-    })
+    // A second email would have gone out before the notification service counts the duplicate.
+    redeliver_and_wait_until_handled(
+        deployment,
+        "reminders",
+        &event,
+        "notification",
+        consumers::NOTIFICATION,
+    )
     .await;
     assert_eq!(
         smtp.mentioning(title).len(),
