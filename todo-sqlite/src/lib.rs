@@ -71,14 +71,23 @@
 //! **Group commit.** Units that arrive while the writer is busy are committed together: each caller
 //! queues its unit and then waits for its outcome or for the writer, whichever comes first; whoever
 //! gets the writer runs every queued unit (and queued audit appends) in one `BEGIN IMMEDIATE`
-//! transaction, each in its own savepoint, so a failing unit is undone alone, and answers everyone
-//! after the one `COMMIT`. A unit of inserts only (a create, a next occurrence) is one script of
-//! statements sent in one round trip to the connection's thread. One commit writes each touched
-//! page to the WAL once for the whole group, and the search index gets one segment per group, not
-//! per task: under 32 concurrent creates this took the API from 930 to about 3 400 creates/s
+//! transaction and answers everyone after the one `COMMIT`. One commit writes each touched page to
+//! the WAL once for the whole group, and the search index gets one segment per group, not per task:
+//! under 32 concurrent creates this took the API from 930 to about 3 400 creates/s
 //! (docs/benchmarks.md). A caller hears back only after its group's `COMMIT`, so an acknowledged
 //! write is committed; if the group's transaction fails as a whole (a full disk rolls it all back),
 //! every unit in it gets the error.
+//!
+//! **Batches.** The inserts of a group (creates, next occurrences, audit appends, outbox messages,
+//! processed-event marks) go in one script of one statement per table, each reading the rows of
+//! every unit from one JSON parameter with `json_each`; a group of inserts only is one round trip
+//! to the connection's thread, `BEGIN IMMEDIATE` to `COMMIT`, however many units it holds. Those
+//! round trips, not SQLite's own work, were what kept the writer busy (about 2 800 creates/s with
+//! one round trip per unit, 3 650 with one per group of the same load; docs/benchmarks.md). The
+//! script's text is fixed, so its statements are prepared once. Updates and deletes run each in
+//! its own savepoint, since their version checks need their own statement's result; and when a
+//! batch fails (a redelivered event, a duplicate task), it is undone and its units run one by one,
+//! each in a savepoint, so a failing unit is undone alone with its own error.
 //!
 //! Transactions are plain `BEGIN IMMEDIATE` / `COMMIT` / `ROLLBACK` statements, not sqlx's
 //! transaction manager: SQLite rolls a transaction back by itself when a statement fails with
@@ -189,6 +198,7 @@
 //! instant out of range) is `Corrupt`. Nothing here panics on data from the database.
 
 mod audit;
+mod batch;
 mod calendar_feeds;
 mod deliveries;
 mod error;

@@ -167,6 +167,72 @@ impl<'a> TaskValues<'a> {
     }
 }
 
+/// A task's columns as one element of the JSON array that a batch of inserts reads with
+/// `json_each` (see [`crate::batch`]): the keys are the column names; UUIDs are hex text, which
+/// `unhex` turns back into the stored 16-byte BLOBs.
+#[derive(serde::Serialize)]
+pub(crate) struct TaskJson<'a> {
+    id: i64,
+    user_id: Hex,
+    title: &'a str,
+    description: &'a str,
+    status: &'a str,
+    priority: i64,
+    due_date: Option<i64>,
+    timezone: &'a str,
+    remind_before: Option<i64>,
+    recurrence: Option<&'a str>,
+    series_id: Option<Hex>,
+    series_anchor: Option<i64>,
+    occurrence: Option<i64>,
+    predecessor_id: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+    completed_at: Option<i64>,
+    version: i64,
+    title_key: &'a str,
+    search_text: &'a str,
+}
+
+impl TaskValues<'_> {
+    /// The task's columns for a batch of inserts; the same values as [`TaskValues::bind`].
+    pub(crate) fn json(&self) -> TaskJson<'_> {
+        let t = self.task;
+        TaskJson {
+            id: t.id.0,
+            user_id: Hex(t.user_id.0),
+            title: t.title.as_str(),
+            description: t.description.as_str(),
+            status: t.status.as_str(),
+            priority: i64::from(t.priority.rank()),
+            due_date: t.due_date.map(micros),
+            timezone: t.timezone.name(),
+            remind_before: self.remind_before,
+            recurrence: self.recurrence.as_deref(),
+            series_id: t.series.map(|s| Hex(s.id.0)),
+            series_anchor: t.series.and_then(|s| s.anchor).map(micros),
+            occurrence: self.occurrence,
+            predecessor_id: t.series.and_then(|s| s.predecessor).map(|p| p.0),
+            created_at: micros(t.created_at),
+            updated_at: micros(t.updated_at),
+            completed_at: t.completed_at.map(micros),
+            version: t.version,
+            title_key: &self.title_key,
+            search_text: &self.search_text,
+        }
+    }
+}
+
+/// A UUID serialised as 32 lower-case hex digits, for SQLite's `unhex`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Hex(pub(crate) Uuid);
+
+impl serde::Serialize for Hex {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0.simple())
+    }
+}
+
 /// The due date the next occurrence would get if `task` were completed on time (or, without a due date,
 /// at its last change): what `task_recurrence.next_due_date` records. `None` when the rule has ended.
 pub(crate) fn next_due_date(task: &Task) -> Option<DateTime<Utc>> {

@@ -11,6 +11,8 @@
 //! writer on the next call.
 
 use sqlx::pool::PoolConnection;
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Sqlite, SqliteConnection};
 
 use todo_core::ports::PortResult;
@@ -40,6 +42,26 @@ impl<'c> WriteTransaction<'c> {
             Ok(_) => Ok(tx),
             Err(e) => {
                 tx.open = false;
+                Err(port_error(e))
+            }
+        }
+    }
+
+    /// Runs `script`, a whole transaction from `BEGIN IMMEDIATE` to `COMMIT`, on the writer
+    /// connection `conn` in one round trip; its rows. When a statement fails, the transaction is
+    /// rolled back before the error returns.
+    pub(crate) async fn run_whole<'q>(
+        conn: &'c mut PoolConnection<Sqlite>,
+        script: Query<'q, Sqlite, SqliteArguments<'q>>,
+    ) -> PortResult<Vec<SqliteRow>> {
+        let mut tx = Self { conn, open: true };
+        match script.fetch_all(&mut **tx.conn).await {
+            Ok(rows) => {
+                tx.open = false;
+                Ok(rows)
+            }
+            Err(e) => {
+                tx.roll_back().await;
                 Err(port_error(e))
             }
         }

@@ -3,15 +3,17 @@
 //!
 //! **Group commit.** Units that arrive while the writer is busy are committed together: each caller
 //! queues its unit, then waits for the writer; whoever gets it takes every queued unit and runs them
-//! in one [`WriteTransaction`] (`BEGIN IMMEDIATE`), each inside its own savepoint, so a unit that
-//! fails (a stale version, an event already processed) is rolled back alone and the others commit.
-//! One commit then writes each touched page to the WAL once for the whole group, instead of once per
-//! unit (the task table, five sort indexes, tags, outbox and search index pages of every create), and
-//! the search index gets one new segment per group. A unit's caller hears back only after the
-//! group's `COMMIT`, so an acknowledged unit is committed; if the group's transaction fails (a full
-//! disk rolls the whole transaction back), every unit in it gets the error.
+//! in one transaction (`BEGIN IMMEDIATE`). Inserts go in one [`Batch`]: a group of inserts only is
+//! one round trip from `BEGIN` to `COMMIT`. Updates and deletes run each inside its own savepoint,
+//! and when a batch fails, its units run one by one too, so a unit that fails (a stale version, an
+//! event already processed) is rolled back alone and the others commit. One commit then writes
+//! each touched page to the WAL once for the whole group, instead of once per unit (the task table,
+//! five sort indexes, tags, outbox and search index pages of every create), and the search index
+//! gets one new segment per group. A unit's caller hears back only after the group's `COMMIT`, so
+//! an acknowledged unit is committed; if the group's transaction fails (a full disk rolls the whole
+//! transaction back), every unit in it gets the error.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
 
 use chrono::Utc;
@@ -20,12 +22,14 @@ use sqlx::query::Query;
 use sqlx::sqlite::SqliteArguments;
 use sqlx::{Sqlite, SqliteConnection};
 use tokio::sync::oneshot;
+use uuid::Uuid;
 
 use todo_core::error::PortError;
 use todo_core::events::Message;
 use todo_core::model::{Task, TaskId, UserId};
 use todo_core::ports::{stale_write, AuditEntry, Changes, PortResult, ProcessedEvent, TaskWrite};
 
+use crate::batch::{payload_text, Batch};
 use crate::error::port_error;
 use crate::row::{micros, TaskValues};
 use crate::setup::Database;
@@ -81,7 +85,7 @@ const INSERT_PROCESSED: &str =
 const MAX_GROUP: usize = 64;
 
 /// What a queued unit writes.
-enum Work {
+pub(crate) enum Work {
     /// A unit of work of the task repository.
     Changes(Changes),
     /// One audit entry (the audit consumer's append).
@@ -178,14 +182,78 @@ fn interrupted() -> PortError {
         .with_retry_after(std::time::Duration::from_secs(1))
 }
 
-/// Runs `group` in one transaction, each unit in a savepoint, and tells each its outcome.
+/// Runs `group` in one transaction and tells each unit its outcome. When every unit is inserts
+/// only (creates, audit appends: the common case), the group is one [`Batch`] and one round trip.
+/// Otherwise the batch takes the units it can inside the group's transaction and the others run
+/// each in its own savepoint. A failed batch is undone and its units run one by one, which tells
+/// each unit what failed.
 async fn commit_group(writer: &mut PoolConnection<Sqlite>, group: Vec<Queued>) {
+    let mut batch = Batch::default();
+    let whole = group.iter().all(|unit| batch.add(&unit.work));
+    if !whole {
+        drop(batch);
+        return commit_mixed(writer, group, true).await;
+    }
+    let committed = batch.commit(writer).await;
+    drop(batch);
+    match committed {
+        Ok(appended) => {
+            for unit in group {
+                let done = batched_outcome(&unit.work, &appended);
+                let _ = unit.reply.send(Ok(done));
+            }
+        }
+        Err(_) => commit_mixed(writer, group, false).await,
+    }
+}
+
+/// What a unit committed in a batch reports.
+fn batched_outcome(work: &Work, appended: &HashSet<Uuid>) -> Done {
+    match work {
+        Work::Changes(_) => Done::Committed,
+        Work::Audit(entry) => Done::Appended(appended.contains(&entry.event_id.0)),
+    }
+}
+
+/// Runs `group` in one transaction: first, when `batch_inserts`, the units a [`Batch`] takes, then
+/// each other unit in its own savepoint.
+async fn commit_mixed(
+    writer: &mut PoolConnection<Sqlite>,
+    group: Vec<Queued>,
+    batch_inserts: bool,
+) {
     let mut tx = match WriteTransaction::begin(writer).await {
         Ok(tx) => tx,
         Err(e) => return fail_all(group, &e),
     };
-    let mut outcomes = Vec::with_capacity(group.len());
-    for unit in &group {
+    let mut batch = Batch::default();
+    let batched: Vec<bool> = group
+        .iter()
+        .map(|unit| batch_inserts && batch.add(&unit.work))
+        .collect();
+    let mut outcomes: Vec<Option<PortResult<Done>>> = group.iter().map(|_| None).collect();
+    if !batch.is_empty() {
+        match batch.run(tx.conn()).await {
+            Ok(appended) => {
+                for ((unit, outcome), batched) in group.iter().zip(&mut outcomes).zip(&batched) {
+                    if *batched {
+                        *outcome = Some(Ok(batched_outcome(&unit.work, &appended)));
+                    }
+                }
+            }
+            Err(e) => {
+                if let Err(lost) = undo(tx.conn()).await.map_err(|_| e) {
+                    tx.rollback().await;
+                    return fail_all(group, &lost);
+                }
+            }
+        }
+    }
+    drop(batch);
+    for (unit, outcome) in group.iter().zip(&mut outcomes) {
+        if outcome.is_some() {
+            continue;
+        }
         let run = match &unit.work {
             Work::Changes(changes) => run_unit(tx.conn(), changes)
                 .await
@@ -195,7 +263,7 @@ async fn commit_group(writer: &mut PoolConnection<Sqlite>, group: Vec<Queued>) {
                 .map(|outcome| outcome.map(Done::Appended)),
         };
         match run {
-            Ok(outcome) => outcomes.push(outcome),
+            Ok(result) => *outcome = Some(result),
             Err(lost) => {
                 tx.rollback().await;
                 return fail_all(group, &lost);
@@ -206,7 +274,9 @@ async fn commit_group(writer: &mut PoolConnection<Sqlite>, group: Vec<Queued>) {
         return fail_all(group, &e);
     }
     for (unit, outcome) in group.into_iter().zip(outcomes) {
-        let _ = unit.reply.send(outcome);
+        if let Some(outcome) = outcome {
+            let _ = unit.reply.send(outcome);
+        }
     }
 }
 
@@ -217,15 +287,6 @@ async fn run_unit(
     conn: &mut SqliteConnection,
     changes: &Changes,
 ) -> Result<PortResult<()>, PortError> {
-    if let Some(script) = Script::of(changes) {
-        // The fast path: the whole unit in one round trip to the connection's thread.
-        match script.run(conn).await {
-            Ok(()) => return Ok(Ok(())),
-            // Undo what ran, then run the unit statement by statement, which tells exactly what
-            // failed (a duplicate event, a second successor).
-            Err(e) => undo(conn).await.map_err(|_| e)?,
-        }
-    }
     savepoint(conn, "SAVEPOINT unit").await?;
     match write_all(conn, changes).await {
         Ok(()) => savepoint(conn, "RELEASE unit").await.map(Ok),
@@ -319,99 +380,10 @@ fn bind_recurrence<'q>(
         .bind(*next_due_date)
 }
 
-/// The JSON text of an outbox message's payload.
-fn payload_text(message: &Message) -> PortResult<String> {
-    serde_json::to_string(&message.payload)
-        .map_err(|e| PortError::other(format!("outbox message {}: payload", message.id), e))
-}
-
 /// Rolls the current unit back; fails when the savepoint is gone with the whole transaction.
 async fn undo(conn: &mut SqliteConnection) -> PortResult<()> {
     savepoint(conn, "ROLLBACK TO unit").await?;
     savepoint(conn, "RELEASE unit").await
-}
-
-/// A unit of inserts only (a create, a next occurrence, an audit or processed-event record), as one
-/// script of statements with positional parameters: one round trip instead of one per statement,
-/// which is most of a write's cost with SQLite in process. Updates and deletes are not scripted:
-/// their version checks need each statement's own result.
-struct Script<'a> {
-    changes: &'a Changes,
-    tasks: Vec<TaskValues<'a>>,
-    payloads: Vec<String>,
-    sql: String,
-}
-
-impl<'a> Script<'a> {
-    /// The script of `changes`, when they are inserts only (and encode).
-    fn of(changes: &'a Changes) -> Option<Self> {
-        let mut tasks = Vec::new();
-        for write in &changes.writes {
-            match write {
-                TaskWrite::Insert(task) => tasks.push(TaskValues::of(task).ok()?),
-                TaskWrite::Update { .. } | TaskWrite::Delete { .. } => return None,
-            }
-        }
-        let payloads = changes
-            .outbox
-            .iter()
-            .map(|m| payload_text(m).ok())
-            .collect::<Option<Vec<_>>>()?;
-        // The same order as `write_all`.
-        let mut sql = String::from("SAVEPOINT unit;");
-        if changes.processed.is_some() {
-            sql.push_str(INSERT_PROCESSED);
-        }
-        for _ in &changes.outbox {
-            sql.push_str(INSERT_OUTBOX);
-        }
-        for task in &tasks {
-            sql.push_str(INSERT_OWNER);
-            sql.push_str(INSERT_TASK);
-            for _ in &task.tags {
-                sql.push_str(INSERT_TAG);
-            }
-            if task.recurrence_row.is_some() {
-                sql.push_str(INSERT_RECURRENCE);
-            }
-        }
-        for _ in &changes.audit {
-            sql.push_str(INSERT_AUDIT);
-        }
-        sql.push_str("RELEASE unit;");
-        Some(Self {
-            changes,
-            tasks,
-            payloads,
-            sql,
-        })
-    }
-
-    /// Runs the script; the statements are prepared once per shape and cached by the connection.
-    async fn run(&self, conn: &mut SqliteConnection) -> PortResult<()> {
-        let now = micros(Utc::now());
-        let mut query = sqlx::query(&self.sql);
-        if let Some(processed) = &self.changes.processed {
-            query = bind_processed(query, processed, now);
-        }
-        for (message, payload) in self.changes.outbox.iter().zip(&self.payloads) {
-            query = bind_outbox(query, message, payload, now);
-        }
-        for values in &self.tasks {
-            let task = values.task;
-            query = values.bind(query.bind(task.user_id.0));
-            for tag in &values.tags {
-                query = bind_tag(query, task, tag);
-            }
-            if let Some(row) = &values.recurrence_row {
-                query = bind_recurrence(query, task, row);
-            }
-        }
-        for entry in &self.changes.audit {
-            query = bind_audit(query, entry);
-        }
-        query.execute(conn).await.map(drop).map_err(port_error)
-    }
 }
 
 async fn savepoint(conn: &mut SqliteConnection, statement: &'static str) -> PortResult<()> {

@@ -118,3 +118,124 @@ async fn a_failing_unit_in_a_group_fails_alone() {
         "10 existing + 90 new, no duplicate"
     );
 }
+
+/// A group that mixes creates and audit appends (taken as one batch) with versioned updates (each
+/// in its own savepoint), some of each failing: every unit hears its own outcome, and exactly the
+/// units that succeeded are stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_mixed_group_tells_each_unit_its_own_outcome() {
+    use todo_core::events::TaskEventType;
+    use todo_core::model::{EventId, Task, Title};
+    use todo_core::ports::{AuditEntry, AuditLog, TaskSnapshot};
+
+    let (_db, repo) = support::fresh_store().await;
+    let user = UserId(Uuid::new_v4());
+    // Stored at microsecond precision.
+    let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
+    let new_task = |id, title: &str| {
+        Task::create(
+            id,
+            user,
+            NewTask::titled(title).unwrap(),
+            todo_core::model::SeriesId(Uuid::new_v4()),
+            now,
+        )
+    };
+    let entry = |task: &Task| AuditEntry {
+        event_id: EventId(Uuid::now_v7()),
+        task_id: task.id,
+        user_id: user,
+        action: TaskEventType::Created,
+        at: now,
+        snapshot: TaskSnapshot::of(task),
+    };
+    let mut existing = Vec::new();
+    let mut recorded = Vec::new();
+    for n in 0..10 {
+        let task = new_task(repo.next_task_id().await.unwrap(), &format!("existing {n}"));
+        repo.commit(Changes {
+            writes: vec![TaskWrite::Insert(task.clone())],
+            ..Changes::default()
+        })
+        .await
+        .unwrap();
+        let audit = entry(&task);
+        assert!(repo.append(audit.clone()).await.unwrap());
+        recorded.push(audit);
+        existing.push(task);
+    }
+
+    enum Expect {
+        Created(Task),
+        Updated(Task),
+        Stale,
+        Appended(bool),
+    }
+    let mut handles = Vec::new();
+    for n in 0..40 {
+        let repo = repo.clone();
+        let (work, expect) = match n % 4 {
+            // Creates, with a tag each.
+            0 => {
+                let mut task = new_task(repo.next_task_id().await.unwrap(), &format!("new {n}"));
+                task.tags = todo_core::model::Tags::parse(&[format!("t{n}")]).unwrap();
+                let changes = Changes {
+                    writes: vec![TaskWrite::Insert(task.clone())],
+                    ..Changes::default()
+                };
+                (Ok(changes), Expect::Created(task))
+            }
+            // Updates at the stored version (even tasks) or a stale one (odd tasks).
+            1 => {
+                let mut task = existing[n / 4].clone();
+                let expected_version = task.version + i64::from(n / 4 % 2 == 1);
+                task.title = Title::parse(&format!("renamed {n}")).unwrap();
+                task.version += 1;
+                let changes = Changes {
+                    writes: vec![TaskWrite::Update {
+                        task: task.clone(),
+                        expected_version,
+                    }],
+                    ..Changes::default()
+                };
+                let expect = if n / 4 % 2 == 0 {
+                    Expect::Updated(task)
+                } else {
+                    Expect::Stale
+                };
+                (Ok(changes), expect)
+            }
+            // Appends of an event already recorded.
+            2 => (Err(recorded[n / 4].clone()), Expect::Appended(false)),
+            // Appends of a new event.
+            _ => (Err(entry(&existing[n / 4])), Expect::Appended(true)),
+        };
+        handles.push(tokio::spawn(async move {
+            let outcome = match work {
+                Ok(changes) => repo.commit(changes).await.map(|()| None),
+                Err(entry) => repo.append(entry).await.map(Some),
+            };
+            (outcome, expect)
+        }));
+    }
+    for result in join_all(handles).await {
+        match result.unwrap() {
+            (Ok(None), Expect::Created(task)) => {
+                let stored = repo.get(user, task.id).await.unwrap();
+                assert_eq!(stored, Some(task));
+            }
+            (Ok(None), Expect::Updated(task)) => {
+                let stored = repo.get(user, task.id).await.unwrap();
+                assert_eq!(stored, Some(task));
+            }
+            (Err(PortError::Conflict { .. }), Expect::Stale) => {}
+            (Ok(Some(new)), Expect::Appended(expected)) => assert_eq!(new, expected),
+            (outcome, _) => panic!("unexpected outcome {outcome:?}"),
+        }
+    }
+    // Every stored task got one new event appended beside its first.
+    for task in &existing {
+        let history = AuditLog::history(&*repo, user, task.id).await.unwrap();
+        assert_eq!(history.len(), 2, "task {}", task.id);
+    }
+}

@@ -267,15 +267,15 @@ pub async fn build(roles: &[Role], config: Config) -> Result<Service, BuildError
     Ok(finish(parts, in_process_bus))
 }
 
-/// Tasks whose events the outbox relay publishes at the same time. In process on PostgreSQL, a
-/// publish is every consumer's commit, and the audit log group-commits the appends that arrive
-/// together: 32 at a time let its batches fill (measured on durable PostgreSQL: with 8, the audit
-/// trailed 10 s of creates by 20 000-30 000 events; with 32, by none in three runs of four). SQLite has
-/// one writer, which more publishes at once would only queue for. To a broker or sidecar, a publish is
-/// one round trip: [`OutboxRelay::DEFAULT_CONCURRENCY`].
+/// Tasks whose events the outbox relay publishes at the same time. In process, a publish is every
+/// consumer's commit, and the audit log group-commits the appends that arrive together: 32 at a
+/// time let its groups fill (measured on durable PostgreSQL: with 8, the audit trailed 10 s of
+/// creates by 20 000-30 000 events; with 32, by none in three runs of four). SQLite takes a group's
+/// appends in one batch, one round trip to its writer, so it gains the same way. To a broker or
+/// sidecar, a publish is one round trip: [`OutboxRelay::DEFAULT_CONCURRENCY`].
 fn relay_concurrency(config: &Config) -> usize {
-    match (&config.bus, &config.storage) {
-        (Bus::InProcess, Storage::Postgres(_)) => 32,
+    match config.bus {
+        Bus::InProcess => 32,
         _ => OutboxRelay::DEFAULT_CONCURRENCY,
     }
 }
