@@ -17,7 +17,8 @@ use std::collections::HashSet;
 use chrono::Utc;
 use serde::Serialize;
 use sqlx::pool::PoolConnection;
-use sqlx::sqlite::SqliteRow;
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Sqlite, SqliteConnection};
 use uuid::Uuid;
 
@@ -30,23 +31,23 @@ use crate::row::{get_uuid, micros, Hex, TaskJson, TaskValues};
 use crate::transaction::WriteTransaction;
 use crate::unit_of_work::Work;
 
-/// The statements of a batch. `?1` is one JSON object with an array of rows per table ([`Rows`]),
-/// `?2` the batch's instant (`sqlx` binds a parameter that a statement's numbering skips as the
-/// next positional one, so every statement numbers from `?1`). The order is the one a unit's
-/// statements run in one by one: processed marks and outbox messages first, then tasks (after
-/// their owners, before their tags and recurrence rows), then audit entries. Rows go in array
-/// order, so outbox `seq` and audit `id` follow the order of the units. The audit insert returns
-/// the event ids it appended (an event already recorded is skipped).
+/// The statements of a batch. Each reads its rows from a JSON array bound to its own parameter
+/// (so each array is parsed once, by its statement alone); processed marks and outbox messages
+/// also take the batch's instant. The parameters are positional (`?`), bound in the order they
+/// appear. The order of the statements is the one a unit's statements run in one by one: processed
+/// marks and outbox messages first, then tasks (after their owners, before their tags and
+/// recurrence rows), then audit entries. Rows go in array order, so outbox `seq` and audit `id`
+/// follow the order of the units. The audit insert returns the event ids it appended (an event
+/// already recorded is skipped).
 macro_rules! statements {
     () => {
         "
 INSERT INTO processed_events (consumer, event_id, processed_at)
-    SELECT value->>0, unhex(value->>1), ?2 FROM json_each(?1, '$.processed');
+    SELECT value->>0, unhex(value->>1), ? FROM json_each(?);
 INSERT INTO outbox (event_id, topic, key, event_type, payload, created_at)
-    SELECT unhex(value->>0), value->>1, value->>2, value->>3, value->>4, ?2
-    FROM json_each(?1, '$.outbox');
+    SELECT unhex(value->>0), value->>1, value->>2, value->>3, value->>4, ? FROM json_each(?);
 INSERT INTO users (id)
-    SELECT DISTINCT unhex(value->>'user_id') FROM json_each(?1, '$.tasks') WHERE true
+    SELECT unhex(value) FROM json_each(?) WHERE true
     ON CONFLICT (id) DO NOTHING;
 INSERT INTO tasks (id, user_id, title, description, status, priority, due_date, timezone,
     remind_before, recurrence, series_id, series_anchor, occurrence, predecessor_id, created_at,
@@ -57,14 +58,14 @@ INSERT INTO tasks (id, user_id, title, description, status, priority, due_date, 
         value->>'series_anchor', value->>'occurrence', value->>'predecessor_id',
         value->>'created_at', value->>'updated_at', value->>'completed_at', value->>'version',
         value->>'title_key', value->>'search_text'
-    FROM json_each(?1, '$.tasks');
+    FROM json_each(?);
 INSERT INTO task_tags (task_id, user_id, tag)
-    SELECT value->>0, unhex(value->>1), value->>2 FROM json_each(?1, '$.tags');
+    SELECT value->>0, unhex(value->>1), value->>2 FROM json_each(?);
 INSERT INTO task_recurrence (task_id, pattern, rrule, next_due_date)
-    SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(?1, '$.recurrence');
+    SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(?);
 INSERT INTO audit_log (event_id, task_id, user_id, action, at, snapshot)
     SELECT unhex(value->>0), value->>1, unhex(value->>2), value->>3, value->>4, value->>5
-    FROM json_each(?1, '$.audit') WHERE true
+    FROM json_each(?) WHERE true
     ON CONFLICT (event_id) DO NOTHING RETURNING event_id;
 "
     };
@@ -82,19 +83,6 @@ type ProcessedJson<'a> = (&'a str, Hex);
 type OutboxJson<'a> = (Hex, &'a str, &'a str, &'a str, String);
 /// An audit entry: event id, task id, user id, action, instant, snapshot (JSON text).
 type AuditJson<'a> = (Hex, i64, Hex, &'a str, i64, &'a str);
-
-/// The rows of a batch, one array per table: the script's `?1`.
-#[derive(Serialize)]
-struct Rows<'b, 'a> {
-    processed: &'b [ProcessedJson<'a>],
-    outbox: &'b [OutboxJson<'a>],
-    tasks: Vec<TaskJson<'b>>,
-    /// Task id, user id, tag.
-    tags: Vec<(i64, Hex, &'b str)>,
-    /// Task id, pattern, custom rule, next due date.
-    recurrence: Vec<(i64, &'b str, Option<&'b str>, i64)>,
-    audit: &'b [AuditJson<'a>],
-}
 
 /// The inserts of the units added so far.
 #[derive(Default)]
@@ -184,9 +172,8 @@ impl<'a> Batch<'a> {
     /// the audit entries it appended. On an error the savepoint is still open: undo it before
     /// anything else runs.
     pub(crate) async fn run(&self, conn: &mut SqliteConnection) -> PortResult<HashSet<Uuid>> {
-        let rows = sqlx::query(IN_SAVEPOINT)
-            .bind(self.rows()?)
-            .bind(micros(Utc::now()))
+        let rows = self
+            .bind(sqlx::query(IN_SAVEPOINT))?
             .fetch_all(conn)
             .await
             .map_err(port_error)?;
@@ -200,15 +187,20 @@ impl<'a> Batch<'a> {
         &self,
         writer: &mut PoolConnection<Sqlite>,
     ) -> PortResult<HashSet<Uuid>> {
-        let query = sqlx::query(IN_TRANSACTION)
-            .bind(self.rows()?)
-            .bind(micros(Utc::now()));
+        let query = self.bind(sqlx::query(IN_TRANSACTION))?;
         appended(&WriteTransaction::run_whole(writer, query).await?)
     }
 
-    /// The script's `?1`.
-    fn rows(&self) -> PortResult<String> {
-        let tasks: Vec<_> = self.tasks.iter().map(TaskValues::json).collect();
+    /// Binds the rows of each statement of [`statements!`], in order.
+    fn bind<'q>(
+        &self,
+        query: Query<'q, Sqlite, SqliteArguments<'q>>,
+    ) -> PortResult<Query<'q, Sqlite, SqliteArguments<'q>>> {
+        let mut users: Vec<Hex> = self.tasks.iter().map(|v| Hex(v.task.user_id.0)).collect();
+        users.sort_unstable_by_key(|user| user.0);
+        users.dedup();
+        let tasks: Vec<TaskJson<'_>> = self.tasks.iter().map(TaskValues::json).collect();
+        // Task id, user id, tag.
         let tags: Vec<(i64, Hex, &str)> = self
             .tasks
             .iter()
@@ -220,6 +212,7 @@ impl<'a> Batch<'a> {
                     .map(move |tag| (task.id.0, Hex(task.user_id.0), tag.as_str()))
             })
             .collect();
+        // Task id, pattern, custom rule, next due date.
         let recurrence: Vec<(i64, &str, Option<&str>, i64)> = self
             .tasks
             .iter()
@@ -228,16 +221,23 @@ impl<'a> Batch<'a> {
                 Some((values.task.id.0, *pattern, rrule.as_deref(), *next))
             })
             .collect();
-        let rows = Rows {
-            processed: &self.processed,
-            outbox: &self.outbox,
-            tasks,
-            tags,
-            recurrence,
-            audit: &self.audit,
-        };
-        serde_json::to_string(&rows).map_err(|e| PortError::other("sqlite: encoding a batch", e))
+        let now = micros(Utc::now());
+        Ok(query
+            .bind(now)
+            .bind(json(&self.processed)?)
+            .bind(now)
+            .bind(json(&self.outbox)?)
+            .bind(json(&users)?)
+            .bind(json(&tasks)?)
+            .bind(json(&tags)?)
+            .bind(json(&recurrence)?)
+            .bind(json(&self.audit)?))
     }
+}
+
+/// A JSON array of rows.
+fn json(rows: &impl Serialize) -> PortResult<String> {
+    serde_json::to_string(rows).map_err(|e| PortError::other("sqlite: encoding a batch", e))
 }
 
 /// The event ids the audit insert returned.
@@ -260,4 +260,100 @@ fn audit_json(entry: &AuditEntry) -> AuditJson<'_> {
 pub(crate) fn payload_text(message: &Message) -> PortResult<String> {
     serde_json::to_string(&message.payload)
         .map_err(|e| PortError::other(format!("outbox message {}: payload", message.id), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::SubsecRound;
+    use serde_json::json;
+
+    use todo_core::events::TaskEventType;
+    use todo_core::model::{EventId, NewTask, Series, SeriesId, Tags, Task, TaskId, UserId};
+    use todo_core::ports::{ProcessedEvent, TaskSnapshot};
+
+    use super::*;
+    use crate::setup::{migrate, open, OpenOptions};
+
+    /// The batch itself must succeed: were it to fail, every unit would still be stored, one by one,
+    /// and only the speed would tell.
+    #[tokio::test]
+    async fn a_batch_of_every_kind_of_insert_commits_as_one_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(&dir.path().join("todo.db"), &OpenOptions::default())
+            .await
+            .unwrap();
+        migrate(&db).await.unwrap();
+        let user = UserId(Uuid::new_v4());
+        let now = Utc::now().trunc_subsecs(6);
+        let mut task = Task::create(
+            TaskId(7),
+            user,
+            NewTask::titled("Water the \"plants\" \\ 🌱").unwrap(),
+            SeriesId(Uuid::new_v4()),
+            now,
+        );
+        task.tags = Tags::parse(&["home", "ünïcode"]).unwrap();
+        task.recurrence = Some("FREQ=WEEKLY;BYDAY=MO".parse().unwrap());
+        task.series = Some(Series {
+            id: SeriesId(Uuid::new_v4()),
+            anchor: Some(now),
+            occurrence: 1,
+            predecessor: None,
+        });
+        let event = EventId(Uuid::now_v7());
+        let changes = Changes {
+            processed: Some(ProcessedEvent {
+                consumer: "tests".into(),
+                event_id: EventId(Uuid::now_v7()),
+            }),
+            outbox: vec![Message {
+                id: event,
+                topic: "task-events".into(),
+                key: "7".into(),
+                event_type: "com.todo.task.created".into(),
+                payload: json!({ "title": "Water the \"plants\"", "n": 1.5 }),
+            }],
+            writes: vec![TaskWrite::Insert(task.clone())],
+            audit: Vec::new(),
+        };
+        let entry = AuditEntry {
+            event_id: event,
+            task_id: task.id,
+            user_id: user,
+            action: TaskEventType::Created,
+            at: now,
+            snapshot: TaskSnapshot::of(&task),
+        };
+        let (changes_work, audit_work) = (Work::Changes(changes), Work::Audit(entry));
+        let mut batch = Batch::default();
+        assert!(batch.add(&changes_work) && batch.add(&audit_work));
+        let mut writer = db.writer.acquire().await.unwrap();
+        let appended = batch.commit(&mut writer).await.expect("the batch commits");
+        assert_eq!(appended, HashSet::from([event.0]));
+        drop(writer);
+
+        let repo = crate::SqliteTaskRepository::new(db);
+        assert_eq!(
+            todo_core::ports::TaskRepository::get(&repo, user, task.id)
+                .await
+                .unwrap(),
+            Some(task.clone())
+        );
+        let (payload, tags, rule): (String, i64, Option<String>) = sqlx::query_as(
+            "SELECT o.payload, (SELECT count(*) FROM task_tags WHERE task_id = 7), \
+             (SELECT rrule FROM task_recurrence WHERE task_id = 7) FROM outbox o",
+        )
+        .fetch_one(&repo.db.reader)
+        .await
+        .unwrap();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&payload).unwrap()["n"],
+            1.5
+        );
+        assert_eq!((tags, rule.as_deref()), (2, Some("FREQ=WEEKLY;BYDAY=MO")));
+        let history = todo_core::ports::AuditLog::history(&repo, user, task.id)
+            .await
+            .unwrap();
+        assert_eq!(history.len(), 1);
+    }
 }

@@ -94,8 +94,10 @@ impl TaskRepositorySuite {
             .tagged(&["home", "errand"])
             .due(due, Some(30))
             .priority(Priority::High);
-        full.description = crate::model::Description::parse("Oat milk.\nAnd bread — the good one.")
-            .expect("a valid description");
+        full.description = crate::model::Description::parse(
+            "Oat milk.\nAnd bread — the \"good\" one, from the back\\shelf. 🍞",
+        )
+        .expect("a valid description");
         full.timezone = crate::model::TimeZone::parse("Europe/London").expect("a valid zone");
         full.recurrence = Some(Recurrence::Weekly);
         full.series = Some(Series {
