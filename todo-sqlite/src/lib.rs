@@ -80,14 +80,14 @@
 //!
 //! **Batches.** The inserts of a group (creates, next occurrences, audit appends, outbox messages,
 //! processed-event marks) go in one script of one statement per table, each reading the rows of
-//! every unit from one JSON parameter with `json_each`; a group of inserts only is one round trip
+//! every unit from a JSON array bound to it (`json_each`); a group of inserts only is one round trip
 //! to the connection's thread, `BEGIN IMMEDIATE` to `COMMIT`, however many units it holds. Those
-//! round trips, not SQLite's own work, were what kept the writer busy (about 2 800 creates/s with
-//! one round trip per unit, 3 650 with one per group of the same load; docs/benchmarks.md). The
-//! script's text is fixed, so its statements are prepared once. Updates and deletes run each in
-//! its own savepoint, since their version checks need their own statement's result; and when a
-//! batch fails (a redelivered event, a duplicate task), it is undone and its units run one by one,
-//! each in a savepoint, so a failing unit is undone alone with its own error.
+//! round trips, not SQLite's own work, were what kept the writer busy: 2 800-2 900 creates/s with a
+//! round trip per unit, 4 300-4 400 with one per group, on the same machine and load
+//! (docs/benchmarks.md). The script's text is fixed, so its statements are prepared once. Updates
+//! and deletes run each in its own savepoint, since their version checks need their own statement's
+//! result; and when a batch fails (a redelivered event, a duplicate task), it is undone and its
+//! units run one by one, each in a savepoint, so a failing unit is undone alone with its own error.
 //!
 //! Transactions are plain `BEGIN IMMEDIATE` / `COMMIT` / `ROLLBACK` statements, not sqlx's
 //! transaction manager: SQLite rolls a transaction back by itself when a statement fails with
