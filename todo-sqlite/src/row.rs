@@ -142,28 +142,28 @@ impl<'a> TaskValues<'a> {
         &'q self,
         query: Query<'q, Sqlite, SqliteArguments<'q>>,
     ) -> Query<'q, Sqlite, SqliteArguments<'q>> {
-        let t = self.task;
+        let t = self.json();
         query
-            .bind(t.id.0)
+            .bind(t.id)
             .bind(t.user_id.0)
-            .bind(t.title.as_str())
-            .bind(t.description.as_str())
-            .bind(t.status.as_str())
-            .bind(i64::from(t.priority.rank()))
-            .bind(t.due_date.map(micros))
-            .bind(t.timezone.name())
-            .bind(self.remind_before)
-            .bind(self.recurrence.as_deref())
-            .bind(t.series.map(|s| s.id.0))
-            .bind(t.series.and_then(|s| s.anchor).map(micros))
-            .bind(self.occurrence)
-            .bind(t.series.and_then(|s| s.predecessor).map(|p| p.0))
-            .bind(micros(t.created_at))
-            .bind(micros(t.updated_at))
-            .bind(t.completed_at.map(micros))
+            .bind(t.title)
+            .bind(t.description)
+            .bind(t.status)
+            .bind(t.priority)
+            .bind(t.due_date)
+            .bind(t.timezone)
+            .bind(t.remind_before)
+            .bind(t.recurrence)
+            .bind(t.series_id.map(|id| id.0))
+            .bind(t.series_anchor)
+            .bind(t.occurrence)
+            .bind(t.predecessor_id)
+            .bind(t.created_at)
+            .bind(t.updated_at)
+            .bind(t.completed_at)
             .bind(t.version)
-            .bind(self.title_key.as_str())
-            .bind(self.search_text.as_str())
+            .bind(t.title_key)
+            .bind(t.search_text)
     }
 }
 
@@ -195,7 +195,7 @@ pub(crate) struct TaskJson<'a> {
 }
 
 impl TaskValues<'_> {
-    /// The task's columns for a batch of inserts; the same values as [`TaskValues::bind`].
+    /// The task's columns, for a batch of inserts and for [`TaskValues::bind`].
     pub(crate) fn json(&self) -> TaskJson<'_> {
         let t = self.task;
         TaskJson {

@@ -182,29 +182,41 @@ fn interrupted() -> PortError {
         .with_retry_after(std::time::Duration::from_secs(1))
 }
 
-/// Runs `group` in one transaction and tells each unit its outcome. When every unit is inserts
-/// only (creates, audit appends: the common case), the group is one [`Batch`] and one round trip.
-/// Otherwise the batch takes the units it can inside the group's transaction and the others run
-/// each in its own savepoint. A failed batch is undone and its units run one by one, which tells
-/// each unit what failed.
+/// Runs `group` and tells each unit its outcome; when the group's transaction fails as a whole,
+/// every unit gets the error.
 async fn commit_group(writer: &mut PoolConnection<Sqlite>, group: Vec<Queued>) {
-    let mut batch = Batch::default();
-    let whole = group.iter().all(|unit| batch.add(&unit.work));
-    if !whole {
-        drop(batch);
-        return commit_mixed(writer, group, true).await;
-    }
-    let committed = batch.commit(writer).await;
-    drop(batch);
-    match committed {
-        Ok(appended) => {
-            for unit in group {
-                let done = batched_outcome(&unit.work, &appended);
-                let _ = unit.reply.send(Ok(done));
+    match run_group(writer, &group).await {
+        Ok(outcomes) => {
+            for (unit, outcome) in group.into_iter().zip(outcomes) {
+                let _ = unit.reply.send(outcome);
             }
         }
-        Err(_) => commit_mixed(writer, group, false).await,
+        Err(e) => fail_all(group, &e),
     }
+}
+
+/// Runs `group` in one transaction; each unit's outcome. When every unit is inserts only (creates,
+/// audit appends: the common case), the group is one [`Batch`] and one round trip. Otherwise the
+/// batch takes the units it can inside the group's transaction and the others run each in its own
+/// savepoint. A failed batch is undone and its units run one by one, which tells each unit what
+/// failed.
+async fn run_group(
+    writer: &mut PoolConnection<Sqlite>,
+    group: &[Queued],
+) -> PortResult<Vec<PortResult<Done>>> {
+    let mut batch = Batch::default();
+    let batched: Vec<bool> = group.iter().map(|unit| batch.add(&unit.work)).collect();
+    if !batched.contains(&false) {
+        if let Ok(appended) = batch.commit(writer).await {
+            return Ok(group
+                .iter()
+                .map(|unit| Ok(batched_outcome(&unit.work, &appended)))
+                .collect());
+        }
+        // Rolled back: every unit one by one.
+        return run_in_transaction(writer, group, &Batch::default(), &[]).await;
+    }
+    run_in_transaction(writer, group, &batch, &batched).await
 }
 
 /// What a unit committed in a batch reports.
@@ -215,69 +227,55 @@ fn batched_outcome(work: &Work, appended: &HashSet<Uuid>) -> Done {
     }
 }
 
-/// Runs `group` in one transaction: first, when `batch_inserts`, the units a [`Batch`] takes, then
-/// each other unit in its own savepoint.
-async fn commit_mixed(
+/// Runs `group` in one transaction (`BEGIN IMMEDIATE` … `COMMIT`): first `batch`, which holds the
+/// units marked in `batched`, then each other unit in its own savepoint.
+async fn run_in_transaction(
     writer: &mut PoolConnection<Sqlite>,
-    group: Vec<Queued>,
-    batch_inserts: bool,
-) {
-    let mut tx = match WriteTransaction::begin(writer).await {
-        Ok(tx) => tx,
-        Err(e) => return fail_all(group, &e),
-    };
-    let mut batch = Batch::default();
-    let batched: Vec<bool> = group
-        .iter()
-        .map(|unit| batch_inserts && batch.add(&unit.work))
-        .collect();
-    let mut outcomes: Vec<Option<PortResult<Done>>> = group.iter().map(|_| None).collect();
-    if !batch.is_empty() {
-        match batch.run(tx.conn()).await {
-            Ok(appended) => {
-                for ((unit, outcome), batched) in group.iter().zip(&mut outcomes).zip(&batched) {
-                    if *batched {
-                        *outcome = Some(Ok(batched_outcome(&unit.work, &appended)));
-                    }
-                }
-            }
+    group: &[Queued],
+    batch: &Batch<'_>,
+    batched: &[bool],
+) -> PortResult<Vec<PortResult<Done>>> {
+    let mut tx = WriteTransaction::begin(writer).await?;
+    match run_units(tx.conn(), group, batch, batched).await {
+        Ok(outcomes) => tx.commit().await.map(|()| outcomes),
+        Err(lost) => {
+            tx.rollback().await;
+            Err(lost)
+        }
+    }
+}
+
+/// Runs `batch` in a savepoint, then each unit it does not hold in its own; each unit's outcome.
+/// `Err` means the transaction itself is gone (see [`run_unit`]).
+async fn run_units(
+    conn: &mut SqliteConnection,
+    group: &[Queued],
+    batch: &Batch<'_>,
+    batched: &[bool],
+) -> PortResult<Vec<PortResult<Done>>> {
+    let appended = if batch.is_empty() {
+        None
+    } else {
+        match batch.run(conn).await {
+            Ok(appended) => Some(appended),
             Err(e) => {
-                if let Err(lost) = undo(tx.conn()).await.map_err(|_| e) {
-                    tx.rollback().await;
-                    return fail_all(group, &lost);
-                }
+                undo(conn).await.map_err(|_| e)?;
+                None
             }
         }
-    }
-    drop(batch);
-    for (unit, outcome) in group.iter().zip(&mut outcomes) {
-        if outcome.is_some() {
-            continue;
-        }
-        let run = match &unit.work {
-            Work::Changes(changes) => run_unit(tx.conn(), changes)
-                .await
-                .map(|outcome| outcome.map(|()| Done::Committed)),
-            Work::Audit(entry) => run_audit(tx.conn(), entry)
-                .await
-                .map(|outcome| outcome.map(Done::Appended)),
+    };
+    let mut outcomes = Vec::with_capacity(group.len());
+    for (n, unit) in group.iter().enumerate() {
+        let outcome = match (&appended, batched.get(n)) {
+            (Some(appended), Some(true)) => Ok(batched_outcome(&unit.work, appended)),
+            _ => match &unit.work {
+                Work::Changes(changes) => run_unit(conn, changes).await?.map(|()| Done::Committed),
+                Work::Audit(entry) => run_audit(conn, entry).await?.map(Done::Appended),
+            },
         };
-        match run {
-            Ok(result) => *outcome = Some(result),
-            Err(lost) => {
-                tx.rollback().await;
-                return fail_all(group, &lost);
-            }
-        }
+        outcomes.push(outcome);
     }
-    if let Err(e) = tx.commit().await {
-        return fail_all(group, &e);
-    }
-    for (unit, outcome) in group.into_iter().zip(outcomes) {
-        if let Some(outcome) = outcome {
-            let _ = unit.reply.send(outcome);
-        }
-    }
+    Ok(outcomes)
 }
 
 /// Runs one unit inside its own savepoint: `Ok(outcome)` is the unit's own result (a failed unit is
