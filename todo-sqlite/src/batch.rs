@@ -8,15 +8,14 @@
 //! (docs/benchmarks.md). The script's text never changes, so its statements are prepared once per
 //! connection, whatever the mix of units.
 //!
-//! Only inserts are batched: an update's or a delete's version check needs its own statement's
-//! result. When a batch fails (a redelivered event's processed mark, a duplicate task), the caller
+//! Inserts are batched, and the relay's marks of sent outbox messages: an update's or a delete's
+//! version check needs its own statement's result. When a batch fails (a redelivered event's processed mark, a duplicate task), the caller
 //! undoes it and runs its units one by one, which tells each unit what failed.
 
 use std::collections::HashSet;
 
 use chrono::Utc;
 use serde::Serialize;
-use sqlx::pool::PoolConnection;
 use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Sqlite, SqliteConnection};
@@ -30,18 +29,20 @@ use crate::error::port_error;
 use crate::row::{get_uuid, micros, Hex, TaskJson, TaskValues};
 use crate::transaction::WriteTransaction;
 use crate::unit_of_work::Work;
+use crate::writer::WriterConnection;
 
 /// The statements of a batch. Each reads its rows from a JSON array bound to its own parameter
 /// (so each array is parsed once, by its statement alone); processed marks and outbox messages
 /// also take the batch's instant. The parameters are positional (`?`), bound in the order they
 /// appear. The order of the statements is the one a unit's statements run in one by one: processed
 /// marks and outbox messages first, then tasks (after their owners, before their tags and
-/// recurrence rows), then audit entries. Rows go in array order, so outbox `seq` and audit `id`
-/// follow the order of the units. The audit insert returns the event ids it appended (an event
-/// already recorded is skipped).
+/// recurrence rows), then audit entries; sent marks last. Rows go in array order, so outbox `seq`
+/// and audit `id` follow the order of the units. The audit insert returns the event ids it appended
+/// (an event already recorded is skipped); it is the only statement that returns rows.
 macro_rules! statements {
     () => {
-        "
+        concat!(
+            "
 INSERT INTO processed_events (consumer, event_id, processed_at)
     SELECT value->>0, unhex(value->>1), ? FROM json_each(?);
 INSERT INTO outbox (event_id, topic, key, event_type, payload, created_at)
@@ -67,7 +68,19 @@ INSERT INTO audit_log (event_id, task_id, user_id, action, at, snapshot)
     SELECT unhex(value->>0), value->>1, unhex(value->>2), value->>3, value->>4, value->>5
     FROM json_each(?) WHERE true
     ON CONFLICT (event_id) DO NOTHING RETURNING event_id;
-"
+",
+            mark_sent!(),
+            ";"
+        )
+    };
+}
+
+/// Marks outbox messages sent; one probe of the `event_id` index per message.
+macro_rules! mark_sent {
+    () => {
+        "UPDATE outbox SET sent_at = value->>1, leased_until = NULL
+    FROM json_each(?)
+    WHERE outbox.event_id = unhex(value->>0) AND outbox.sent_at IS NULL"
     };
 }
 
@@ -83,6 +96,8 @@ type ProcessedJson<'a> = (&'a str, Hex);
 type OutboxJson<'a> = (Hex, &'a str, &'a str, &'a str, String);
 /// An audit entry: event id, task id, user id, action, instant, snapshot (JSON text).
 type AuditJson<'a> = (Hex, i64, Hex, &'a str, i64, &'a str);
+/// An outbox message sent: event id, instant.
+type SentJson = (Hex, i64);
 
 /// The inserts of the units added so far.
 #[derive(Default)]
@@ -91,6 +106,7 @@ pub(crate) struct Batch<'a> {
     outbox: Vec<OutboxJson<'a>>,
     tasks: Vec<TaskValues<'a>>,
     audit: Vec<AuditJson<'a>>,
+    sent: Vec<SentJson>,
     /// The event ids of `audit`: a second entry for one event would be skipped by the insert, and
     /// its unit could not tell it was the one skipped.
     audit_ids: HashSet<Uuid>,
@@ -103,14 +119,20 @@ impl<'a> Batch<'a> {
             && self.outbox.is_empty()
             && self.tasks.is_empty()
             && self.audit.is_empty()
+            && self.sent.is_empty()
     }
 
     /// Adds a queued unit when the batch can take it (see [`Batch::add_changes`] and
-    /// [`Batch::add_audit`]).
+    /// [`Batch::add_audit`]; sent marks always fit).
     pub(crate) fn add(&mut self, work: &'a Work) -> bool {
         match work {
             Work::Changes(changes) => self.add_changes(changes),
             Work::Audit(entry) => self.add_audit(entry),
+            Work::MarkSent { ids, at } => {
+                let at = micros(*at);
+                self.sent.extend(ids.iter().map(|id| (Hex(id.0), at)));
+                true
+            }
         }
     }
 
@@ -183,10 +205,7 @@ impl<'a> Batch<'a> {
     /// Runs the batch as a transaction of its own on the writer, `BEGIN IMMEDIATE` to `COMMIT` in
     /// one round trip; the event ids of the audit entries it appended. On an error nothing of it
     /// is stored.
-    pub(crate) async fn commit(
-        &self,
-        writer: &mut PoolConnection<Sqlite>,
-    ) -> PortResult<HashSet<Uuid>> {
+    pub(crate) async fn commit(&self, writer: &mut WriterConnection) -> PortResult<HashSet<Uuid>> {
         let query = self.bind(sqlx::query(IN_TRANSACTION))?;
         appended(&WriteTransaction::run_whole(writer, query).await?)
     }
@@ -231,7 +250,8 @@ impl<'a> Batch<'a> {
             .bind(json(&tasks)?)
             .bind(json(&tags)?)
             .bind(json(&recurrence)?)
-            .bind(json(&self.audit)?))
+            .bind(json(&self.audit)?)
+            .bind(json(&self.sent)?))
     }
 }
 
@@ -273,6 +293,33 @@ mod tests {
 
     use super::*;
     use crate::setup::{migrate, open, OpenOptions};
+
+    /// The relay marks its messages sent by their event ids: each must be one probe of the
+    /// `event_id` index, not a scan of every message kept.
+    #[tokio::test]
+    async fn a_sent_mark_probes_the_event_id_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(&dir.path().join("todo.db"), &OpenOptions::default())
+            .await
+            .unwrap();
+        migrate(&db).await.unwrap();
+        let plan: Vec<String> = sqlx::query(concat!("EXPLAIN QUERY PLAN ", mark_sent!()))
+            .bind("[]")
+            .fetch_all(&db.reader)
+            .await
+            .unwrap()
+            .iter()
+            .map(|step| sqlx::Row::get(step, "detail"))
+            .collect();
+        let outbox = plan
+            .iter()
+            .find(|step| step.contains("outbox"))
+            .expect("a step on the outbox");
+        assert!(
+            outbox.contains("USING INDEX sqlite_autoindex_outbox_1 (event_id=?)"),
+            "{plan:?}"
+        );
+    }
 
     /// The batch itself must succeed: were it to fail, every unit would still be stored, one by one,
     /// and only the speed would tell.
@@ -325,8 +372,13 @@ mod tests {
             snapshot: TaskSnapshot::of(&task),
         };
         let (changes_work, audit_work) = (Work::Changes(changes), Work::Audit(entry));
+        // Marks run last: the message the batch inserts is marked sent by it.
+        let sent_work = Work::MarkSent {
+            ids: vec![event],
+            at: now,
+        };
         let mut batch = Batch::default();
-        assert!(batch.add(&changes_work) && batch.add(&audit_work));
+        assert!(batch.add(&changes_work) && batch.add(&audit_work) && batch.add(&sent_work));
         let mut writer = db.writer.acquire().await.unwrap();
         let appended = batch.commit(&mut writer).await.expect("the batch commits");
         assert_eq!(appended, HashSet::from([event.0]));
@@ -339,17 +391,19 @@ mod tests {
                 .unwrap(),
             Some(task.clone())
         );
-        let (payload, tags, rule): (String, i64, Option<String>) = sqlx::query_as(
-            "SELECT o.payload, (SELECT count(*) FROM task_tags WHERE task_id = 7), \
-             (SELECT rrule FROM task_recurrence WHERE task_id = 7) FROM outbox o",
-        )
-        .fetch_one(&repo.db.reader)
-        .await
-        .unwrap();
+        let (payload, sent_at, tags, rule): (String, Option<i64>, i64, Option<String>) =
+            sqlx::query_as(
+                "SELECT o.payload, o.sent_at, (SELECT count(*) FROM task_tags WHERE task_id = 7), \
+                 (SELECT rrule FROM task_recurrence WHERE task_id = 7) FROM outbox o",
+            )
+            .fetch_one(&repo.db.reader)
+            .await
+            .unwrap();
         assert_eq!(
             serde_json::from_str::<serde_json::Value>(&payload).unwrap()["n"],
             1.5
         );
+        assert_eq!(sent_at, Some(micros(now)));
         assert_eq!((tags, rule.as_deref()), (2, Some("FREQ=WEEKLY;BYDAY=MO")));
         let history = todo_core::ports::AuditLog::history(&repo, user, task.id)
             .await

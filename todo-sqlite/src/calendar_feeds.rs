@@ -31,7 +31,7 @@ impl CalendarFeeds for SqliteTaskRepository {
             .bind(user_id.0)
             .bind(&digest.0[..])
             .bind(micros(issued_at))
-            .execute(&self.db.writer)
+            .execute(&mut *self.db.writer.acquire().await?)
             .await
             .map_err(port_error)?;
         Ok(())

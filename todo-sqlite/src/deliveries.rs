@@ -54,7 +54,7 @@ impl DeliveryStore for SqliteTaskRepository {
             .bind(micros(delivery.due_at))
             .bind(micros(delivery.remind_at))
             .bind(micros(due))
-            .execute(&self.db.writer)
+            .execute(&mut *self.db.writer.acquire().await?)
             .await
             .map_err(port_error)?;
         Ok(inserted.rows_affected() == 1)
@@ -72,7 +72,7 @@ impl DeliveryStore for SqliteTaskRepository {
             .bind(micros(now))
             .bind(micros(lease_until))
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&self.db.writer)
+            .fetch_all(&mut *self.db.writer.acquire().await?)
             .await
             .map_err(port_error)?;
         let mut claimed = rows
@@ -98,7 +98,7 @@ impl DeliveryStore for SqliteTaskRepository {
             .bind(columns.next_attempt_at.map(micros))
             .bind(columns.last_error)
             .bind(columns.finished_at.map(micros))
-            .execute(&self.db.writer)
+            .execute(&mut *self.db.writer.acquire().await?)
             .await
             .map_err(port_error)?;
         Ok(())

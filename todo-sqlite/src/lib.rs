@@ -213,9 +213,11 @@ mod state;
 mod transaction;
 mod unit_of_work;
 mod users;
+mod writer;
 
 pub use error::SetupError;
 pub use repository::SqliteTaskRepository;
 pub use setup::{
     backup, lock_path, migrate, open, Backup, Database, Durability, OpenOptions, MIGRATOR,
 };
+pub use writer::WriterConnection;

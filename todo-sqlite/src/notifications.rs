@@ -47,7 +47,7 @@ impl NotificationStore for SqliteTaskRepository {
             .bind(micros(notification.remind_at))
             .bind(micros(notification.created_at))
             .bind(notification.read_at.map(micros))
-            .execute(&self.db.writer)
+            .execute(&mut *self.db.writer.acquire().await?)
             .await
             .map_err(port_error)?;
         Ok(inserted.rows_affected() == 1)
@@ -73,7 +73,7 @@ impl NotificationStore for SqliteTaskRepository {
             .bind(id)
             .bind(user.0)
             .bind(micros(at))
-            .fetch_optional(&self.db.writer)
+            .fetch_optional(&mut *self.db.writer.acquire().await?)
             .await
             .map_err(port_error)?;
         Ok(marked.is_some())

@@ -15,7 +15,6 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::QueryBuilder;
 
 use todo_core::events::Message;
 use todo_core::model::EventId;
@@ -56,9 +55,6 @@ const PURGE_SENT: &str = "DELETE FROM outbox WHERE sent_at < ?1";
 /// Longest error text kept per message.
 const MAX_ERROR_CHARS: usize = 2_000;
 
-/// Event ids per `mark_sent` statement (SQLite limits the parameters of one statement).
-const MARK_SENT_CHUNK: usize = 500;
-
 #[async_trait]
 impl OutboxStore for SqliteTaskRepository {
     async fn claim(
@@ -71,7 +67,7 @@ impl OutboxStore for SqliteTaskRepository {
             .bind(micros(now))
             .bind(micros(lease_until))
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&self.db.writer)
+            .fetch_all(&mut *self.db.writer.acquire().await?)
             .await
             .map_err(port_error)?;
         let mut claimed = rows
@@ -101,21 +97,8 @@ impl OutboxStore for SqliteTaskRepository {
     }
 
     async fn mark_sent(&self, ids: &[EventId], at: DateTime<Utc>) -> PortResult<()> {
-        for chunk in ids.chunks(MARK_SENT_CHUNK) {
-            let mut sql = QueryBuilder::new("UPDATE outbox SET sent_at = ");
-            sql.push_bind(micros(at))
-                .push(", leased_until = NULL WHERE sent_at IS NULL AND event_id IN (");
-            let mut list = sql.separated(", ");
-            for id in chunk {
-                list.push_bind(id.0);
-            }
-            list.push_unseparated(")");
-            sql.build()
-                .execute(&self.db.writer)
-                .await
-                .map_err(port_error)?;
-        }
-        Ok(())
+        // Through the writer's queue: marked in a group with the writes beside it.
+        crate::unit_of_work::mark_sent(&self.db, self.commits(), ids.to_vec(), at).await
     }
 
     async fn mark_failed(
@@ -129,7 +112,7 @@ impl OutboxStore for SqliteTaskRepository {
             .bind(id.0)
             .bind(micros(next_attempt_at))
             .bind(error)
-            .execute(&self.db.writer)
+            .execute(&mut *self.db.writer.acquire().await?)
             .await
             .map_err(port_error)?;
         Ok(())
@@ -148,7 +131,7 @@ impl OutboxStore for SqliteTaskRepository {
     async fn purge_sent(&self, before: DateTime<Utc>) -> PortResult<u64> {
         let done = sqlx::query(PURGE_SENT)
             .bind(micros(before))
-            .execute(&self.db.writer)
+            .execute(&mut *self.db.writer.acquire().await?)
             .await
             .map_err(port_error)?;
         Ok(done.rows_affected())

@@ -45,7 +45,7 @@ impl PushSubscriptionStore for SqliteTaskRepository {
             .bind(subscription.keys.auth_base64url())
             .bind(subscription.expiration_time.map(micros))
             .bind(micros(registration.created_at))
-            .fetch_one(&self.db.writer)
+            .fetch_one(&mut *self.db.writer.acquire().await?)
             .await
             .map_err(port_error)?;
         decode_registration(&row)
@@ -55,7 +55,7 @@ impl PushSubscriptionStore for SqliteTaskRepository {
         let deleted = sqlx::query(DELETE_ONE)
             .bind(id)
             .bind(user.0)
-            .execute(&self.db.writer)
+            .execute(&mut *self.db.writer.acquire().await?)
             .await
             .map_err(port_error)?;
         Ok(deleted.rows_affected() > 0)
@@ -64,7 +64,7 @@ impl PushSubscriptionStore for SqliteTaskRepository {
     async fn remove_endpoint(&self, endpoint: &str) -> PortResult<u64> {
         let deleted = sqlx::query(DELETE_ENDPOINT)
             .bind(endpoint)
-            .execute(&self.db.writer)
+            .execute(&mut *self.db.writer.acquire().await?)
             .await
             .map_err(port_error)?;
         Ok(deleted.rows_affected())

@@ -129,7 +129,7 @@ impl SqliteTaskRepository {
     }
 
     /// The queue of writes waiting for the writer (group commit).
-    pub(crate) fn commits(&self) -> &unit_of_work::CommitQueue {
+    pub(crate) fn commits(&self) -> &Arc<unit_of_work::CommitQueue> {
         &self.commits
     }
 
@@ -147,7 +147,7 @@ impl TaskRepository for SqliteTaskRepository {
         }
         let last: i64 = sqlx::query_scalar(RESERVE_TASK_IDS)
             .bind(TASK_ID_BLOCK)
-            .fetch_optional(&self.db.writer)
+            .fetch_optional(&mut *self.db.writer.acquire().await?)
             .await
             .map_err(port_error)?
             .ok_or_else(|| corrupt("the task id counter", "its row is missing"))?;

@@ -3,8 +3,9 @@
 //! One process owns a database file: [`open`] takes an exclusive lock on `PATH.lock` beside it, so
 //! a second server on the same file stops at start with a message naming the file instead of
 //! competing for the writer. Writes go through one connection (SQLite has one writer at a time
-//! anyway; a pool of one makes callers queue in the process instead of spinning on `SQLITE_BUSY`),
-//! reads through a pool of read-only connections, which WAL lets run beside the writer.
+//! anyway; callers queue for it in the process instead of spinning on `SQLITE_BUSY`, see
+//! [`crate::writer`]), reads through a pool of read-only connections, which WAL lets run beside
+//! the writer.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -13,11 +14,16 @@ use std::time::Duration;
 
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
+use sqlx::ConnectOptions;
 use tracing::info;
 
+use todo_core::ports::PortResult;
+
 use crate::error::SetupError;
+use crate::writer::{Writer, WriterConnection};
 
 /// The schema, embedded in the binary: `todo-sqlite/migrations/*.sql`, applied in order.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -70,7 +76,7 @@ impl Default for OpenOptions {
 /// An open database file: one writer connection and a pool of readers.
 #[derive(Debug, Clone)]
 pub struct Database {
-    pub(crate) writer: SqlitePool,
+    pub(crate) writer: Writer,
     pub(crate) reader: SqlitePool,
     path: Arc<PathBuf>,
     /// Held for as long as any clone lives: the file's owner lock.
@@ -83,10 +89,10 @@ impl Database {
         &self.path
     }
 
-    /// The pool of the one writer connection (for diagnostics and tests: a statement run here takes
-    /// the writer from the repository until it finishes).
-    pub fn writer_pool(&self) -> &SqlitePool {
-        &self.writer
+    /// The one writer connection, once it is free (for diagnostics and tests: the repository
+    /// waits for it until the returned connection is dropped).
+    pub async fn writer(&self) -> PortResult<WriterConnection> {
+        self.writer.acquire().await
     }
 
     /// The pool of read-only connections (for diagnostics and tests).
@@ -117,19 +123,16 @@ pub async fn open(path: &Path, options: &OpenOptions) -> Result<Database, SetupE
     let writer_options = connect_options(path, options)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal);
-    let writer = SqlitePoolOptions::new()
-        .max_connections(1)
-        .min_connections(1)
-        .acquire_timeout(options.acquire_timeout)
-        .test_before_acquire(false)
-        .connect_with(writer_options)
+    let mut conn = writer_options
+        .connect()
         .await
         .map_err(|source| SetupError::open(path, source))?;
     // The first statement that reads the file tells whether it is a database at all.
     sqlx::query("SELECT count(*) FROM sqlite_schema")
-        .execute(&writer)
+        .execute(&mut conn)
         .await
         .map_err(|source| SetupError::open(path, source))?;
+    let writer = Writer::new(conn, writer_options, options.acquire_timeout);
     let reader = SqlitePoolOptions::new()
         .max_connections(options.readers.max(1))
         .acquire_timeout(options.acquire_timeout)
@@ -186,9 +189,10 @@ fn take_lock(path: &Path) -> Result<File, SetupError> {
 
 /// Brings the schema up to date; a no-op when it is.
 pub async fn migrate(db: &Database) -> Result<(), SetupError> {
-    let before = applied_migrations(&db.writer).await?;
-    MIGRATOR.run(&db.writer).await?;
-    let after = applied_migrations(&db.writer).await?;
+    let mut conn = db.writer.acquire_or_driver_error().await?;
+    let before = applied_migrations(&mut conn).await?;
+    MIGRATOR.run_direct(&mut *conn).await?;
+    let after = applied_migrations(&mut conn).await?;
     if after > before {
         info!(applied = after - before, total = after, path = %db.path.display(), "database schema migrated");
     } else {
@@ -197,18 +201,18 @@ pub async fn migrate(db: &Database) -> Result<(), SetupError> {
     Ok(())
 }
 
-async fn applied_migrations(pool: &SqlitePool) -> Result<i64, SetupError> {
+async fn applied_migrations(conn: &mut SqliteConnection) -> Result<i64, SetupError> {
     let table: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '_sqlx_migrations'",
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await?;
     if table == 0 {
         return Ok(0);
     }
     Ok(
         sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
-            .fetch_one(pool)
+            .fetch_one(conn)
             .await?,
     )
 }

@@ -135,7 +135,7 @@ impl StateStore for SqliteTaskRepository {
         let Some(etag) = etag else {
             sqlx::query(DELETE)
                 .bind(key)
-                .execute(&self.db.writer)
+                .execute(&mut *self.db.writer.acquire().await?)
                 .await
                 .map_err(port_error)?;
             return Ok(());
@@ -144,7 +144,7 @@ impl StateStore for SqliteTaskRepository {
             Some(number) => sqlx::query(DELETE_IF_MATCH)
                 .bind(key)
                 .bind(number)
-                .execute(&self.db.writer)
+                .execute(&mut *self.db.writer.acquire().await?)
                 .await
                 .map_err(port_error)?
                 .rows_affected(),

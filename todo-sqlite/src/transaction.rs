@@ -7,10 +7,9 @@
 //! transactions stays at one, and every later `begin` on the connection fails. Here a failed unit is
 //! rolled back explicitly (a missing transaction is fine), and a connection whose state is unknown
 //! (a rollback that failed otherwise, or a caller that dropped the future half-way) is closed
-//! instead of returned to the pool: closing rolls back whatever was open, and the pool opens a fresh
-//! writer on the next call.
+//! instead of given back: closing rolls back whatever was open, and the next caller opens a fresh
+//! writer ([`crate::writer`]).
 
-use sqlx::pool::PoolConnection;
 use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Sqlite, SqliteConnection};
@@ -19,23 +18,24 @@ use todo_core::ports::PortResult;
 
 use crate::error::port_error;
 use crate::setup::Database;
+use crate::writer::WriterConnection;
 
 /// An open write transaction on the writer; roll it back or commit it, or the connection is closed
 /// when dropped.
 pub(crate) struct WriteTransaction<'c> {
-    conn: &'c mut PoolConnection<Sqlite>,
+    conn: &'c mut WriterConnection,
     /// Whether a transaction may be open on `conn`.
     open: bool,
 }
 
 impl<'c> WriteTransaction<'c> {
     /// The writer connection, once it is free (for [`WriteTransaction::begin`]).
-    pub(crate) async fn writer(db: &Database) -> PortResult<PoolConnection<Sqlite>> {
-        db.writer.acquire().await.map_err(port_error)
+    pub(crate) async fn writer(db: &Database) -> PortResult<WriterConnection> {
+        db.writer.acquire().await
     }
 
     /// Begins a transaction on the writer connection `conn`.
-    pub(crate) async fn begin(conn: &'c mut PoolConnection<Sqlite>) -> PortResult<Self> {
+    pub(crate) async fn begin(conn: &'c mut WriterConnection) -> PortResult<Self> {
         // Open from here: if this future is dropped during BEGIN, the connection is closed.
         let mut tx = Self { conn, open: true };
         match sqlx::query("BEGIN IMMEDIATE").execute(&mut **tx.conn).await {
@@ -51,7 +51,7 @@ impl<'c> WriteTransaction<'c> {
     /// connection `conn` in one round trip; its rows. When a statement fails, the transaction is
     /// rolled back before the error returns.
     pub(crate) async fn run_whole<'q>(
-        conn: &'c mut PoolConnection<Sqlite>,
+        conn: &'c mut WriterConnection,
         script: Query<'q, Sqlite, SqliteArguments<'q>>,
     ) -> PortResult<Vec<SqliteRow>> {
         let mut tx = Self { conn, open: true };

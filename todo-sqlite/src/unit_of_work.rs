@@ -2,9 +2,14 @@
 //! writes with their tags and recurrence rows, the audit entries) is stored together or not at all.
 //!
 //! **Group commit.** Units that arrive while the writer is busy are committed together: each caller
-//! queues its unit, then waits for the writer; whoever gets it takes every queued unit and runs them
-//! in one transaction (`BEGIN IMMEDIATE`). Inserts go in one [`Batch`]: a group of inserts only is
-//! one round trip from `BEGIN` to `COMMIT`. Updates and deletes run each inside its own savepoint,
+//! queues its unit and waits for its outcome, and one background task, the flusher, takes the
+//! queued units in groups and runs each group in one transaction (`BEGIN IMMEDIATE`). The flusher
+//! starts the next group as soon as one commits, with no hand-off to another task in between (when
+//! each caller took the writer in turn, every group waited for a caller's task to be woken and
+//! polled, and the writer idled half the time under load: docs/benchmarks.md); it takes the writer
+//! afresh for each group, so other callers of the writer waiting beside it go first. A caller that
+//! goes away (a closed HTTP connection) does not cancel a group others wait for. Inserts go in one
+//! [`Batch`]: a group of inserts only is one round trip from `BEGIN` to `COMMIT`. Updates and deletes run each inside its own savepoint,
 //! and when a batch fails, its units run one by one too, so a unit that fails (a stale version, an
 //! event already processed) is rolled back alone and the others commit. One commit then writes
 //! each touched page to the WAL once for the whole group, instead of once per unit (the task table,
@@ -14,10 +19,10 @@
 //! transaction back), every unit in it gets the error.
 
 use std::collections::{HashSet, VecDeque};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
-use chrono::Utc;
-use sqlx::pool::PoolConnection;
+use chrono::{DateTime, Utc};
 use sqlx::query::Query;
 use sqlx::sqlite::SqliteArguments;
 use sqlx::{Sqlite, SqliteConnection};
@@ -26,7 +31,7 @@ use uuid::Uuid;
 
 use todo_core::error::PortError;
 use todo_core::events::Message;
-use todo_core::model::{Task, TaskId, UserId};
+use todo_core::model::{EventId, Task, TaskId, UserId};
 use todo_core::ports::{stale_write, AuditEntry, Changes, PortResult, ProcessedEvent, TaskWrite};
 
 use crate::batch::{payload_text, Batch};
@@ -34,6 +39,7 @@ use crate::error::port_error;
 use crate::row::{micros, TaskValues};
 use crate::setup::Database;
 use crate::transaction::WriteTransaction;
+use crate::writer::WriterConnection;
 
 /// Records the owner of a task on its first task.
 const INSERT_OWNER: &str = "INSERT INTO users (id) VALUES (?) ON CONFLICT (id) DO NOTHING;";
@@ -90,6 +96,11 @@ pub(crate) enum Work {
     Changes(Changes),
     /// One audit entry (the audit consumer's append).
     Audit(AuditEntry),
+    /// Outbox messages the relay has sent, and when.
+    MarkSent {
+        ids: Vec<EventId>,
+        at: DateTime<Utc>,
+    },
 }
 
 /// What a committed unit reports back.
@@ -105,9 +116,12 @@ pub(crate) struct Queued {
     reply: oneshot::Sender<PortResult<Done>>,
 }
 
-/// Units waiting for the writer (shared by the clones of a repository).
+/// Units waiting for the writer (shared by the clones of a repository), and whether the flusher runs.
 #[derive(Default)]
-pub(crate) struct CommitQueue(Mutex<VecDeque<Queued>>);
+pub(crate) struct CommitQueue {
+    queued: Mutex<VecDeque<Queued>>,
+    flushing: AtomicBool,
+}
 
 impl std::fmt::Debug for CommitQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -116,22 +130,45 @@ impl std::fmt::Debug for CommitQueue {
 }
 
 impl CommitQueue {
+    fn queued(&self) -> std::sync::MutexGuard<'_, VecDeque<Queued>> {
+        self.queued.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn push(&self, unit: Queued) {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push_back(unit);
+        self.queued().push_back(unit);
     }
 
     fn take(&self) -> Vec<Queued> {
-        let mut queue = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut queue = self.queued();
         let n = queue.len().min(MAX_GROUP);
         queue.drain(..n).collect()
     }
+
+    fn is_empty(&self) -> bool {
+        self.queued().is_empty()
+    }
+}
+
+/// Marks outbox messages sent at `at`, in a group with the units queued beside it (the relay's
+/// marks ride along with the creates instead of taking the writer for a transaction of their own).
+pub(crate) async fn mark_sent(
+    db: &Database,
+    queue: &Arc<CommitQueue>,
+    ids: Vec<EventId>,
+    at: DateTime<Utc>,
+) -> PortResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    write(db, queue, Work::MarkSent { ids, at }).await.map(drop)
 }
 
 /// Commits `changes` atomically, in a group with the units queued beside it (see the module docs).
-pub(crate) async fn commit(db: &Database, queue: &CommitQueue, changes: Changes) -> PortResult<()> {
+pub(crate) async fn commit(
+    db: &Database,
+    queue: &Arc<CommitQueue>,
+    changes: Changes,
+) -> PortResult<()> {
     if changes.is_empty() {
         return Ok(());
     }
@@ -141,7 +178,7 @@ pub(crate) async fn commit(db: &Database, queue: &CommitQueue, changes: Changes)
 /// Appends an audit entry, in a group with the units queued beside it; whether it was new.
 pub(crate) async fn append(
     db: &Database,
-    queue: &CommitQueue,
+    queue: &Arc<CommitQueue>,
     entry: AuditEntry,
 ) -> PortResult<bool> {
     match write(db, queue, Work::Audit(entry)).await? {
@@ -150,33 +187,50 @@ pub(crate) async fn append(
     }
 }
 
-async fn write(db: &Database, queue: &CommitQueue, work: Work) -> PortResult<Done> {
-    let (reply, mut outcome) = oneshot::channel();
+async fn write(db: &Database, queue: &Arc<CommitQueue>, work: Work) -> PortResult<Done> {
+    let (reply, outcome) = oneshot::channel();
     queue.push(Queued { work, reply });
-    loop {
-        // Whoever gets the writer first commits everything queued: this unit, or one that queued
-        // before, whose caller then hears back without taking the writer itself.
-        let mut writer = tokio::select! {
-            biased;
-            result = &mut outcome => return result.unwrap_or_else(|_| Err(interrupted())),
-            writer = WriteTransaction::writer(db) => writer?,
-        };
-        let group = queue.take();
-        if !group.is_empty() {
-            commit_group(&mut writer, group).await;
+    start_flusher(db, queue);
+    outcome.await.unwrap_or_else(|_| Err(interrupted()))
+}
+
+/// Spawns the flusher unless it is running (then it finds the unit just queued).
+fn start_flusher(db: &Database, queue: &Arc<CommitQueue>) {
+    if queue.flushing.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let (db, queue) = (db.clone(), Arc::clone(queue));
+    tokio::spawn(async move {
+        loop {
+            flush(&db, &queue).await;
+            queue.flushing.store(false, Ordering::Release);
+            // A unit queued after the flusher's last look, whose caller saw it running: go on,
+            // unless a new flusher has started for it.
+            if queue.is_empty() || queue.flushing.swap(true, Ordering::AcqRel) {
+                return;
+            }
         }
-        drop(writer);
-        match outcome.try_recv() {
-            Ok(result) => return result,
-            // Still queued behind full groups: wait again.
-            Err(oneshot::error::TryRecvError::Empty) => continue,
-            Err(oneshot::error::TryRecvError::Closed) => return Err(interrupted()),
+    });
+}
+
+/// Commits the queued units group after group until the queue is empty, taking the writer for each.
+async fn flush(db: &Database, queue: &CommitQueue) {
+    loop {
+        let writer = db.writer.acquire().await;
+        let group = queue.take();
+        if group.is_empty() {
+            return;
+        }
+        match writer {
+            Ok(mut writer) => commit_group(&mut writer, group).await,
+            // No writer in time (or the database is closed): this group fails, the next tries again.
+            Err(e) => fail_all(group, &e),
         }
     }
 }
 
-/// The caller that took this unit into its group was cancelled mid-group: the group's transaction
-/// is gone, and this unit with it.
+/// The flusher was stopped mid-group (the runtime is shutting down): the group's transaction is
+/// gone, and this unit with it.
 fn interrupted() -> PortError {
     PortError::unavailable("sqlite: the transaction of this write was interrupted")
         .with_retry_after(std::time::Duration::from_secs(1))
@@ -184,7 +238,7 @@ fn interrupted() -> PortError {
 
 /// Runs `group` and tells each unit its outcome; when the group's transaction fails as a whole,
 /// every unit gets the error.
-async fn commit_group(writer: &mut PoolConnection<Sqlite>, group: Vec<Queued>) {
+async fn commit_group(writer: &mut WriterConnection, group: Vec<Queued>) {
     match run_group(writer, &group).await {
         Ok(outcomes) => {
             for (unit, outcome) in group.into_iter().zip(outcomes) {
@@ -201,7 +255,7 @@ async fn commit_group(writer: &mut PoolConnection<Sqlite>, group: Vec<Queued>) {
 /// savepoint. A failed batch is undone and its units run one by one, which tells each unit what
 /// failed.
 async fn run_group(
-    writer: &mut PoolConnection<Sqlite>,
+    writer: &mut WriterConnection,
     group: &[Queued],
 ) -> PortResult<Vec<PortResult<Done>>> {
     let mut batch = Batch::default();
@@ -222,7 +276,7 @@ async fn run_group(
 /// What a unit committed in a batch reports.
 fn batched_outcome(work: &Work, appended: &HashSet<Uuid>) -> Done {
     match work {
-        Work::Changes(_) => Done::Committed,
+        Work::Changes(_) | Work::MarkSent { .. } => Done::Committed,
         Work::Audit(entry) => Done::Appended(appended.contains(&entry.event_id.0)),
     }
 }
@@ -230,7 +284,7 @@ fn batched_outcome(work: &Work, appended: &HashSet<Uuid>) -> Done {
 /// Runs `group` in one transaction (`BEGIN IMMEDIATE` … `COMMIT`): first `batch`, which holds the
 /// units marked in `batched`, then each other unit in its own savepoint.
 async fn run_in_transaction(
-    writer: &mut PoolConnection<Sqlite>,
+    writer: &mut WriterConnection,
     group: &[Queued],
     batch: &Batch<'_>,
     batched: &[bool],
@@ -271,6 +325,9 @@ async fn run_units(
             _ => match &unit.work {
                 Work::Changes(changes) => run_unit(conn, changes).await?.map(|()| Done::Committed),
                 Work::Audit(entry) => run_audit(conn, entry).await?.map(Done::Appended),
+                Work::MarkSent { .. } => {
+                    run_alone(conn, &unit.work).await?.map(|_| Done::Committed)
+                }
             },
         };
         outcomes.push(outcome);
@@ -307,6 +364,22 @@ async fn run_audit(
         Ok(rows) => Ok(Ok(!rows.is_empty())),
         Err(e) => {
             let e = port_error(e);
+            undo(conn).await.map_err(|_| same_error(&e))?;
+            Ok(Err(e))
+        }
+    }
+}
+
+/// Runs `work` as a batch of its own inside its own savepoint; see [`run_unit`].
+async fn run_alone(
+    conn: &mut SqliteConnection,
+    work: &Work,
+) -> Result<PortResult<HashSet<Uuid>>, PortError> {
+    let mut batch = Batch::default();
+    batch.add(work);
+    match batch.run(conn).await {
+        Ok(appended) => Ok(Ok(appended)),
+        Err(e) => {
             undo(conn).await.map_err(|_| same_error(&e))?;
             Ok(Err(e))
         }

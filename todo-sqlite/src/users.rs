@@ -57,7 +57,7 @@ impl UserRepository for SqliteTaskRepository {
             .bind(user.settings.timezone.name())
             .bind(user.settings.email_notifications)
             .bind(user.settings.push_notifications)
-            .fetch_optional(&self.db.writer)
+            .fetch_optional(&mut *self.db.writer.acquire().await?)
             .await
             .map_err(|e| match port_error(e) {
                 e @ PortError::AlreadyExists { .. } => {
@@ -101,7 +101,7 @@ impl UserRepository for SqliteTaskRepository {
             .bind(settings.timezone.name())
             .bind(settings.email_notifications)
             .bind(settings.push_notifications)
-            .execute(&self.db.writer)
+            .execute(&mut *self.db.writer.acquire().await?)
             .await
             .map_err(port_error)?;
         Ok(updated.rows_affected() > 0)

@@ -37,12 +37,12 @@ async fn rows_the_domain_rejects_are_corrupt_not_a_panic() {
         "UPDATE tasks SET series_id = x'0102', occurrence = 1 WHERE id = ?1",
         "INSERT INTO task_tags (task_id, user_id, tag) SELECT id, user_id, '  ' FROM tasks WHERE id = ?1",
     ];
-    let writer = repo.database().writer_pool();
+    let db = repo.database().clone();
     TaskRepositorySuite::new(repo.clone())
         .damaged_rows_read_as_corrupt(&corruptions, async |corruption, id| {
             sqlx::query(corruption)
                 .bind(id.0)
-                .execute(writer)
+                .execute(&mut *db.writer().await.unwrap())
                 .await
                 .unwrap();
         })
@@ -66,7 +66,7 @@ async fn a_corrupt_outbox_payload_is_corrupt() {
     .await
     .unwrap();
     sqlx::query("UPDATE outbox SET payload = '{not json'")
-        .execute(repo.database().writer_pool())
+        .execute(&mut *repo.database().writer().await.unwrap())
         .await
         .unwrap();
     let now = Utc::now();
@@ -87,15 +87,16 @@ async fn a_full_disk_is_unavailable_and_stores_nothing_of_the_unit() {
     }
 
     // The database may not grow past a few more pages: the writer's inserts hit SQLITE_FULL.
-    let writer = repo.database().writer_pool();
+    let mut writer = repo.database().writer().await.unwrap();
     let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
-        .fetch_one(writer)
+        .fetch_one(&mut *writer)
         .await
         .unwrap();
     sqlx::query(&format!("PRAGMA max_page_count = {}", pages + 4))
-        .execute(writer)
+        .execute(&mut *writer)
         .await
         .unwrap();
+    drop(writer);
 
     let long = "lorem ipsum dolor sit amet ".repeat(370);
     let mut writes = Vec::new();
@@ -157,7 +158,7 @@ async fn a_full_disk_is_unavailable_and_stores_nothing_of_the_unit() {
 
     // Once there is room again, the writer works on.
     sqlx::query("PRAGMA max_page_count = 1073741823")
-        .execute(writer)
+        .execute(&mut *repo.database().writer().await.unwrap())
         .await
         .unwrap();
     stored.push(store_task(&*repo, user, "Buy milk").await);

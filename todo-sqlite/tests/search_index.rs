@@ -27,7 +27,7 @@ async fn found(repo: &SqliteTaskRepository, user: UserId, q: &str) -> Vec<TaskId
 
 async fn index_is_consistent(repo: &SqliteTaskRepository) {
     sqlx::query("INSERT INTO task_search (task_search) VALUES ('integrity-check')")
-        .execute(repo.database().writer_pool())
+        .execute(&mut *repo.database().writer().await.unwrap())
         .await
         .expect("the FTS5 index matches the tasks");
 }
