@@ -55,8 +55,10 @@
 //! # One writer, many readers
 //!
 //! [`open`] takes an exclusive lock on `PATH.lock`, so one process owns the file. Every write goes
-//! through [`Database`]'s single writer connection (SQLite allows one writer at a time anyway; a pool
-//! of one makes callers queue in the process instead of spinning on `SQLITE_BUSY`); reads go through
+//! through [`Database`]'s single writer connection (SQLite allows one writer at a time anyway;
+//! callers queue for it in the process instead of spinning on `SQLITE_BUSY`). It is a connection
+//! behind a lock, not a pool of one: `sqlx` pings every connection given back to a pool, which
+//! doubled the round trips of the busiest connection in the process. Reads go through
 //! a pool of read-only connections which WAL lets run beside the writer, each seeing the last
 //! committed state when its statement starts.
 //!
@@ -69,9 +71,11 @@
 //! write never overwrites. Unique violations are `AlreadyExists`. Nothing of a failed unit is stored.
 //!
 //! **Group commit.** Units that arrive while the writer is busy are committed together: each caller
-//! queues its unit and then waits for its outcome or for the writer, whichever comes first; whoever
-//! gets the writer runs every queued unit (and queued audit appends) in one `BEGIN IMMEDIATE`
-//! transaction and answers everyone after the one `COMMIT`. One commit writes each touched page to
+//! queues its unit and waits for its outcome, and one background task (the flusher) runs the queued
+//! units (and queued audit appends and the relay's sent marks) in groups, each in one
+//! `BEGIN IMMEDIATE` transaction, answering everyone after its `COMMIT` and starting the next group
+//! at once. (When callers took the writer in turn, each group waited for a caller's task to be
+//! woken first: the writer idled half the time under load.) One commit writes each touched page to
 //! the WAL once for the whole group, and the search index gets one segment per group, not per task:
 //! under 32 concurrent creates this took the API from 930 to about 3 400 creates/s
 //! (docs/benchmarks.md). A caller hears back only after its group's `COMMIT`, so an acknowledged
@@ -94,7 +98,8 @@
 //! `SQLITE_FULL` (or some I/O errors), sqlx's own `ROLLBACK` then fails and it believes a
 //! transaction is still open, after which every `begin` on the writer fails. Here a rollback that
 //! finds no transaction is fine, and a writer whose state is unknown (a failed rollback, a caller
-//! that dropped the future mid-transaction) is closed rather than reused; the pool opens a new one.
+//! that dropped the future mid-transaction) is closed rather than reused; the next caller opens a new
+//! one.
 //! A unit of work that hits a full disk is therefore `Unavailable`, stores nothing, and the next
 //! write works once there is room (tested).
 //!
@@ -103,7 +108,8 @@
 //!
 //! The outbox relay ([`todo_core::usecases::OutboxRelay`]) claims due rows with one
 //! `UPDATE … RETURNING` on the writer and a lease, publishes them and marks them sent only after the
-//! broker acknowledged; see [`outbox`] for per-task ordering.
+//! broker acknowledged (the marks join the writer's next group); see [`outbox`] for per-task
+//! ordering.
 //!
 //! # Queries and indexes
 //!
