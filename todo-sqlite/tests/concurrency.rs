@@ -1,7 +1,7 @@
 //! Races on SQLite (one writer connection, so the unique indexes and version checks decide), through
 //! the race suite of `todo_core::testkit`: concurrent completions of one recurring task, duplicate
 //! and replayed `completed` events, concurrent versioned updates; and, specific to SQLite's group
-//! commit, a failing unit among concurrent ones.
+//! commit, a failing unit among concurrent ones and callers that go away mid-group.
 
 mod support;
 
@@ -237,5 +237,51 @@ async fn a_mixed_group_tells_each_unit_its_own_outcome() {
     for task in &existing {
         let history = AuditLog::history(&*repo, user, task.id).await.unwrap();
         assert_eq!(history.len(), 2, "task {}", task.id);
+    }
+}
+
+/// Callers that go away (an HTTP client hanging up) do not take the units queued beside theirs
+/// with them: groups are committed by the flusher, not by whichever caller got the writer, so no
+/// group's transaction is dropped half-way with a caller.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn callers_that_go_away_do_not_fail_the_units_beside_theirs() {
+    let (_db, repo) = support::fresh_store().await;
+    let user = UserId(Uuid::new_v4());
+    let now = Utc::now();
+    for round in 0..20 {
+        let mut handles = Vec::new();
+        for n in 0..16 {
+            let repo = repo.clone();
+            handles.push(tokio::spawn(async move {
+                let task = todo_core::model::Task::create(
+                    repo.next_task_id().await.unwrap(),
+                    user,
+                    NewTask::titled(&format!("round {round} task {n}")).unwrap(),
+                    todo_core::model::SeriesId(Uuid::new_v4()),
+                    now,
+                );
+                let id = task.id;
+                let outcome = repo
+                    .commit(Changes {
+                        writes: vec![TaskWrite::Insert(task)],
+                        ..Changes::default()
+                    })
+                    .await;
+                (id, outcome)
+            }));
+        }
+        // Half the callers go away while their units are queued or being committed.
+        tokio::time::sleep(std::time::Duration::from_micros(300)).await;
+        for handle in handles.iter().step_by(2) {
+            handle.abort();
+        }
+        for (n, result) in join_all(handles).await.into_iter().enumerate() {
+            if n % 2 == 0 {
+                continue;
+            }
+            let (id, outcome) = result.expect("not aborted");
+            assert!(outcome.is_ok(), "round {round}, task {id}: {outcome:?}");
+            assert!(repo.get(user, id).await.unwrap().is_some(), "task {id}");
+        }
     }
 }
