@@ -9,9 +9,10 @@
 //! polled, and the writer idled half the time under load: docs/benchmarks.md); it takes the writer
 //! afresh for each group, so other callers of the writer waiting beside it go first. A caller that
 //! goes away (a closed HTTP connection) does not cancel a group others wait for. Inserts go in one
-//! [`Batch`]: a group of inserts only is one round trip from `BEGIN` to `COMMIT`. Updates and deletes run each inside its own savepoint,
-//! and when a batch fails, its units run one by one too, so a unit that fails (a stale version, an
-//! event already processed) is rolled back alone and the others commit. One commit then writes
+//! [`Batch`]: a group of inserts only is one round trip from `BEGIN` to `COMMIT`. Updates and
+//! deletes run each inside its own savepoint, and when a batch fails, its units run one by one too,
+//! so a unit that fails (a stale version, an event already processed) is rolled back alone and the
+//! others commit. One commit then writes
 //! each touched page to the WAL once for the whole group, instead of once per unit (the task table,
 //! five sort indexes, tags, outbox and search index pages of every create), and the search index
 //! gets one new segment per group. A unit's caller hears back only after the group's `COMMIT`, so
@@ -199,18 +200,46 @@ fn start_flusher(db: &Database, queue: &Arc<CommitQueue>) {
     if queue.flushing.swap(true, Ordering::AcqRel) {
         return;
     }
-    let (db, queue) = (db.clone(), Arc::clone(queue));
+    let db = db.clone();
+    let mut running = Running {
+        queue: Arc::clone(queue),
+        armed: true,
+    };
     tokio::spawn(async move {
+        let queue = Arc::clone(&running.queue);
         loop {
             flush(&db, &queue).await;
             queue.flushing.store(false, Ordering::Release);
             // A unit queued after the flusher's last look, whose caller saw it running: go on,
             // unless a new flusher has started for it.
             if queue.is_empty() || queue.flushing.swap(true, Ordering::AcqRel) {
+                running.disarm();
                 return;
             }
         }
     });
+}
+
+/// Marks the flusher of `queue` stopped when dropped armed: a flusher whose task ends otherwise
+/// than by its loop (a panic, the runtime shutting down) must not leave later writes waiting for it.
+struct Running {
+    queue: Arc<CommitQueue>,
+    armed: bool,
+}
+
+impl Running {
+    /// The loop ended as it should, having settled `flushing` itself.
+    fn disarm(&mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.armed {
+            self.queue.flushing.store(false, Ordering::Release);
+        }
+    }
 }
 
 /// Commits the queued units group after group until the queue is empty, taking the writer for each.
