@@ -694,10 +694,24 @@ pub async fn chat_adds_completes_moves_and_lists_in_the_users_time_zone(ada: &Us
         "{added}"
     );
 
-    // `it` is the task the conversation last mentioned, and the conversation is ada's alone.
-    let (status, moved) = ada.chat("move it to friday 18:30").await;
+    // `it` is the task the conversation last mentioned, and the conversation is ada's alone. The
+    // day is named three days ahead in Auckland: on a Friday evening there, "friday 18:30" is within
+    // the hour, and the task's reminder would be due at once, in the inbox the reminder scenario
+    // reads.
+    let day = (chrono::Utc::now().with_timezone(&chrono_tz::Pacific::Auckland)
+        + chrono::Duration::days(3))
+    .format("%A")
+    .to_string()
+    .to_lowercase();
+    let (status, moved) = ada.chat(&format!("move it to {day} 18:30")).await;
     assert_eq!(status, StatusCode::OK, "{moved}");
     assert_eq!(moved["tasks"][0]["id"], fern["id"], "{moved}");
+    let moved_due: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(moved["tasks"][0]["due_date"].clone()).unwrap();
+    assert!(
+        moved_due > chrono::Utc::now() + chrono::Duration::days(2),
+        "moved to {day} 18:30 in Auckland: {moved_due}"
+    );
     let (_, bobs) = bob.chat("complete it").await;
     assert!(bobs["tasks"].as_array().unwrap().is_empty(), "{bobs}");
 
