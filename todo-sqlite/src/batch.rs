@@ -292,17 +292,13 @@ mod tests {
     use todo_core::ports::{ProcessedEvent, TaskSnapshot};
 
     use super::*;
-    use crate::setup::{migrate, open, OpenOptions};
+    use crate::setup::temporary;
 
     /// The relay marks its messages sent by their event ids: each must be one probe of the
     /// `event_id` index, not a scan of every message kept.
     #[tokio::test]
     async fn a_sent_mark_probes_the_event_id_index() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = open(&dir.path().join("todo.db"), &OpenOptions::default())
-            .await
-            .unwrap();
-        migrate(&db).await.unwrap();
+        let (_dir, db) = temporary(true).await;
         let plan: Vec<String> = sqlx::query(concat!("EXPLAIN QUERY PLAN ", mark_sent!()))
             .bind("[]")
             .fetch_all(&db.reader)
@@ -325,11 +321,7 @@ mod tests {
     /// and only the speed would tell.
     #[tokio::test]
     async fn a_batch_of_every_kind_of_insert_commits_as_one_transaction() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = open(&dir.path().join("todo.db"), &OpenOptions::default())
-            .await
-            .unwrap();
-        migrate(&db).await.unwrap();
+        let (_dir, db) = temporary(true).await;
         let user = UserId(Uuid::new_v4());
         let now = Utc::now().trunc_subsecs(6);
         let mut task = Task::create(

@@ -271,3 +271,17 @@ pub async fn backup(source: &Path, target: &Path) -> Result<Backup, SetupError> 
         bytes,
     })
 }
+
+/// A database in a fresh temporary directory, migrated unless `migrated` is false; keep the
+/// directory for as long as the database is used.
+#[cfg(test)]
+pub(crate) async fn temporary(migrated: bool) -> (tempfile::TempDir, Database) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db = open(&dir.path().join("todo.db"), &OpenOptions::default())
+        .await
+        .expect("the database opens");
+    if migrated {
+        migrate(&db).await.expect("the migrations apply");
+    }
+    (dir, db)
+}

@@ -148,17 +148,12 @@ impl Drop for WriterConnection {
 mod tests {
     use todo_core::error::PortError;
 
-    use crate::setup::{migrate, open, OpenOptions};
+    use crate::setup::temporary;
 
     /// A caller dropped with its transaction open must not hand that transaction to the next one.
     #[tokio::test]
     async fn a_connection_of_unknown_state_is_replaced_and_its_transaction_rolled_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = open(&dir.path().join("todo.db"), &OpenOptions::default())
-            .await
-            .unwrap();
-        migrate(&db).await.unwrap();
-
+        let (_dir, db) = temporary(true).await;
         let mut abandoned = db.writer().await.unwrap();
         sqlx::query("BEGIN IMMEDIATE; INSERT INTO users (id) VALUES (x'01');")
             .execute(&mut *abandoned)
@@ -182,10 +177,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_closed_writer_is_unavailable() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = open(&dir.path().join("todo.db"), &OpenOptions::default())
-            .await
-            .unwrap();
+        let (_dir, db) = temporary(false).await;
         db.close().await;
         let acquired = db.writer().await;
         assert!(

@@ -5,13 +5,14 @@
 
 mod support;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use todo_core::error::PortError;
-use todo_core::model::{NewTask, UserId};
-use todo_core::ports::{Changes, TaskRepository, TaskWrite};
+use todo_core::model::{NewTask, SeriesId, Task, TaskId, UserId};
+use todo_core::ports::{Changes, PortResult, TaskRepository, TaskWrite};
 use todo_core::testkit::RaceSuite;
+use todo_sqlite::SqliteTaskRepository;
 
 /// Waits for every spawned task, in order.
 async fn join_all<T>(
@@ -22,6 +23,34 @@ async fn join_all<T>(
         results.push(handle.await);
     }
     results
+}
+
+/// A new task of `user` titled `title`, with an id from `repo`.
+async fn new_task(
+    repo: &SqliteTaskRepository,
+    user: UserId,
+    title: &str,
+    now: DateTime<Utc>,
+) -> Task {
+    Task::create(
+        repo.next_task_id().await.unwrap(),
+        user,
+        NewTask::titled(title).unwrap(),
+        SeriesId(Uuid::new_v4()),
+        now,
+    )
+}
+
+/// Inserts `task` as a unit of work of its own; its id and the outcome.
+async fn insert(repo: &SqliteTaskRepository, task: Task) -> (TaskId, PortResult<()>) {
+    let id = task.id;
+    let outcome = repo
+        .commit(Changes {
+            writes: vec![TaskWrite::Insert(task)],
+            ..Changes::default()
+        })
+        .await;
+    (id, outcome)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -40,20 +69,8 @@ async fn a_failing_unit_in_a_group_fails_alone() {
     // Ten tasks already stored: inserting one of their ids again is a duplicate.
     let mut existing = Vec::new();
     for n in 0..10 {
-        let id = repo.next_task_id().await.unwrap();
-        let task = todo_core::model::Task::create(
-            id,
-            user,
-            NewTask::titled(&format!("existing {n}")).unwrap(),
-            todo_core::model::SeriesId(Uuid::new_v4()),
-            now,
-        );
-        repo.commit(Changes {
-            writes: vec![TaskWrite::Insert(task.clone())],
-            ..Changes::default()
-        })
-        .await
-        .unwrap();
+        let task = new_task(&repo, user, &format!("existing {n}"), now).await;
+        insert(&repo, task.clone()).await.1.unwrap();
         existing.push(task);
     }
     let mut handles = Vec::new();
@@ -63,22 +80,9 @@ async fn a_failing_unit_in_a_group_fails_alone() {
         handles.push(tokio::spawn(async move {
             let task = match duplicate {
                 Some(task) => task,
-                None => todo_core::model::Task::create(
-                    repo.next_task_id().await.unwrap(),
-                    user,
-                    NewTask::titled(&format!("new {n}")).unwrap(),
-                    todo_core::model::SeriesId(Uuid::new_v4()),
-                    now,
-                ),
+                None => new_task(&repo, user, &format!("new {n}"), now).await,
             };
-            let id = task.id;
-            let outcome = repo
-                .commit(Changes {
-                    writes: vec![TaskWrite::Insert(task)],
-                    ..Changes::default()
-                })
-                .await;
-            (id, outcome)
+            insert(&repo, task).await
         }));
     }
     let mut committed = 0;
@@ -253,21 +257,8 @@ async fn callers_that_go_away_do_not_fail_the_units_beside_theirs() {
         for n in 0..16 {
             let repo = repo.clone();
             handles.push(tokio::spawn(async move {
-                let task = todo_core::model::Task::create(
-                    repo.next_task_id().await.unwrap(),
-                    user,
-                    NewTask::titled(&format!("round {round} task {n}")).unwrap(),
-                    todo_core::model::SeriesId(Uuid::new_v4()),
-                    now,
-                );
-                let id = task.id;
-                let outcome = repo
-                    .commit(Changes {
-                        writes: vec![TaskWrite::Insert(task)],
-                        ..Changes::default()
-                    })
-                    .await;
-                (id, outcome)
+                let task = new_task(&repo, user, &format!("round {round} task {n}"), now).await;
+                insert(&repo, task).await
             }));
         }
         // Half the callers go away while their units are queued or being committed.
